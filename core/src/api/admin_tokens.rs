@@ -1,0 +1,252 @@
+//! `/admin/api-tokens`: list, create, update and revoke API tokens (requires `admin`).
+
+use poem::web::Data as State;
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+};
+use serde::Deserialize;
+
+use super::{
+    ApiTags,
+    body::JsonBody,
+    envelope::{Created, Done, PageMeta, Paged, Written, created, done, paged, written},
+    errors::ApiResult,
+    params::PageRequest,
+    security::Caller,
+};
+use crate::{
+    app::AppState,
+    domain::tokens::{self, Expiry, NewTokenInput, Token, TokenChanges},
+    error::FieldErrors,
+    time::{self, parse_rfc3339, rfc3339, rfc3339_opt},
+};
+
+pub struct AdminTokensApi;
+
+#[derive(Debug, Object)]
+pub struct TokenOwner {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+/// An API token as listed; the secret is never shown again after creation.
+#[derive(Debug, Object)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub user: TokenOwner,
+    pub abilities: Vec<String>,
+    pub expires_at: Option<String>,
+    pub is_expired: bool,
+    pub last_used_at: Option<String>,
+    pub last_used_ip: Option<String>,
+    /// Requests per minute; `null` means the server default (`api.rate_limit`).
+    pub rate_limit: Option<i64>,
+    pub created_at: String,
+}
+
+/// A new token, with its secret: shown this once only.
+#[derive(Debug, Object)]
+pub struct CreatedToken {
+    #[oai(flatten)]
+    pub token: ApiToken,
+    pub plain_text_token: String,
+}
+
+impl From<Token> for ApiToken {
+    fn from(t: Token) -> Self {
+        let is_expired = t.is_expired(time::now());
+        ApiToken {
+            id: t.id,
+            name: t.name,
+            user: TokenOwner {
+                id: t.user_id,
+                name: t.user_name,
+                email: t.user_email,
+            },
+            abilities: t.abilities,
+            expires_at: rfc3339_opt(t.expires_at),
+            is_expired,
+            last_used_at: rfc3339_opt(t.last_used_at),
+            last_used_ip: t.last_used_ip,
+            rate_limit: t.rate_limit,
+            created_at: rfc3339(t.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct CreateTokenRequest {
+    /// A label for people, e.g. `Zapier integration`.
+    #[oai(validator(max_length = 255))]
+    pub name: String,
+    /// The owner: an active agent or admin.
+    pub user_id: i64,
+    /// Ability names: `tickets:read`, `tickets:write`, `tickets:delete`, `admin`, `*`, `agent`.
+    pub abilities: Vec<String>,
+    /// RFC 3339; in the future. Give this or `expires_in_days`, not both; neither = never.
+    pub expires_at: Option<String>,
+    /// 1..365.
+    pub expires_in_days: Option<i64>,
+    /// Requests per minute, 1..100000; `null` or absent for the server default.
+    pub rate_limit: Option<i64>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct UpdateTokenRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub abilities: Option<Vec<String>>,
+    /// RFC 3339; `null` makes the token never expire; a past time expires it at once.
+    #[serde(default)]
+    pub expires_at: MaybeUndefined<String>,
+    /// `null` returns the token to the server default.
+    #[serde(default)]
+    pub rate_limit: MaybeUndefined<i64>,
+}
+
+fn parse_time(errors: &mut FieldErrors, field: &str, text: &str) -> Option<i64> {
+    errors.check(
+        field,
+        parse_rfc3339(text).ok_or_else(|| {
+            format!(
+                "The {} must be an RFC 3339 date-time, e.g. 2027-01-31T12:00:00Z.",
+                field.replace('_', " ")
+            )
+        }),
+    )
+}
+
+#[OpenApi(tag = "ApiTags::AdminTokens")]
+impl AdminTokensApi {
+    /// List API tokens
+    ///
+    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100).
+    #[oai(
+        path = "/admin/api-tokens",
+        method = "get",
+        operation_id = "tokens.list"
+    )]
+    async fn list(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<ApiToken>>> {
+        let request = PageRequest::parse(page.0, per_page.0)?;
+        let (tokens, total) = tokens::page(&state.store, request.limit(), request.offset()).await?;
+        Ok(paged(
+            tokens.into_iter().map(ApiToken::from).collect(),
+            PageMeta::new(request.page, request.per_page, total),
+        ))
+    }
+
+    /// Create an API token
+    ///
+    /// Requires the `admin` ability and an admin owner. The answer carries
+    /// `plain_text_token`, which is never shown again.
+    #[oai(
+        path = "/admin/api-tokens/create",
+        method = "post",
+        operation_id = "tokens.create"
+    )]
+    async fn create(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        body: JsonBody<CreateTokenRequest>,
+    ) -> ApiResult<Created<CreatedToken>> {
+        let body = body.0;
+        let mut errors = FieldErrors::new();
+        let at = body
+            .expires_at
+            .as_deref()
+            .and_then(|text| parse_time(&mut errors, "expires_at", text));
+        errors.into_result()?;
+        let (token, plain) = tokens::create(
+            &state.store,
+            NewTokenInput {
+                user_id: body.user_id,
+                name: body.name,
+                abilities: body.abilities,
+                expiry: Expiry {
+                    at,
+                    in_days: body.expires_in_days,
+                },
+                rate_limit: body.rate_limit,
+            },
+        )
+        .await?;
+        Ok(created(
+            CreatedToken {
+                token: token.into(),
+                plain_text_token: plain,
+            },
+            "API token created.",
+        ))
+    }
+
+    /// Update an API token
+    ///
+    /// Requires the `admin` ability and an admin owner. Takes effect on the token's next
+    /// request.
+    #[oai(
+        path = "/admin/api-tokens/:id/update",
+        method = "patch",
+        operation_id = "tokens.update"
+    )]
+    async fn update(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+        body: JsonBody<UpdateTokenRequest>,
+    ) -> ApiResult<Json<Written<ApiToken>>> {
+        let body = body.0;
+        let mut errors = FieldErrors::new();
+        let expires_at = match body.expires_at {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(text) => Some(parse_time(&mut errors, "expires_at", &text)),
+        };
+        errors.into_result()?;
+        let token = tokens::update(
+            &state.store,
+            id.0,
+            TokenChanges {
+                name: body.name,
+                abilities: body.abilities,
+                expires_at,
+                rate_limit: body.rate_limit.into(),
+            },
+        )
+        .await?;
+        state.tokens.forget_token(token.id);
+        Ok(written(token.into(), "Token updated."))
+    }
+
+    /// Revoke an API token
+    ///
+    /// Requires the `admin` ability and an admin owner. The token stops working at once.
+    #[oai(
+        path = "/admin/api-tokens/:id/delete",
+        method = "delete",
+        operation_id = "tokens.delete"
+    )]
+    async fn delete(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+    ) -> ApiResult<Json<Done>> {
+        tokens::revoke(&state.store, id.0).await?;
+        state.tokens.forget_token(id.0);
+        Ok(done("Token revoked."))
+    }
+}

@@ -1,0 +1,84 @@
+//! The success envelope (contract §3): `data`, `meta` on paginated lists, `message` on writes.
+
+use poem_openapi::{
+    ApiResponse, Object,
+    payload::Json,
+    types::{ParseFromJSON, ToJSON},
+};
+
+/// A read: `{"data": ...}`.
+#[derive(Debug, Object)]
+pub struct Data<T: ParseFromJSON + ToJSON> {
+    pub data: T,
+}
+
+/// A write: `{"data": ..., "message": "..."}`.
+#[derive(Debug, Object)]
+pub struct Written<T: ParseFromJSON + ToJSON> {
+    pub data: T,
+    pub message: String,
+}
+
+/// A write with nothing to return: `{"message": "Token revoked."}`.
+#[derive(Debug, Object)]
+pub struct Done {
+    pub message: String,
+}
+
+/// A page of a list: `{"data": [...], "meta": {...}}`.
+#[derive(Debug, Object)]
+pub struct Paged<T: ParseFromJSON + ToJSON> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct PageMeta {
+    pub current_page: i64,
+    pub last_page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+impl PageMeta {
+    pub fn new(page: i64, per_page: i64, total: i64) -> Self {
+        PageMeta {
+            current_page: page,
+            last_page: ((total + per_page - 1) / per_page).max(1),
+            per_page,
+            total,
+        }
+    }
+}
+
+/// 201 with the written envelope.
+#[derive(ApiResponse)]
+pub enum Created<T: ParseFromJSON + ToJSON + Send> {
+    #[oai(status = 201)]
+    Created(Json<Written<T>>),
+}
+
+pub fn data<T: ParseFromJSON + ToJSON>(data: T) -> Json<Data<T>> {
+    Json(Data { data })
+}
+
+pub fn written<T: ParseFromJSON + ToJSON>(data: T, message: &str) -> Json<Written<T>> {
+    Json(Written {
+        data,
+        message: message.to_string(),
+    })
+}
+
+pub fn created<T: ParseFromJSON + ToJSON + Send>(data: T, message: &str) -> Created<T> {
+    Created::Created(written(data, message))
+}
+
+pub fn done(message: &str) -> Json<Done> {
+    Json(Done {
+        message: message.to_string(),
+    })
+}
+
+pub fn paged<T: ParseFromJSON + ToJSON>(data: Vec<T>, meta: PageMeta) -> Json<Paged<T>> {
+    Json(Paged { data, meta })
+}

@@ -1,0 +1,183 @@
+//! How errors reach clients: always `{"message": ..., "errors": {...}}` (contract §3).
+//!
+//! Endpoints return [`ApiError`] (documented in OpenAPI); the framework's own failures (unknown
+//! path, wrong method, a query parameter of the wrong type, a body too large) are reshaped by
+//! [`envelope`] so no default error body of poem or poem-openapi ever leaks through.
+
+use poem::{
+    IntoResponse, Response,
+    error::ResponseError,
+    http::{StatusCode, header},
+};
+use poem_openapi::{
+    ApiResponse,
+    error::{ParseParamError, ParsePathError},
+    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
+    types::Type,
+};
+use serde_json::json;
+
+use crate::error::{Error, FieldErrors};
+
+/// The error body of every failed request.
+#[derive(Debug, poem_openapi::Object)]
+pub struct ErrorBody {
+    /// What went wrong, for a person: `Validation failed.`, `Ticket not found.`
+    pub message: String,
+    /// On 422 only: one message per offending field.
+    pub errors: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl Error {
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidJson => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Validation(_) | Error::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+fn body(status: StatusCode, message: &str, errors: Option<&FieldErrors>) -> Response {
+    let mut value = json!({ "message": message });
+    if let Some(errors) = errors {
+        value["errors"] = errors
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+        .body(value.to_string())
+}
+
+impl ResponseError for Error {
+    fn status(&self) -> StatusCode {
+        Error::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        match self {
+            Error::Internal(cause) => {
+                // The cause chain goes to the log, never to the client.
+                tracing::error!(error = format!("{cause:#}"), "request failed");
+                body(StatusCode::INTERNAL_SERVER_ERROR, "Server error.", None)
+            }
+            Error::Validation(errors) => body(self.status(), "Validation failed.", Some(errors)),
+            Error::Rejected { message, errors } => body(self.status(), message, Some(errors)),
+            other => body(other.status(), &other.to_string(), None),
+        }
+    }
+}
+
+/// Any error, as the contract's envelope.
+pub fn envelope(err: poem::Error) -> Response {
+    if let Some(own) = err.downcast_ref::<Error>() {
+        return own.as_response();
+    }
+    if let Some(param) = err.downcast_ref::<ParseParamError>() {
+        return body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed.",
+            Some(&param_error(param.name)),
+        );
+    }
+    if err.is::<ParsePathError>() {
+        return body(StatusCode::NOT_FOUND, "Not found.", None);
+    }
+    let status = err.status();
+    let message = match status {
+        StatusCode::NOT_FOUND => "Not found.",
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed.",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large.",
+        StatusCode::BAD_REQUEST => "Bad request.",
+        s if s.is_server_error() => {
+            tracing::error!(error = %err, "request failed");
+            "Server error."
+        }
+        s => s.canonical_reason().unwrap_or("Error."),
+    };
+    body(status, message, None)
+}
+
+fn param_error(name: &str) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    errors.add(name, crate::domain::validate::invalid(name));
+    errors
+}
+
+/// The error type of every endpoint: a domain [`Error`], documented in OpenAPI with the
+/// statuses any endpoint may answer.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        ApiError(err.into())
+    }
+}
+
+impl From<ApiError> for poem::Error {
+    fn from(err: ApiError) -> Self {
+        poem::Error::from(err.0)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.as_response()
+    }
+}
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        let statuses: [(u16, &str); 7] = [
+            (400, "The body is not valid JSON (`Invalid JSON.`)."),
+            (
+                401,
+                "No token, an unknown token, or an expired one (`Unauthenticated.`, `Invalid token.`, `Token has expired.`).",
+            ),
+            (
+                403,
+                "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`).",
+            ),
+            (404, "The addressed resource does not exist."),
+            (
+                422,
+                "Validation failed; `errors` names each field with its message.",
+            ),
+            (
+                429,
+                "Rate limit exceeded (`Too many requests.`); see `Retry-After`.",
+            ),
+            (500, "Server error; details are in the server log only."),
+        ];
+        MetaResponses {
+            responses: statuses
+                .into_iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: ErrorBody::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}

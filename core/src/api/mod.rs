@@ -1,0 +1,39 @@
+//! HTTP endpoints, thin: each parses its input, calls one domain operation and shapes the
+//! envelope. The OpenAPI document is generated from these definitions.
+
+pub mod admin_tokens;
+pub mod auth;
+pub mod body;
+pub mod envelope;
+pub mod errors;
+pub mod params;
+pub mod security;
+
+use poem_openapi::{OpenApi, OpenApiService, Tags};
+
+/// Groups of endpoints in the generated documentation.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Token validation.
+    Auth,
+    /// API tokens (admin).
+    AdminTokens,
+}
+
+/// Every endpoint of the core API.
+pub fn endpoints() -> impl OpenApi {
+    (auth::AuthApi, admin_tokens::AdminTokensApi)
+}
+
+/// The OpenAPI service for `prefix` (the API prefix, e.g. `/support/api/v1`).
+pub fn service(prefix: &str) -> OpenApiService<impl OpenApi, ()> {
+    OpenApiService::new(endpoints(), "Escalated", env!("CARGO_PKG_VERSION"))
+        .summary("A self-hosted helpdesk API")
+        .description(include_str!("openapi_intro.md"))
+        .server(prefix.to_string())
+}
+
+/// The OpenAPI document as JSON, as `GET {prefix}/openapi.json` serves it.
+pub fn spec_json(prefix: &str) -> String {
+    service(prefix).spec()
+}

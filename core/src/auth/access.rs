@@ -1,0 +1,76 @@
+//! What each route requires. One table, so the guard can decide before the endpoint runs
+//! (the contract's order: authentication, ability, rate limit, then 404 and validation), and so
+//! the OpenAPI descriptions can be checked against it.
+
+use poem::http::Method;
+
+use crate::domain::{abilities::Ability, roles::Role};
+
+/// The ability and the lowest owner role a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    /// `None`: any valid token will do (`/auth/validate`).
+    pub ability: Option<Ability>,
+    pub role: Role,
+}
+
+/// `path` is relative to the API prefix (`/tickets/ESC-00001`).
+pub fn requirement(method: &Method, path: &str) -> Requirement {
+    let staff = |ability| Requirement {
+        ability: Some(ability),
+        role: Role::Agent,
+    };
+    if path == "/auth/validate" {
+        return Requirement {
+            ability: None,
+            role: Role::Agent,
+        };
+    }
+    if path == "/admin" || path.starts_with("/admin/") {
+        return Requirement {
+            ability: Some(Ability::Admin),
+            role: Role::Admin,
+        };
+    }
+    let is_ticket = path
+        .strip_prefix("/tickets/")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+    if *method == Method::DELETE && is_ticket {
+        return Requirement {
+            ability: Some(Ability::TicketsDelete),
+            role: Role::Admin,
+        };
+    }
+    if *method == Method::GET || *method == Method::HEAD {
+        staff(Ability::TicketsRead)
+    } else {
+        staff(Ability::TicketsWrite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let r = |m: Method, p| requirement(&m, p);
+        assert_eq!(
+            r(Method::GET, "/tickets").ability,
+            Some(Ability::TicketsRead)
+        );
+        assert_eq!(
+            r(Method::POST, "/tickets/create").ability,
+            Some(Ability::TicketsWrite)
+        );
+        assert_eq!(
+            r(Method::DELETE, "/tickets/ESC-00001"),
+            Requirement {
+                ability: Some(Ability::TicketsDelete),
+                role: Role::Admin
+            }
+        );
+        assert_eq!(r(Method::GET, "/admin/api-tokens").role, Role::Admin);
+        assert_eq!(r(Method::POST, "/auth/validate").ability, None);
+    }
+}

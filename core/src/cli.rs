@@ -1,0 +1,212 @@
+//! The command line: `escalated serve | migrate | user create | token create | openapi`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::{
+    api,
+    config::Config,
+    domain::{
+        tokens::{self, Expiry, NewTokenInput},
+        users::{self, NewUser},
+    },
+    error::Error,
+    server,
+    store::Store,
+    telemetry,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "escalated",
+    version,
+    about = "Escalated: a self-hosted helpdesk API server"
+)]
+pub struct Cli {
+    /// Settings file (default: ./escalated.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve the API (creates the first admin on an empty database).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the OpenAPI document (JSON) the server serves.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// admin, agent or customer.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; the plain token is the last line printed.
+    Create {
+        /// The owner's email (an active agent or admin).
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: tickets:read,tickets:write,tickets:delete,admin,*,agent.
+        #[arg(long, value_delimiter = ',')]
+        abilities: Vec<String>,
+        #[arg(long, value_name = "N")]
+        expires_in_days: Option<i64>,
+        /// Requests per minute for this token (default: api.rate_limit).
+        #[arg(long, value_name = "N")]
+        rate_limit: Option<i64>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("escalated: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("escalated: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("escalated: {}", describe(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Validation errors list their fields; anything else shows its cause chain.
+fn describe(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<Error>() {
+        Some(Error::Validation(fields)) | Some(Error::Rejected { errors: fields, .. }) => fields
+            .iter()
+            .map(|(field, message)| format!("{field}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => format!("{err:#}"),
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = Store::connect(&config.database).await?;
+            store.migrate().await?;
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", api::spec_json(&config.api.prefix));
+            Ok(())
+        }
+        Command::User(UserCommand::Create { name, email, role }) => {
+            let store = ready_store(&config).await?;
+            let user = users::create(
+                &store,
+                NewUser {
+                    name,
+                    email,
+                    role,
+                    is_active: Some(true),
+                },
+            )
+            .await?;
+            println!(
+                "Created {} {} <{}> (id {}).",
+                user.role, user.name, user.email, user.id
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            user,
+            name,
+            abilities,
+            expires_in_days,
+            rate_limit,
+        }) => {
+            let store = ready_store(&config).await?;
+            let Some(owner) = users::find_by_email(&store, &user).await? else {
+                bail!("no user with the email {user}");
+            };
+            let (token, plain) = tokens::create(
+                &store,
+                NewTokenInput {
+                    user_id: owner.id,
+                    name,
+                    abilities,
+                    expiry: Expiry {
+                        at: None,
+                        in_days: expires_in_days,
+                    },
+                    rate_limit,
+                },
+            )
+            .await?;
+            eprintln!(
+                "Created token {} for {} (id {}).",
+                token.name, owner.email, token.id
+            );
+            println!("{plain}");
+            Ok(())
+        }
+    }
+}
+
+async fn ready_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let prefix = config.api.prefix.clone();
+    let database = crate::config::redact_url(&config.database.url);
+    let running = server::start(config, server::shutdown_signal())
+        .await
+        .context("cannot start the server")?;
+    tracing::info!(address = %running.addr, %database, "serving");
+    println!("Escalated is serving http://{}{prefix}", running.addr);
+    println!("API docs: http://{}{prefix}/docs", running.addr);
+    if let Some(token) = &running.bootstrap_token {
+        println!(
+            "Created the first admin ({}). Its API token, shown only this once:",
+            crate::domain::bootstrap::ADMIN_EMAIL
+        );
+        println!("{token}");
+    }
+    running.wait().await
+}

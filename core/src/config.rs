@@ -1,0 +1,342 @@
+//! Settings, layered with figment: built-in defaults < `escalated.toml` (or `--config PATH`) <
+//! `ESCALATED_*` environment variables, with `__` between a section and its key
+//! (`ESCALATED_DATABASE__URL`). Every key is documented in the shipped `escalated.toml`.
+//!
+//! Unknown keys and wrongly-typed values fail at start, and the error names the key, so a typo in
+//! production is a refusal to start rather than a silently ignored setting.
+
+use std::{fmt, net::SocketAddr, path::Path};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// Where the settings file is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "escalated.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub api: ApiConfig,
+    pub auth: AuthConfig,
+    pub database: DatabaseConfig,
+    pub tickets: TicketsConfig,
+    pub scripts: ScriptsConfig,
+    pub plugins: PluginsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// The URL clients reach this server at, for absolute links (e.g. the live stream URL).
+    /// Empty means `http://{bind}`.
+    pub public_url: String,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            trust_forwarded_for: false,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The public base URL, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.bind)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Path prefix of every endpoint.
+    pub prefix: String,
+    /// Requests per minute per token, unless the token has its own limit.
+    pub rate_limit: u32,
+    /// Requests per minute per client IP for requests without a valid token.
+    pub unauthenticated_rate_limit: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "/support/api/v1".into(),
+            rate_limit: 60,
+            unauthenticated_rate_limit: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a token lookup is served from memory. Changes made through this server take
+    /// effect at once; this bounds how long another node may serve a stale entry.
+    pub token_cache_seconds: u64,
+    /// Most token lookups kept in memory.
+    pub token_cache_capacity: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_cache_seconds: 10,
+            token_cache_capacity: 100_000,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created when missing) or `mysql://USER:PASSWORD@HOST:PORT/DATABASE`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://escalated.db".into(),
+            max_connections: 10,
+        }
+    }
+}
+
+/// The URL may carry a password: it never reaches a log through `Debug`.
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `mysql://user:secret@host/db` → `mysql://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketsConfig {
+    /// References look like `{prefix}-00042`.
+    pub reference_prefix: String,
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        Self {
+            reference_prefix: "ESC".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScriptsConfig {
+    /// Folder of Rhai scripts (`macros/`, `actions/`, `automations/` inside).
+    pub dir: String,
+}
+
+impl Default for ScriptsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "scripts".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Folder whose dynamic libraries are loaded as plugins at start.
+    pub dir: String,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "plugins/installed".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `escalated=debug,sqlx=warn`, ...
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("invalid configuration: {key}: {reason}")]
+    Value { key: &'static str, reason: String },
+}
+
+impl Config {
+    /// Reads the layers. `explicit_file` is `--config`; it must exist, whereas the default
+    /// `escalated.toml` is optional.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let file = match explicit_file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::MissingFile(path.display().to_string()));
+            }
+            Some(path) => path.to_path_buf(),
+            None => Path::new(DEFAULT_CONFIG_FILE).to_path_buf(),
+        };
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            // Only `SECTION__KEY` variables are settings; other ESCALATED_* names are left alone.
+            .merge(
+                Env::prefixed("ESCALATED_")
+                    .filter(|key| key.as_str().contains("__"))
+                    .split("__"),
+            )
+            .extract()
+            .map_err(|err| ConfigError::Invalid(describe_figment_error(err)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot say.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key, reason: &str| {
+            Err(ConfigError::Value {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        let prefix = &self.api.prefix;
+        if !prefix.starts_with('/') || prefix.ends_with('/') && prefix.len() > 1 {
+            return fail(
+                "api.prefix",
+                "must start with '/' and not end with '/' (e.g. /support/api/v1)",
+            );
+        }
+        if self.api.rate_limit == 0 {
+            return fail("api.rate_limit", "must be at least 1");
+        }
+        if self.api.unauthenticated_rate_limit == 0 {
+            return fail("api.unauthenticated_rate_limit", "must be at least 1");
+        }
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("mysql:")) {
+            return fail(
+                "database.url",
+                "must start with sqlite: or mysql: (e.g. sqlite://escalated.db)",
+            );
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be at least 1");
+        }
+        let reference = &self.tickets.reference_prefix;
+        if reference.is_empty()
+            || reference.len() > 10
+            || !reference.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return fail(
+                "tickets.reference_prefix",
+                "must be 1 to 10 ASCII letters or digits",
+            );
+        }
+        if self.server.max_body_bytes < 1024 {
+            return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return fail("log.level", &err.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Figment's message names the key path and the source (file or variable); keep all of it, one
+/// line per error.
+fn describe_figment_error(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let mut line = if key.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("{key}: {}", e.kind)
+            };
+            if let Some(source) = e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                line.push_str(&format!(" (from {source})"));
+            } else if let Some(meta) = &e.metadata {
+                line.push_str(&format!(" (from {})", meta.name));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password_in_database_url() {
+        assert_eq!(
+            redact_url("mysql://root:hunter2@db:3306/x"),
+            "mysql://root:***@db:3306/x"
+        );
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+}

@@ -1,0 +1,141 @@
+//! Users and the rules on them: unique email, a known role, deactivation instead of deletion.
+
+use super::{roles::Role, validate};
+use crate::{
+    error::{Error, FieldErrors, Result},
+    store::{Store, users as db, users::UserRow},
+    time::{self, Timestamp},
+};
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            // The column only ever holds values written through Role::as_str.
+            role: Role::parse(&row.role).unwrap_or(Role::Customer),
+            is_active: row.is_active != 0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The fields of a new user, unchecked.
+#[derive(Debug, Default)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub is_active: Option<bool>,
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+fn parse_role(errors: &mut FieldErrors, role: &str) -> Option<Role> {
+    errors.check(
+        "role",
+        Role::parse(role).ok_or_else(|| validate::invalid("role")),
+    )
+}
+
+pub async fn create(store: &Store, input: NewUser) -> Result<User> {
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", validate::line("name", &input.name, 255));
+    let email = errors.check("email", validate::email("email", &input.email));
+    let role = parse_role(&mut errors, &input.role);
+    let mut tx = store.begin().await?;
+    if let Some(email) = &email
+        && db::find_by_email(&mut tx, email).await?.is_some()
+    {
+        errors.add("email", "The email has already been taken.");
+    }
+    errors.into_result()?;
+    let (name, email, role) = (name.unwrap(), email.unwrap(), role.unwrap());
+    let now = time::now();
+    let is_active = input.is_active.unwrap_or(true);
+    let id = db::insert(&mut tx, &name, &email, role.as_str(), is_active, now).await?;
+    tx.commit().await?;
+    Ok(User {
+        id,
+        name,
+        email,
+        role,
+        is_active,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub async fn update(store: &Store, id: i64, changes: UserChanges) -> Result<User> {
+    let mut tx = store.begin().await?;
+    let mut row = db::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("User"))?;
+    let mut errors = FieldErrors::new();
+    if let Some(name) = &changes.name
+        && let Some(name) = errors.check("name", validate::line("name", name, 255))
+    {
+        row.name = name;
+    }
+    if let Some(email) = &changes.email
+        && let Some(email) = errors.check("email", validate::email("email", email))
+    {
+        if email != row.email && db::find_by_email(&mut tx, &email).await?.is_some() {
+            errors.add("email", "The email has already been taken.");
+        }
+        row.email = email;
+    }
+    if let Some(role) = &changes.role
+        && let Some(role) = parse_role(&mut errors, role)
+    {
+        row.role = role.as_str().to_string();
+    }
+    if let Some(active) = changes.is_active {
+        row.is_active = active as i64;
+    }
+    errors.into_result()?;
+    row.updated_at = time::now();
+    db::update(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+pub async fn find(store: &Store, id: i64) -> Result<User> {
+    let mut conn = store.conn().await?;
+    db::find(&mut conn, id)
+        .await?
+        .map(User::from)
+        .ok_or_else(|| Error::not_found("User"))
+}
+
+pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<User>> {
+    let mut conn = store.conn().await?;
+    Ok(db::find_by_email(&mut conn, &email.trim().to_lowercase())
+        .await?
+        .map(User::from))
+}
+
+pub async fn count(store: &Store) -> Result<i64> {
+    let mut conn = store.conn().await?;
+    db::count(&mut conn).await
+}

@@ -1,0 +1,106 @@
+//! The one error design of the server.
+//!
+//! Every operation returns [`Error`]. Its variants are the outcomes a client can act on, each
+//! with a message written for that client; anything else is [`Error::Internal`], whose cause is
+//! logged and never shown (the client sees `Server error.`). `api::errors` is the only place that
+//! turns these into HTTP responses.
+
+use std::collections::BTreeMap;
+
+/// Per-field messages of a failed validation, in a stable (sorted) order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a message for `field`; the first message for a field wins.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
+    /// `Ok(())` when nothing was recorded, else the validation error.
+    pub fn into_result(self) -> Result<(), Error> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self))
+        }
+    }
+
+    /// Runs a parse step, recording its failure under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request body is not JSON.
+    #[error("Invalid JSON.")]
+    InvalidJson,
+    /// No usable credentials; the message says which case (`Unauthenticated.`, `Invalid token.`).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The thing addressed does not exist (or is not visible): `Ticket not found.`
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Validation failed.")]
+    Validation(FieldErrors),
+    /// Validation-shaped failure with its own headline (e.g. `Macro failed.`).
+    #[error("{message}")]
+    Rejected {
+        message: String,
+        errors: FieldErrors,
+    },
+    #[error("Too many requests.")]
+    TooManyRequests,
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// A validation error on one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        Error::Validation(errors)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(format!("{what} not found."))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Error::Internal(anyhow::Error::new(err).context("json"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,16 @@
+//! Escalated: a self-hosted helpdesk API server.
+//!
+//! A request flows `api/` (endpoints) → `domain/` (rules) → `store/` (SQL), behind `auth/`
+//! (tokens, abilities, rate limits). See docs/architecture.md.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,130 @@
+//! Assembles the HTTP application and runs it.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, Route, Server,
+    listener::{Acceptor, Listener, TcpListener},
+};
+use tokio::sync::oneshot;
+
+use crate::{
+    api::{self, errors},
+    app::AppState,
+    auth::guard::Guard,
+    config::Config,
+    domain::bootstrap,
+    store::Store,
+    telemetry::RequestLog,
+};
+
+/// The whole HTTP application: the API under its prefix behind the guard; the OpenAPI document
+/// and the docs page beside it, open to all.
+pub fn app(state: AppState) -> impl Endpoint + 'static {
+    let prefix = state.config.api.prefix.clone();
+    let service = api::service(&prefix);
+    let spec = service.spec_endpoint();
+    let docs = service.rapidoc();
+    let guarded = service.with(Guard::new(state.clone()));
+    let under_prefix = Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", guarded);
+    Route::new()
+        .nest(prefix, under_prefix)
+        .data(state)
+        .catch_all_error(|err| async move { errors::envelope(err) })
+        .with(RequestLog)
+        .into_endpoint()
+}
+
+/// A server started by [`start`]; dropping [`Running::stop`]'s sender is not needed, call it.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// A one-time admin token when this start created the first admin.
+    pub bootstrap_token: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Waits until the server ends (after a signal handled by [`serve`]).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        Ok(())
+    }
+}
+
+/// Connects and migrates the database, creates the first admin on an empty database, binds
+/// and serves in the background until `shutdown` resolves or [`Running::stop`] is called.
+pub async fn start(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let store = Store::connect(&config.database).await?;
+    store.migrate().await?;
+    let bootstrap_token = bootstrap::first_admin(&store).await?;
+    let bind = config.server.bind;
+    let state = AppState::new(config, store);
+    let acceptor = TcpListener::bind(bind)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(bind);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = app(state);
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            tokio::select! {
+                _ = shutdown => {},
+                _ = stopped => {},
+            }
+        };
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, signal, Some(std::time::Duration::from_secs(10)))
+            .await
+    });
+    Ok(Running {
+        addr,
+        bootstrap_token,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
