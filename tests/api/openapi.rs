@@ -1,0 +1,60 @@
+//! The OpenAPI document: generated from the endpoints, served without a token, and committed
+//! as openapi/escalated.json (this test fails when the two drift apart).
+
+use std::path::PathBuf;
+
+use escalated::config::Config;
+
+use crate::{both_databases, support::TestApp};
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/escalated.json")
+}
+
+fn generated() -> String {
+    escalated::api::spec_json(&Config::default().api.prefix) + "\n"
+}
+
+#[test]
+fn committed_document_matches_the_endpoints() {
+    let generated = generated();
+    if std::env::var("ESCALATED_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(committed_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/escalated.json is out of date; regenerate it with \
+         `ESCALATED_UPDATE_OPENAPI=1 cargo test --test api openapi` (or `cargo run -- openapi > openapi/escalated.json`)"
+    );
+}
+
+#[test]
+fn document_declares_bearer_auth_on_every_operation() {
+    let spec: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(!paths.is_empty());
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["security"].to_string().contains("bearerAuth"), "{method} {path} lacks bearer security");
+            assert!(op["responses"]["401"].is_object(), "{method} {path} does not document 401");
+            assert!(op["responses"]["422"].is_object(), "{method} {path} does not document 422");
+        }
+    }
+}
+
+both_databases!(served_document_and_docs_need_no_token);
+
+async fn served_document_and_docs_need_no_token(app: TestApp) {
+    let reply = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(reply.headers().get("x-ratelimit-limit").is_none(), "the document counts against no bucket");
+    let served: serde_json::Value = reply.json().await.unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    assert_eq!(served, expected);
+    let docs = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("openapi.json"));
+}

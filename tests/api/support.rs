@@ -1,0 +1,298 @@
+//! The test harness: each test gets its own server on a random port with a fresh database, and
+//! talks to it over HTTP like any client.
+//!
+//! SQLite tests use a fresh file in a temporary folder. MySQL tests create a database of their
+//! own on `ESCALATED_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`) and drop it after;
+//! when MySQL is unreachable they are skipped with a note, unless `ESCALATED_TEST_REQUIRE_MYSQL=1`
+//! (as in CI), which makes them fail instead.
+
+#![allow(dead_code)] // helpers serve many test modules; not each uses every one
+
+use std::{path::PathBuf, time::Duration};
+
+use escalated::{config::Config, server};
+use reqwest::{Method, header::HeaderMap};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+pub fn mysql_server_url() -> String {
+    std::env::var("ESCALATED_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+fn mysql_required() -> bool {
+    std::env::var("ESCALATED_TEST_REQUIRE_MYSQL").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// Where a test's database lives, removed when the test ends.
+pub enum Scratch {
+    Sqlite(PathBuf),
+    MySql { server: String, name: String },
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match self {
+            Scratch::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Scratch::MySql { server, name } => {
+                let (server, name) = (server.clone(), name.clone());
+                // Drop runs inside the test's runtime; a thread of its own may block.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    rt.block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut conn) = sqlx::MySqlConnection::connect(&server).await {
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A fresh database URL for `backend`, or `None` when MySQL is unreachable and not required.
+pub async fn fresh_database(backend: Backend) -> Option<(String, Scratch)> {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("escalated-test-{unique}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite://{}/test.db", dir.display());
+            Some((url, Scratch::Sqlite(dir)))
+        }
+        Backend::MySql => {
+            let server = mysql_server_url();
+            use sqlx::Connection;
+            let reachable = tokio::time::timeout(Duration::from_secs(5), sqlx::MySqlConnection::connect(&server))
+                .await
+                .map(|r| r.is_ok())
+                .unwrap_or(false);
+            if !reachable {
+                if mysql_required() {
+                    panic!("MySQL is required (ESCALATED_TEST_REQUIRE_MYSQL=1) but {server} is unreachable");
+                }
+                eprintln!("note: MySQL at {server} is unreachable; skipping the MySQL variant of this test");
+                return None;
+            }
+            let name = format!("escalated_test_{}", &unique[..16]);
+            let url = format!("{}/{name}", server.trim_end_matches('/'));
+            Some((url, Scratch::MySql { server, name }))
+        }
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    /// `http://127.0.0.1:PORT`
+    pub origin: String,
+    /// `http://127.0.0.1:PORT/support/api/v1`
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The bootstrap admin's token (`*` abilities).
+    pub admin_token: String,
+    pub database_url: String,
+    running: Option<server::Running>,
+    _scratch: Scratch,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    /// The 422 message for `field`.
+    pub fn field_error(&self, field: &str) -> Option<&str> {
+        self.body["errors"][field].as_str()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server whose config `adjust` may change first.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let (database_url, scratch) = fresh_database(backend).await?;
+        let mut config = Config::default();
+        config.server.bind = "127.0.0.1:0".parse().unwrap();
+        config.database.url = database_url.clone();
+        config.database.max_connections = 5;
+        config.api.rate_limit = 10_000;
+        config.api.unauthenticated_rate_limit = 10_000;
+        adjust(&mut config);
+        config.validate().expect("test config is valid");
+        let prefix = config.api.prefix.clone();
+        let running = server::start(config, std::future::pending()).await.expect("server starts");
+        let origin = format!("http://{}", running.addr);
+        Some(TestApp {
+            backend,
+            base: format!("{origin}{prefix}"),
+            origin,
+            client: reqwest::Client::new(),
+            admin_token: running.bootstrap_token.clone().expect("a fresh database bootstraps an admin"),
+            database_url,
+            running: Some(running),
+            _scratch: scratch,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Any request; `token` may be `None`; `body` is sent as JSON when given.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.expect("request sent")).await
+    }
+
+    /// A request with a raw body and headers of the caller's choosing.
+    pub async fn raw(&self, method: Method, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut req = self.client.request(method, url).body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Creates a user through the admin CLI path (the domain), returning its id.
+    pub async fn user(&self, name: &str, email: &str, role: &str) -> i64 {
+        let store = self.store().await;
+        escalated::domain::users::create(
+            &store,
+            escalated::domain::users::NewUser {
+                name: name.into(),
+                email: email.into(),
+                role: role.into(),
+                is_active: Some(true),
+            },
+        )
+        .await
+        .expect("user created")
+        .id
+    }
+
+    /// A token for `user_id` with `abilities`, made through the admin API.
+    pub async fn token_with(&self, user_id: i64, abilities: &[&str], extra: Value) -> String {
+        let mut body = json!({ "name": "test", "user_id": user_id, "abilities": abilities });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let reply = self.post("/admin/api-tokens/create", &self.admin_token.clone(), body).await.expect(201);
+        reply.data()["plain_text_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn token(&self, user_id: i64, abilities: &[&str]) -> String {
+        self.token_with(user_id, abilities, json!({})).await
+    }
+
+    /// A new agent and a token for them with `abilities`; returns `(user_id, token)`.
+    pub async fn agent(&self, abilities: &[&str]) -> (i64, String) {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let id = self.user(&format!("Agent {}", &n[..6]), &format!("agent-{}@example.com", &n[..12]), "agent").await;
+        (id, self.token(id, abilities).await)
+    }
+
+    /// A second connection to the same database, for checks the API cannot show.
+    pub async fn store(&self) -> escalated::store::Store {
+        let config = escalated::config::DatabaseConfig {
+            url: self.database_url.clone(),
+            max_connections: 2,
+        };
+        escalated::store::Store::connect(&config).await.expect("store connects")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("server stops cleanly");
+        }
+    }
+}
+
+async fn read(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply { status, headers, body }
+}
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on MySQL:
+/// `both_databases!(rule_one, rule_two);` gives tests `rule_one::sqlite`, `rule_one::mysql`, ...
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    if let Some(app) = $crate::support::TestApp::spawn($crate::support::Backend::MySql).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
