@@ -29,7 +29,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
     let guarded = service.with(Guard::new(state.clone()));
     let under_prefix = Route::new()
         .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at("/docs", docs)
         .nest("/", guarded);
     Route::new()
         .nest(prefix, under_prefix)
