@@ -25,11 +25,15 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
     let prefix = state.config.api.prefix.clone();
     let service = api::service(&prefix);
     let spec = service.spec_endpoint();
-    let docs = service.rapidoc();
+    // The interactive page embeds the document, so it is rendered once here.
+    let docs_html = service.rapidoc_html();
     let guarded = service.with(Guard::new(state.clone()));
     let under_prefix = Route::new()
         .at("/openapi.json", spec)
-        .at("/docs", docs)
+        .at(
+            "/docs",
+            poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
+        )
         .nest("/", guarded);
     Route::new()
         .nest(prefix, under_prefix)
