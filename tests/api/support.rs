@@ -21,7 +21,8 @@ pub enum Backend {
 }
 
 pub fn mysql_server_url() -> String {
-    std::env::var("ESCALATED_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    std::env::var("ESCALATED_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
 }
 
 fn mysql_required() -> bool {
@@ -44,13 +45,18 @@ impl Drop for Scratch {
                 let (server, name) = (server.clone(), name.clone());
                 // Drop runs inside the test's runtime; a thread of its own may block.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     rt.block_on(async {
                         use sqlx::Connection;
                         if let Ok(mut conn) = sqlx::MySqlConnection::connect(&server).await {
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                                .execute(&mut conn)
-                                .await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS `{name}`"
+                            )))
+                            .execute(&mut conn)
+                            .await;
                         }
                     });
                 })
@@ -73,15 +79,22 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Scratch)> {
         Backend::MySql => {
             let server = mysql_server_url();
             use sqlx::Connection;
-            let reachable = tokio::time::timeout(Duration::from_secs(5), sqlx::MySqlConnection::connect(&server))
-                .await
-                .map(|r| r.is_ok())
-                .unwrap_or(false);
+            let reachable = tokio::time::timeout(
+                Duration::from_secs(5),
+                sqlx::MySqlConnection::connect(&server),
+            )
+            .await
+            .map(|r| r.is_ok())
+            .unwrap_or(false);
             if !reachable {
                 if mysql_required() {
-                    panic!("MySQL is required (ESCALATED_TEST_REQUIRE_MYSQL=1) but {server} is unreachable");
+                    panic!(
+                        "MySQL is required (ESCALATED_TEST_REQUIRE_MYSQL=1) but {server} is unreachable"
+                    );
                 }
-                eprintln!("note: MySQL at {server} is unreachable; skipping the MySQL variant of this test");
+                eprintln!(
+                    "note: MySQL at {server} is unreachable; skipping the MySQL variant of this test"
+                );
                 return None;
             }
             let name = format!("escalated_test_{}", &unique[..16]);
@@ -121,7 +134,11 @@ impl Reply {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
@@ -156,14 +173,19 @@ impl TestApp {
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();
-        let running = server::start(config, std::future::pending()).await.expect("server starts");
+        let running = server::start(config, std::future::pending())
+            .await
+            .expect("server starts");
         let origin = format!("http://{}", running.addr);
         Some(TestApp {
             backend,
             base: format!("{origin}{prefix}"),
             origin,
             client: reqwest::Client::new(),
-            admin_token: running.bootstrap_token.clone().expect("a fresh database bootstraps an admin"),
+            admin_token: running
+                .bootstrap_token
+                .clone()
+                .expect("a fresh database bootstraps an admin"),
             database_url,
             running: Some(running),
             _scratch: scratch,
@@ -175,7 +197,13 @@ impl TestApp {
     }
 
     /// Any request; `token` may be `None`; `body` is sent as JSON when given.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -187,7 +215,13 @@ impl TestApp {
     }
 
     /// A request with a raw body and headers of the caller's choosing.
-    pub async fn raw(&self, method: Method, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    pub async fn raw(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
         let mut req = self.client.request(method, url).body(body.to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -204,7 +238,8 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
@@ -234,8 +269,14 @@ impl TestApp {
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
-        let reply = self.post("/admin/api-tokens/create", &self.admin_token.clone(), body).await.expect(201);
-        reply.data()["plain_text_token"].as_str().unwrap().to_string()
+        let reply = self
+            .post("/admin/api-tokens/create", &self.admin_token.clone(), body)
+            .await
+            .expect(201);
+        reply.data()["plain_text_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn token(&self, user_id: i64, abilities: &[&str]) -> String {
@@ -245,7 +286,13 @@ impl TestApp {
     /// A new agent and a token for them with `abilities`; returns `(user_id, token)`.
     pub async fn agent(&self, abilities: &[&str]) -> (i64, String) {
         let n = uuid::Uuid::new_v4().simple().to_string();
-        let id = self.user(&format!("Agent {}", &n[..6]), &format!("agent-{}@example.com", &n[..12]), "agent").await;
+        let id = self
+            .user(
+                &format!("Agent {}", &n[..6]),
+                &format!("agent-{}@example.com", &n[..12]),
+                "agent",
+            )
+            .await;
         (id, self.token(id, abilities).await)
     }
 
@@ -255,7 +302,9 @@ impl TestApp {
             url: self.database_url.clone(),
             max_connections: 2,
         };
-        escalated::store::Store::connect(&config).await.expect("store connects")
+        escalated::store::Store::connect(&config)
+            .await
+            .expect("store connects")
     }
 
     pub async fn stop(mut self) {
@@ -270,7 +319,11 @@ async fn read(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on MySQL:
@@ -295,4 +348,165 @@ macro_rules! both_databases {
             }
         )*
     };
+}
+
+/// Counts the SQL statements each request runs, by request id, from sqlx's own query log
+/// (the SQLite worker and the MySQL driver both log inside the request's span).
+pub mod queries {
+    use std::{
+        collections::HashMap,
+        sync::{LazyLock, Mutex, Once},
+    };
+
+    use tracing::{Event, Subscriber, field::Visit, span};
+    use tracing_subscriber::{
+        Layer,
+        filter::{LevelFilter, Targets},
+        layer::{Context, SubscriberExt},
+        registry::LookupSpan,
+        util::SubscriberInitExt,
+    };
+
+    static COUNTS: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
+    static INSTALL: Once = Once::new();
+
+    struct RequestId(String);
+
+    struct IdVisitor(Option<String>);
+
+    impl Visit for IdVisitor {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "id" {
+                self.0 = Some(format!("{value:?}"));
+            }
+        }
+    }
+
+    struct Counter;
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
+        fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+            if attrs.metadata().name() == "request" {
+                let mut visitor = IdVisitor(None);
+                attrs.record(&mut visitor);
+                if let (Some(request), Some(span)) = (visitor.0, ctx.span(id)) {
+                    span.extensions_mut().insert(RequestId(request));
+                }
+            }
+        }
+
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            if event.metadata().target() != "sqlx::query" {
+                return;
+            }
+            let Some(scope) = ctx.event_scope(event) else {
+                return;
+            };
+            for span in scope {
+                if let Some(RequestId(id)) = span.extensions().get::<RequestId>() {
+                    *COUNTS.lock().unwrap().entry(id.clone()).or_default() += 1;
+                    return;
+                }
+            }
+        }
+    }
+
+    pub fn install() {
+        INSTALL.call_once(|| {
+            let filter = Targets::new()
+                .with_target("sqlx::query", LevelFilter::DEBUG)
+                .with_target("escalated", LevelFilter::INFO);
+            let _ = tracing_subscriber::registry()
+                .with(Counter.with_filter(filter))
+                .try_init();
+        });
+    }
+
+    pub fn of(request_id: &str) -> usize {
+        COUNTS.lock().unwrap().get(request_id).copied().unwrap_or(0)
+    }
+}
+
+impl TestApp {
+    /// A GET that also reports how many SQL statements the server ran for it.
+    pub async fn get_counting_queries(&self, path: &str, token: &str) -> (Reply, usize) {
+        queries::install();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .expect("request sent");
+        let reply = read(resp).await;
+        (reply, queries::of(&id))
+    }
+
+    /// Creates a ticket through the API with `extra` fields merged in; returns its JSON.
+    pub async fn ticket(&self, token: &str, subject: &str, extra: Value) -> Value {
+        let mut body = json!({ "subject": subject, "description": format!("About {subject}") });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        self.post("/tickets/create", token, body)
+            .await
+            .expect(201)
+            .body["data"]
+            .clone()
+    }
+}
+
+impl TestApp {
+    /// Inserts a row straight into the database and returns its id (for fixtures the test
+    /// is not about).
+    async fn insert_row(&self, sql: &'static str, binds: &[&str]) -> i64 {
+        let store = self.store().await;
+        let mut tx = store.begin().await.unwrap();
+        let mut query = sqlx::query(sql);
+        for value in binds {
+            query = query.bind(value.to_string());
+        }
+        let result = query.execute(&mut *tx).await.unwrap();
+        let id = escalated::store::inserted_id(&mut tx, result)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+        id
+    }
+
+    pub async fn tag(&self, name: &str) -> i64 {
+        self.insert_row(
+            "INSERT INTO tags (name, color, created_at, updated_at) VALUES (?, '#6B7280', 0, 0)",
+            &[name],
+        )
+        .await
+    }
+
+    pub async fn department(&self, name: &str) -> i64 {
+        self.insert_row(
+            "INSERT INTO departments (name, is_active, created_at, updated_at) VALUES (?, 1, 0, 0)",
+            &[name],
+        )
+        .await
+    }
+
+    /// Runs one statement against the test database (fixtures, or checks the API cannot show).
+    pub async fn exec(&self, sql: &'static str) {
+        let store = self.store().await;
+        sqlx::query(sql).execute(store.pool()).await.unwrap();
+        store.close().await;
+    }
+
+    pub async fn scalar(&self, sql: &'static str) -> i64 {
+        let store = self.store().await;
+        let value: i64 = sqlx::query_scalar(sql)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        value
+    }
 }

@@ -23,67 +23,103 @@ use crate::{
 
 pub struct JsonBody<T>(pub T);
 
-impl<T: Type> Payload for JsonBody<T> {
-    const CONTENT_TYPE: &'static str = "application/json";
+/// A body for endpoints on an addressed resource (`/tickets/{reference}/status`): the contract
+/// answers 404 for an unknown resource before it judges the body, so only the JSON syntax is
+/// checked on arrival (400); the fields are parsed by [`DeferredJson::parse`] once the resource
+/// is found.
+pub struct DeferredJson<T>(Result<T, Error>);
 
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-}
-
-impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: Self::CONTENT_TYPE,
-                schema: T::schema_ref(),
-            }],
-            required: true,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        // The limit is read from the state rather than a middleware so that bodies without a
-        // Content-Length (chunked) are bounded too.
-        let limit = request
-            .data::<AppState>()
-            .map(|state| state.config.server.max_body_bytes)
-            .unwrap_or(1024 * 1024);
-        let bytes = body.take()?.into_bytes_limit(limit).await?;
-        Ok(JsonBody(parse(&bytes)?))
+impl<T> DeferredJson<T> {
+    pub fn parse(self) -> Result<T, Error> {
+        self.0
     }
 }
+
+/// Reads the body within `server.max_body_bytes`. The limit comes from the state rather than a
+/// middleware so that bodies without a Content-Length (chunked) are bounded too.
+async fn read_limited(request: &Request, body: &mut RequestBody) -> poem::Result<bytes::Bytes> {
+    let limit = request
+        .data::<AppState>()
+        .map(|state| state.config.server.max_body_bytes)
+        .unwrap_or(1024 * 1024);
+    Ok(body.take()?.into_bytes_limit(limit).await?)
+}
+
+/// Both body types document the same request schema and differ only in when they judge fields.
+macro_rules! json_extractor {
+    ($ty:ident, |$bytes:ident| $parse:expr) => {
+        impl<T: Type> Payload for $ty<T> {
+            const CONTENT_TYPE: &'static str = "application/json";
+
+            fn schema_ref() -> MetaSchemaRef {
+                T::schema_ref()
+            }
+
+            fn register(registry: &mut Registry) {
+                T::register(registry);
+            }
+        }
+
+        impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for $ty<T> {
+            const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+            type ParamType = ();
+            type ParamRawType = ();
+
+            fn register(registry: &mut Registry) {
+                T::register(registry);
+            }
+
+            fn request_meta() -> Option<MetaRequest> {
+                Some(MetaRequest {
+                    description: None,
+                    content: vec![MetaMediaType {
+                        content_type: Self::CONTENT_TYPE,
+                        schema: T::schema_ref(),
+                    }],
+                    required: true,
+                })
+            }
+
+            async fn from_request(
+                request: &'a Request,
+                body: &mut RequestBody,
+                _param_opts: ExtractParamOptions<Self::ParamType>,
+            ) -> poem::Result<Self> {
+                let $bytes = read_limited(request, body).await?;
+                Ok($parse)
+            }
+        }
+    };
+}
+
+json_extractor!(JsonBody, |bytes| JsonBody(parse(&bytes)?));
+json_extractor!(DeferredJson, |bytes| DeferredJson(
+    parse_value(&bytes).map(|value| value.and_then(fields))?
+));
 
 /// Parses a body: an empty body counts as `{}`, so required fields are reported as missing.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    parse_value(bytes)?.and_then(fields)
+}
+
+/// The JSON syntax check alone: `Err` is 400; `Ok(Err)` is a body that is JSON but not an object.
+fn parse_value(bytes: &[u8]) -> Result<Result<serde_json::Value, Error>, Error> {
     let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(Default::default())
     } else {
         serde_json::from_slice(bytes).map_err(|_| Error::InvalidJson)?
     };
     if !value.is_object() {
-        return Err(Error::field(
+        return Ok(Err(Error::field(
             "body",
             "The request body must be a JSON object.",
-        ));
+        )));
     }
+    Ok(Ok(value))
+}
+
+/// The typed fields of an object body: 422 naming the first offending field.
+fn fields<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();

@@ -8,6 +8,8 @@ pub mod envelope;
 pub mod errors;
 pub mod params;
 pub mod security;
+pub mod ticket_resources;
+pub mod tickets;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
@@ -16,13 +18,19 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 pub enum ApiTags {
     /// Token validation.
     Auth,
+    /// Tickets, their conversation and changes.
+    Tickets,
     /// API tokens (admin).
     AdminTokens,
 }
 
 /// Every endpoint of the core API.
 pub fn endpoints() -> impl OpenApi {
-    (auth::AuthApi, admin_tokens::AdminTokensApi)
+    (
+        auth::AuthApi,
+        tickets::TicketsApi,
+        admin_tokens::AdminTokensApi,
+    )
 }
 
 /// The OpenAPI service for `prefix` (the API prefix, e.g. `/support/api/v1`).

@@ -37,3 +37,13 @@ impl Principal {
         self.role == Role::Admin
     }
 }
+
+impl Principal {
+    /// The caller as the domain sees them.
+    pub fn actor(&self) -> crate::domain::tickets::Actor {
+        crate::domain::tickets::Actor {
+            user_id: self.user_id,
+            role: self.role,
+        }
+    }
+}

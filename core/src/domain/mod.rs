@@ -4,6 +4,7 @@
 pub mod abilities;
 pub mod bootstrap;
 pub mod roles;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod validate;

@@ -5,6 +5,10 @@
 //! What differs between the dialects lives in [`Dialect`]. Each module here owns the queries of
 //! one aggregate; none of them decides a rule (that is `domain/`).
 
+pub mod activities;
+pub mod replies;
+pub mod ticket_links;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 
@@ -41,14 +45,6 @@ impl Dialect {
             Dialect::MySql
         } else {
             Dialect::Sqlite
-        }
-    }
-
-    /// `INSERT` that skips rows violating a unique key.
-    pub fn insert_ignore(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "INSERT OR IGNORE",
-            Dialect::MySql => "INSERT IGNORE",
         }
     }
 }

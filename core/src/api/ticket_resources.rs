@@ -1,0 +1,218 @@
+//! How tickets look on the wire (contract §5: the ticket object, replies, activities).
+
+use poem_openapi::Object;
+
+use crate::{
+    domain::tickets::{Priority, Status, TicketType, view::TicketView},
+    store::{activities::ActivityRow, replies::ReplyRow},
+    time::{rfc3339, rfc3339_opt},
+};
+
+#[derive(Debug, Clone, Object)]
+pub struct UserRef {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct NamedRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct TagResource {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+}
+
+/// Service-level targets; all null and false when no policy applies.
+#[derive(Debug, Clone, Object)]
+pub struct SlaResource {
+    pub policy_id: Option<i64>,
+    pub first_response_due_at: Option<String>,
+    pub first_response_at: Option<String>,
+    pub first_response_breached: bool,
+    pub resolution_due_at: Option<String>,
+    pub resolution_breached: bool,
+}
+
+/// A ticket as listed (no description, conversation or history).
+#[derive(Debug, Clone, Object)]
+pub struct TicketSummary {
+    pub id: i64,
+    /// The ticket's address in every path: `ESC-00042`.
+    pub reference: String,
+    pub subject: String,
+    pub status: Status,
+    pub status_label: String,
+    pub priority: Priority,
+    pub priority_label: String,
+    pub ticket_type: TicketType,
+    pub channel: String,
+    pub requester: UserRef,
+    pub assignee: Option<UserRef>,
+    pub department: Option<NamedRef>,
+    pub tags: Vec<TagResource>,
+    pub sla: SlaResource,
+    pub sla_breached: bool,
+    pub followers_count: i64,
+    /// Whether the caller follows the ticket.
+    pub is_following: bool,
+    /// The statuses this ticket may move to now.
+    pub allowed_transitions: Vec<Status>,
+    pub last_reply_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A public reply or an internal note.
+#[derive(Debug, Clone, Object)]
+pub struct ReplyResource {
+    pub id: i64,
+    pub body: String,
+    pub is_internal_note: bool,
+    pub author: Option<NamedRef>,
+    pub created_at: String,
+}
+
+/// One entry of a ticket's history: `properties` holds `{old, new}` for a change of one value
+/// and `{tag: {id, name}}` for tags.
+#[derive(Debug, Clone, Object)]
+pub struct ActivityResource {
+    pub id: i64,
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub properties: serde_json::Value,
+    pub causer: Option<NamedRef>,
+    pub created_at: String,
+}
+
+/// A ticket with its description, conversation (internal notes included, marked) and history.
+#[derive(Debug, Clone, Object)]
+pub struct TicketResource {
+    #[oai(flatten)]
+    pub summary: TicketSummary,
+    pub description: String,
+    pub replies: Vec<ReplyResource>,
+    pub activities: Vec<ActivityResource>,
+}
+
+impl From<&TicketView> for TicketSummary {
+    fn from(v: &TicketView) -> Self {
+        let r = &v.row;
+        let status = Status::parse(&r.status).unwrap_or(Status::Open);
+        let priority = Priority::from_rank(r.priority);
+        TicketSummary {
+            id: r.id,
+            reference: r.reference.clone(),
+            subject: r.subject.clone(),
+            status,
+            status_label: status.label().to_string(),
+            priority,
+            priority_label: priority.label().to_string(),
+            ticket_type: TicketType::parse(&r.ticket_type).unwrap_or_default(),
+            channel: r.channel.clone(),
+            requester: UserRef {
+                id: r.requester_id,
+                name: r.requester_name.clone(),
+                email: r.requester_email.clone(),
+            },
+            assignee: r.assignee_id.map(|id| UserRef {
+                id,
+                name: r.assignee_name.clone().unwrap_or_default(),
+                email: r.assignee_email.clone().unwrap_or_default(),
+            }),
+            department: r.department_id.map(|id| NamedRef {
+                id,
+                name: r.department_name.clone().unwrap_or_default(),
+            }),
+            tags: v
+                .tags
+                .iter()
+                .map(|t| TagResource {
+                    id: t.id,
+                    name: t.name.clone(),
+                    color: t.color.clone(),
+                })
+                .collect(),
+            sla: SlaResource {
+                policy_id: r.sla_policy_id,
+                first_response_due_at: rfc3339_opt(r.first_response_due_at),
+                first_response_at: rfc3339_opt(r.first_response_at),
+                first_response_breached: r.first_response_breached != 0,
+                resolution_due_at: rfc3339_opt(r.resolution_due_at),
+                resolution_breached: r.resolution_breached != 0,
+            },
+            sla_breached: r.sla_breached != 0,
+            followers_count: v.followers_count,
+            is_following: v.is_following,
+            allowed_transitions: status.transitions().to_vec(),
+            last_reply_at: rfc3339_opt(r.last_reply_at),
+            resolved_at: rfc3339_opt(r.resolved_at),
+            closed_at: rfc3339_opt(r.closed_at),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+impl From<&ReplyRow> for ReplyResource {
+    fn from(p: &ReplyRow) -> Self {
+        ReplyResource {
+            id: p.id,
+            body: p.body.clone(),
+            is_internal_note: p.is_internal_note != 0,
+            author: p.author_id.map(|id| NamedRef {
+                id,
+                name: p.author_name.clone().unwrap_or_default(),
+            }),
+            created_at: rfc3339(p.created_at),
+        }
+    }
+}
+
+impl From<&ActivityRow> for ActivityResource {
+    fn from(a: &ActivityRow) -> Self {
+        ActivityResource {
+            id: a.id,
+            kind: a.kind.clone(),
+            properties: serde_json::from_str(&a.properties).unwrap_or_default(),
+            causer: a.causer_id.map(|id| NamedRef {
+                id,
+                name: a.causer_name.clone().unwrap_or_default(),
+            }),
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+impl From<TicketView> for TicketResource {
+    fn from(v: TicketView) -> Self {
+        let summary = TicketSummary::from(&v);
+        let conversation =
+            v.conversation
+                .unwrap_or_else(|| crate::domain::tickets::view::Conversation {
+                    replies: Vec::new(),
+                    activities: Vec::new(),
+                });
+        TicketResource {
+            summary,
+            description: v.row.description.unwrap_or_default(),
+            replies: conversation
+                .replies
+                .iter()
+                .map(ReplyResource::from)
+                .collect(),
+            activities: conversation
+                .activities
+                .iter()
+                .map(ActivityResource::from)
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! `/tickets`: the list, creation, one ticket, and the changes made to it.
+
+use poem::web::Data as State;
+use poem_openapi::{
+    Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+};
+use serde::Deserialize;
+
+use super::{
+    ApiTags,
+    body::{DeferredJson, JsonBody},
+    envelope::{
+        Created, Data, Done, PageMeta, Paged, Written, created, data, done, paged, written,
+    },
+    errors::ApiResult,
+    params::{Flag, PageRequest},
+    security::Caller,
+    ticket_resources::{TicketResource, TicketSummary},
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        tickets::{
+            Priority, Status, TicketType,
+            create::{self, NewTicketInput, RequesterInput},
+            list::{self, ListQuery},
+            operations::{self, edit},
+            view,
+        },
+        validate,
+    },
+    error::Error,
+    store::tickets::SortColumn,
+};
+
+pub struct TicketsApi;
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SortBy {
+    CreatedAt,
+    UpdatedAt,
+    /// By severity (low < ... < critical), not alphabetically.
+    Priority,
+    Status,
+    Subject,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum SortDir {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct RequesterRequest {
+    /// Used when a new customer is created for this email.
+    pub name: Option<String>,
+    pub email: String,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct CreateTicketRequest {
+    /// Up to 255 characters, not blank.
+    pub subject: String,
+    /// Up to 65535 characters, not blank.
+    pub description: String,
+    /// Default `medium`.
+    pub priority: Option<Priority>,
+    /// Default `question`.
+    pub ticket_type: Option<TicketType>,
+    /// An active department.
+    pub department_id: Option<i64>,
+    /// Tag ids (existing tags; at most 50).
+    pub tags: Option<Vec<i64>>,
+    /// Who the ticket is for: a customer found or created by email. Default: the caller.
+    pub requester: Option<RequesterRequest>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct ReplyRequest {
+    /// Up to 65535 characters, not blank; stored verbatim.
+    pub body: String,
+    /// An internal note is visible to agents only. Default false.
+    #[serde(default)]
+    pub is_internal_note: Option<bool>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct StatusRequest {
+    pub status: Status,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct PriorityRequest {
+    pub priority: Priority,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct AssignRequest {
+    /// An active agent or admin; `null` unassigns. The key is required.
+    #[serde(default)]
+    pub agent_id: MaybeUndefined<i64>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct TagsRequest {
+    /// The complete set of tag ids the ticket should have (existing tags; at most 50; `[]` clears).
+    pub tag_ids: Vec<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct FollowState {
+    pub following: bool,
+    pub followers_count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct ReplyCreated {
+    pub id: i64,
+    pub body: String,
+    pub is_internal_note: bool,
+    pub author: super::ticket_resources::NamedRef,
+    pub created_at: String,
+}
+
+/// The full ticket as `GET /tickets/{reference}` shows it.
+async fn show(
+    state: &AppState,
+    reference: &str,
+    viewer: &Principal,
+) -> Result<TicketResource, Error> {
+    let mut conn = state.store.conn().await?;
+    Ok(view::load(&mut conn, reference, viewer.user_id)
+        .await?
+        .into())
+}
+
+async fn create_ticket(
+    state: &AppState,
+    caller: Principal,
+    body: CreateTicketRequest,
+) -> ApiResult<Created<TicketResource>> {
+    let reference = create::create(
+        &state.store,
+        &caller.actor(),
+        NewTicketInput {
+            subject: body.subject,
+            description: body.description,
+            priority: body.priority,
+            ticket_type: body.ticket_type,
+            department_id: body.department_id,
+            tag_ids: body.tags.unwrap_or_default(),
+            requester: body.requester.map(|r| RequesterInput {
+                name: r.name,
+                email: r.email,
+            }),
+            channel: "api",
+        },
+        &state.config.tickets.reference_prefix,
+    )
+    .await?;
+    Ok(created(
+        show(state, &reference, &caller).await?,
+        "Ticket created.",
+    ))
+}
+
+#[OpenApi(tag = "ApiTags::Tickets")]
+impl TicketsApi {
+    /// List tickets
+    ///
+    /// Requires `tickets:read`. Filters combine with AND; booleans accept `1/0/true/false`
+    /// (`0`/`false` leaves a filter off). Default order: newest first, ties by id.
+    #[oai(path = "/tickets", method = "get", operation_id = "tickets.list")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        status: Query<Option<Status>>,
+        priority: Query<Option<Priority>>,
+        department_id: Query<Option<i64>>,
+        assigned_to: Query<Option<i64>>,
+        unassigned: Query<Option<Flag>>,
+        ticket_type: Query<Option<TicketType>>,
+        /// Matches subject, description and reference.
+        search: Query<Option<String>>,
+        sla_breached: Query<Option<Flag>>,
+        /// Only tickets the caller follows.
+        following: Query<Option<Flag>>,
+        sort_by: Query<Option<SortBy>>,
+        sort_dir: Query<Option<SortDir>>,
+        /// 1..100, default 25.
+        per_page: Query<Option<i64>>,
+        /// From 1; past the last page the list is empty.
+        page: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<TicketSummary>>> {
+        let pages = PageRequest::parse(page.0, per_page.0)?;
+        let on = |flag: Option<Flag>| flag.is_some_and(|f| f.0);
+        let query = ListQuery {
+            status: status.0,
+            priority: priority.0,
+            department_id: department_id.0,
+            assigned_to: assigned_to.0,
+            unassigned: on(unassigned.0),
+            ticket_type: ticket_type.0,
+            search: search.0,
+            sla_breached: on(sla_breached.0),
+            following: on(following.0),
+            sort: sort_by.0.map(|s| match s {
+                SortBy::CreatedAt => SortColumn::CreatedAt,
+                SortBy::UpdatedAt => SortColumn::UpdatedAt,
+                SortBy::Priority => SortColumn::Priority,
+                SortBy::Status => SortColumn::Status,
+                SortBy::Subject => SortColumn::Subject,
+            }),
+            descending: sort_dir.0.map(|d| matches!(d, SortDir::Desc)),
+            limit: pages.limit(),
+            offset: pages.offset(),
+        };
+        let (tickets, total) = list::list(&state.store, caller.0.user_id, &query).await?;
+        Ok(paged(
+            tickets.iter().map(TicketSummary::from).collect(),
+            PageMeta::new(pages.page, pages.per_page, total),
+        ))
+    }
+
+    /// Create a ticket
+    ///
+    /// Requires `tickets:write`. `POST /tickets` is an alias.
+    #[oai(
+        path = "/tickets/create",
+        method = "post",
+        operation_id = "tickets.create"
+    )]
+    async fn create(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        body: JsonBody<CreateTicketRequest>,
+    ) -> ApiResult<Created<TicketResource>> {
+        create_ticket(&state, caller.0, body.0).await
+    }
+
+    /// Create a ticket (alias of `POST /tickets/create`)
+    ///
+    /// Requires `tickets:write`.
+    #[oai(path = "/tickets", method = "post", operation_id = "tickets.store")]
+    async fn store(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        body: JsonBody<CreateTicketRequest>,
+    ) -> ApiResult<Created<TicketResource>> {
+        create_ticket(&state, caller.0, body.0).await
+    }
+
+    /// Show a ticket
+    ///
+    /// Requires `tickets:read`. With its replies (internal notes included, marked) and activities.
+    #[oai(
+        path = "/tickets/:reference",
+        method = "get",
+        operation_id = "tickets.show"
+    )]
+    async fn get(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+    ) -> ApiResult<Json<Data<TicketResource>>> {
+        Ok(data(show(&state, &reference.0, &caller.0).await?))
+    }
+
+    /// Reply, or add an internal note
+    ///
+    /// Requires `tickets:write`. The first public reply by an agent records the SLA first response.
+    #[oai(
+        path = "/tickets/:reference/reply",
+        method = "post",
+        operation_id = "tickets.reply"
+    )]
+    async fn reply(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        body: DeferredJson<ReplyRequest>,
+    ) -> ApiResult<Created<ReplyCreated>> {
+        let actor = caller.0.actor();
+        let (id, body, internal) = edit(&state.store, &actor, &reference.0, async |t, tx| {
+            let body = body.parse()?;
+            let internal = body.is_internal_note.unwrap_or(false);
+            let id = t.reply(tx, &body.body, internal).await?;
+            Ok((id, body.body, internal))
+        })
+        .await?;
+        let reply = ReplyCreated {
+            id,
+            body,
+            is_internal_note: internal,
+            author: super::ticket_resources::NamedRef {
+                id: caller.0.user_id,
+                name: caller.0.name.clone(),
+            },
+            created_at: crate::time::rfc3339(crate::time::now()),
+        };
+        Ok(created(
+            reply,
+            if internal {
+                "Note added."
+            } else {
+                "Reply sent."
+            },
+        ))
+    }
+
+    /// Change the status
+    ///
+    /// Requires `tickets:write`. A transition the state machine forbids is 422 on `status`;
+    /// the current status again changes nothing.
+    #[oai(
+        path = "/tickets/:reference/status",
+        method = "patch",
+        operation_id = "tickets.status"
+    )]
+    async fn status(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        body: DeferredJson<StatusRequest>,
+    ) -> ApiResult<Json<Written<TicketResource>>> {
+        edit(
+            &state.store,
+            &caller.0.actor(),
+            &reference.0,
+            async |t, tx| t.set_status(tx, body.parse()?.status).await,
+        )
+        .await?;
+        Ok(written(
+            show(&state, &reference.0, &caller.0).await?,
+            "Status updated.",
+        ))
+    }
+
+    /// Change the priority
+    ///
+    /// Requires `tickets:write`. SLA due times follow the new priority.
+    #[oai(
+        path = "/tickets/:reference/priority",
+        method = "patch",
+        operation_id = "tickets.priority"
+    )]
+    async fn priority(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        body: DeferredJson<PriorityRequest>,
+    ) -> ApiResult<Json<Written<TicketResource>>> {
+        edit(
+            &state.store,
+            &caller.0.actor(),
+            &reference.0,
+            async |t, tx| t.set_priority(tx, body.parse()?.priority).await,
+        )
+        .await?;
+        Ok(written(
+            show(&state, &reference.0, &caller.0).await?,
+            "Priority updated.",
+        ))
+    }
+
+    /// Assign or unassign
+    ///
+    /// Requires `tickets:write`. `agent_id` must be an active agent or admin; `null` unassigns.
+    /// The status is not changed.
+    #[oai(
+        path = "/tickets/:reference/assign",
+        method = "post",
+        operation_id = "tickets.assign"
+    )]
+    async fn assign(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        body: DeferredJson<AssignRequest>,
+    ) -> ApiResult<Json<Written<TicketResource>>> {
+        let agent = edit(
+            &state.store,
+            &caller.0.actor(),
+            &reference.0,
+            async |t, tx| {
+                let agent = match body.parse()?.agent_id {
+                    MaybeUndefined::Undefined => {
+                        return Err(Error::field("agent_id", validate::required("agent_id")));
+                    }
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(id) => Some(id),
+                };
+                t.assign(tx, agent).await?;
+                Ok(agent)
+            },
+        )
+        .await?;
+        let message = if agent.is_some() {
+            "Ticket assigned."
+        } else {
+            "Ticket unassigned."
+        };
+        Ok(written(
+            show(&state, &reference.0, &caller.0).await?,
+            message,
+        ))
+    }
+
+    /// Follow or unfollow
+    ///
+    /// Requires `tickets:write`. Toggles whether the caller follows the ticket.
+    #[oai(
+        path = "/tickets/:reference/follow",
+        method = "post",
+        operation_id = "tickets.follow"
+    )]
+    async fn follow(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+    ) -> ApiResult<Json<Written<FollowState>>> {
+        let (following, followers_count) =
+            operations::toggle_follow(&state.store, &caller.0.actor(), &reference.0).await?;
+        let message = if following {
+            "Following ticket."
+        } else {
+            "Unfollowed ticket."
+        };
+        Ok(written(
+            FollowState {
+                following,
+                followers_count,
+            },
+            message,
+        ))
+    }
+
+    /// Set the tags
+    ///
+    /// Requires `tickets:write`. `tag_ids` is the complete set; each addition and removal is logged.
+    #[oai(
+        path = "/tickets/:reference/tags",
+        method = "post",
+        operation_id = "tickets.tags"
+    )]
+    async fn tags(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        body: DeferredJson<TagsRequest>,
+    ) -> ApiResult<Json<Written<TicketResource>>> {
+        edit(
+            &state.store,
+            &caller.0.actor(),
+            &reference.0,
+            async |t, tx| t.sync_tags(tx, &body.parse()?.tag_ids).await,
+        )
+        .await?;
+        Ok(written(
+            show(&state, &reference.0, &caller.0).await?,
+            "Tags updated.",
+        ))
+    }
+
+    /// Delete a ticket
+    ///
+    /// Requires `tickets:delete` and an admin owner. A soft delete: afterwards the ticket is 404.
+    #[oai(
+        path = "/tickets/:reference",
+        method = "delete",
+        operation_id = "tickets.delete"
+    )]
+    async fn delete(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+    ) -> ApiResult<Json<Done>> {
+        operations::delete(&state.store, &caller.0.actor(), &reference.0).await?;
+        Ok(done("Ticket deleted."))
+    }
+}

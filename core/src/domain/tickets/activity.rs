@@ -1,0 +1,68 @@
+//! The activity log: every change to a ticket writes one entry with its old and new values.
+
+use serde_json::{Value, json};
+
+use super::Actor;
+use crate::{error::Result, store::activities, time::Timestamp};
+
+/// The kinds of entry, as clients see them in `activities[].type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Created,
+    StatusChanged,
+    PriorityChanged,
+    TypeChanged,
+    Assigned,
+    Unassigned,
+    DepartmentChanged,
+    TagAdded,
+    TagRemoved,
+    Replied,
+    NoteAdded,
+    MacroApplied,
+    Deleted,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Created => "created",
+            Kind::StatusChanged => "status_changed",
+            Kind::PriorityChanged => "priority_changed",
+            Kind::TypeChanged => "type_changed",
+            Kind::Assigned => "assigned",
+            Kind::Unassigned => "unassigned",
+            Kind::DepartmentChanged => "department_changed",
+            Kind::TagAdded => "tag_added",
+            Kind::TagRemoved => "tag_removed",
+            Kind::Replied => "replied",
+            Kind::NoteAdded => "note_added",
+            Kind::MacroApplied => "macro_applied",
+            Kind::Deleted => "deleted",
+        }
+    }
+}
+
+/// `{old, new}` for a change of one value.
+pub fn change(old: impl Into<Value>, new: impl Into<Value>) -> Value {
+    json!({ "old": old.into(), "new": new.into() })
+}
+
+pub async fn record(
+    conn: &mut sqlx::AnyConnection,
+    ticket_id: i64,
+    actor: Option<&Actor>,
+    kind: Kind,
+    properties: Value,
+    now: Timestamp,
+) -> Result<()> {
+    activities::insert(
+        conn,
+        ticket_id,
+        actor.map(|a| a.user_id),
+        kind.as_str(),
+        &properties.to_string(),
+        now,
+    )
+    .await
+}

@@ -1,0 +1,155 @@
+//! Opening a ticket.
+
+use serde_json::json;
+
+use super::{
+    Actor, MAX_BODY, MAX_SUBJECT, Priority, Status, TicketType, activity, activity::Kind,
+    editing::existing_tags, sla,
+};
+use crate::{
+    domain::{roles::Role, validate},
+    error::{Error, FieldErrors, Result},
+    store::{
+        Store, Tx,
+        ticket_links::{self, SlaPolicyRef},
+        tickets::{self, NewTicket},
+        users,
+    },
+    time,
+};
+
+/// Someone the ticket is raised for; found by email or created as a customer.
+#[derive(Debug, Clone)]
+pub struct RequesterInput {
+    pub name: Option<String>,
+    pub email: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTicketInput {
+    pub subject: String,
+    pub description: String,
+    pub priority: Option<Priority>,
+    pub ticket_type: Option<TicketType>,
+    pub department_id: Option<i64>,
+    pub tag_ids: Vec<i64>,
+    pub requester: Option<RequesterInput>,
+    pub channel: &'static str,
+}
+
+/// Creates the ticket and returns its reference.
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    input: NewTicketInput,
+    reference_prefix: &str,
+) -> Result<String> {
+    let mut errors = FieldErrors::new();
+    let subject = errors.check(
+        "subject",
+        validate::line("subject", &input.subject, MAX_SUBJECT),
+    );
+    let description = errors.check(
+        "description",
+        validate::body("description", &input.description, MAX_BODY),
+    );
+    let requester = input.requester.as_ref().and_then(|r| {
+        let email = errors.check(
+            "requester.email",
+            validate::email("requester.email", &r.email),
+        );
+        let name = errors.check(
+            "requester.name",
+            validate::optional("requester.name", r.name.as_deref(), 255),
+        );
+        Some((name?, email?))
+    });
+    errors.into_result()?;
+    let (subject, description) = (subject.unwrap_or_default(), description.unwrap_or_default());
+    let priority = input.priority.unwrap_or_default();
+    let now = time::now();
+
+    let mut tx = store.begin().await?;
+    let mut errors = FieldErrors::new();
+    let department = match input.department_id {
+        Some(id) => match ticket_links::department(&mut tx, id).await? {
+            Some(d) if d.is_active != 0 => Some(d),
+            _ => {
+                errors.add("department_id", validate::invalid("department_id"));
+                None
+            }
+        },
+        None => None,
+    };
+    let tags = match existing_tags(&mut tx, "tags", &input.tag_ids).await {
+        Ok(tags) => tags,
+        Err(Error::Validation(e)) => {
+            for (field, message) in e.iter() {
+                errors.add(field.clone(), message.clone());
+            }
+            Vec::new()
+        }
+        Err(other) => return Err(other),
+    };
+    errors.into_result()?;
+
+    let requester_id = match requester {
+        None => actor.user_id,
+        Some((name, email)) => find_or_create_customer(&mut tx, name, &email, now).await?,
+    };
+    let policy = policy_for(&mut tx, department.as_ref().and_then(|d| d.sla_policy_id)).await?;
+    let targets = policy
+        .as_ref()
+        .map(|p| sla::targets(p, priority, now))
+        .unwrap_or_default();
+    let (id, reference) = tickets::insert(
+        &mut tx,
+        &NewTicket {
+            subject: &subject,
+            description: &description,
+            status: Status::Open.as_str(),
+            priority: priority.rank(),
+            ticket_type: input.ticket_type.unwrap_or_default().as_str(),
+            channel: input.channel,
+            requester_id,
+            department_id: department.as_ref().map(|d| d.id),
+            sla_policy_id: policy.as_ref().map(|p| p.id),
+            first_response_due_at: targets.first_response_due_at,
+            resolution_due_at: targets.resolution_due_at,
+        },
+        reference_prefix,
+        now,
+    )
+    .await?;
+    let dialect = tx.dialect();
+    for tag in &tags {
+        tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
+    }
+    activity::record(&mut tx, id, Some(actor), Kind::Created, json!({}), now).await?;
+    tx.commit().await?;
+    Ok(reference)
+}
+
+/// The department's active policy, else the active default one, else none.
+async fn policy_for(tx: &mut Tx, department_policy: Option<i64>) -> Result<Option<SlaPolicyRef>> {
+    if let Some(id) = department_policy
+        && let Some(policy) = ticket_links::sla_policy(tx, id).await?
+        && policy.is_active != 0
+    {
+        return Ok(Some(policy));
+    }
+    ticket_links::default_sla_policy(tx).await
+}
+
+async fn find_or_create_customer(
+    tx: &mut Tx,
+    name: Option<String>,
+    email: &str,
+    now: i64,
+) -> Result<i64> {
+    if let Some(user) = users::find_by_email(tx, email).await? {
+        return Ok(user.id);
+    }
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string());
+    users::insert(tx, &name, email, Role::Customer.as_str(), true, now).await
+}

@@ -1,0 +1,364 @@
+//! Changing one ticket inside one transaction.
+//!
+//! [`Editing`] holds the locked row; each method applies one rule (and writes its activity),
+//! and [`Editing::save`] writes the row back. The API endpoints, macros and scripts all change
+//! tickets through these methods, so a change looks the same whoever makes it. Errors name the
+//! field of the API request (`status`, `agent_id`, `tag_ids`); callers with other vocabularies
+//! (macros) rename them.
+
+use serde_json::json;
+
+use super::{Actor, MAX_BODY, Priority, Status, TicketType, activity, activity::Kind, sla};
+use crate::{
+    domain::{roles::Role, validate},
+    error::{Error, Result},
+    store::{
+        Tx, replies,
+        ticket_links::{self, TagRef},
+        tickets::{self, TicketRow},
+        users,
+    },
+    time::{self, Timestamp},
+};
+
+pub struct Editing {
+    pub row: TicketRow,
+    pub actor: Actor,
+    pub now: Timestamp,
+    changed: bool,
+}
+
+impl Editing {
+    /// Locks the ticket named by `reference` for the rest of the transaction.
+    pub async fn open(tx: &mut Tx, reference: &str, actor: &Actor) -> Result<Editing> {
+        let row = tickets::find_by_reference(tx, reference)
+            .await?
+            .ok_or_else(|| Error::not_found("Ticket"))?;
+        let dialect = tx.dialect();
+        tickets::lock(tx, dialect, row.id).await?;
+        // Re-read under the lock: another writer may have changed it meanwhile.
+        let row = tickets::find(tx, row.id)
+            .await?
+            .ok_or_else(|| Error::not_found("Ticket"))?;
+        Ok(Editing {
+            row,
+            actor: actor.clone(),
+            now: time::now(),
+            changed: false,
+        })
+    }
+
+    pub fn id(&self) -> i64 {
+        self.row.id
+    }
+
+    pub fn status(&self) -> Status {
+        Status::parse(&self.row.status).unwrap_or(Status::Open)
+    }
+
+    pub fn priority(&self) -> Priority {
+        Priority::from_rank(self.row.priority)
+    }
+
+    async fn log(&mut self, tx: &mut Tx, kind: Kind, properties: serde_json::Value) -> Result<()> {
+        self.changed = true;
+        activity::record(
+            tx,
+            self.row.id,
+            Some(&self.actor),
+            kind,
+            properties,
+            self.now,
+        )
+        .await
+    }
+
+    /// Moves along the state machine; the same status is no change.
+    pub async fn set_status(&mut self, tx: &mut Tx, next: Status) -> Result<bool> {
+        let current = self.status();
+        if current == next {
+            return Ok(false);
+        }
+        if !current.can_become(next) {
+            let allowed: Vec<_> = current.transitions().iter().map(|s| s.as_str()).collect();
+            return Err(Error::field(
+                "status",
+                format!(
+                    "Cannot change status from {current} to {next}. Allowed: {}.",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        match next {
+            Status::Resolved => self.row.resolved_at = Some(self.now),
+            Status::Closed => self.row.closed_at = Some(self.now),
+            Status::Reopened => {
+                self.row.resolved_at = None;
+                self.row.closed_at = None;
+            }
+            _ => {}
+        }
+        self.row.status = next.as_str().to_string();
+        self.log(
+            tx,
+            Kind::StatusChanged,
+            activity::change(current.as_str(), next.as_str()),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Changes the priority; SLA due times follow it.
+    pub async fn set_priority(&mut self, tx: &mut Tx, next: Priority) -> Result<bool> {
+        let current = self.priority();
+        if current == next {
+            return Ok(false);
+        }
+        self.row.priority = next.rank();
+        if let Some(policy_id) = self.row.sla_policy_id
+            && let Some(policy) = ticket_links::sla_policy(tx, policy_id).await?
+        {
+            let targets = sla::targets(&policy, next, self.row.created_at);
+            self.row.first_response_due_at = targets.first_response_due_at;
+            self.row.resolution_due_at = targets.resolution_due_at;
+        }
+        self.log(
+            tx,
+            Kind::PriorityChanged,
+            activity::change(current.as_str(), next.as_str()),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    pub async fn set_type(&mut self, tx: &mut Tx, next: TicketType) -> Result<bool> {
+        let current = self.row.ticket_type.clone();
+        if current == next.as_str() {
+            return Ok(false);
+        }
+        self.row.ticket_type = next.as_str().to_string();
+        self.log(
+            tx,
+            Kind::TypeChanged,
+            activity::change(current, next.as_str()),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Assigns to an active agent or admin; `None` unassigns. Status is left alone.
+    pub async fn assign(&mut self, tx: &mut Tx, agent_id: Option<i64>) -> Result<bool> {
+        let current = self.row.assignee_id;
+        if current == agent_id {
+            return Ok(false);
+        }
+        match agent_id {
+            Some(id) => {
+                let agent = users::find(tx, id).await?.filter(|u| {
+                    u.is_active != 0 && Role::parse(&u.role).is_some_and(Role::is_staff)
+                });
+                let Some(agent) = agent else {
+                    return Err(Error::field(
+                        "agent_id",
+                        "The agent id must be an active agent or admin.",
+                    ));
+                };
+                self.row.assignee_id = Some(agent.id);
+                self.row.assignee_name = Some(agent.name);
+                self.row.assignee_email = Some(agent.email);
+                self.log(tx, Kind::Assigned, activity::change(current, agent.id))
+                    .await?;
+            }
+            None => {
+                self.row.assignee_id = None;
+                self.row.assignee_name = None;
+                self.row.assignee_email = None;
+                self.log(
+                    tx,
+                    Kind::Unassigned,
+                    activity::change(current, serde_json::Value::Null),
+                )
+                .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Moves the ticket to an active department; `None` removes it from any.
+    pub async fn set_department(
+        &mut self,
+        tx: &mut Tx,
+        department_id: Option<i64>,
+    ) -> Result<bool> {
+        let current = self.row.department_id;
+        if current == department_id {
+            return Ok(false);
+        }
+        let name = match department_id {
+            Some(id) => match ticket_links::department(tx, id).await? {
+                Some(d) if d.is_active != 0 => Some(d.name),
+                _ => {
+                    return Err(Error::field(
+                        "department_id",
+                        validate::invalid("department_id"),
+                    ));
+                }
+            },
+            None => None,
+        };
+        self.row.department_id = department_id;
+        self.row.department_name = name;
+        self.log(
+            tx,
+            Kind::DepartmentChanged,
+            activity::change(current, department_id),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Adds tags the ticket does not have yet, each logged.
+    pub async fn add_tags(&mut self, tx: &mut Tx, tags: &[TagRef]) -> Result<()> {
+        let have = self.tag_ids(tx).await?;
+        let dialect = tx.dialect();
+        for tag in tags.iter().filter(|t| !have.contains(&t.id)) {
+            tickets::add_tag(tx, dialect, self.row.id, tag.id).await?;
+            self.log(
+                tx,
+                Kind::TagAdded,
+                json!({ "tag": { "id": tag.id, "name": tag.name } }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes tags the ticket has, each logged.
+    pub async fn remove_tags(&mut self, tx: &mut Tx, tags: &[TagRef]) -> Result<()> {
+        let have = self.tag_ids(tx).await?;
+        for tag in tags.iter().filter(|t| have.contains(&t.id)) {
+            tickets::remove_tag(tx, self.row.id, tag.id).await?;
+            self.log(
+                tx,
+                Kind::TagRemoved,
+                json!({ "tag": { "id": tag.id, "name": tag.name } }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the ticket's tags exactly `wanted` (ids that must exist; `[]` clears).
+    pub async fn sync_tags(&mut self, tx: &mut Tx, wanted: &[i64]) -> Result<()> {
+        let wanted = existing_tags(tx, "tag_ids", wanted).await?;
+        let current = tickets::tags_of(tx, &[self.row.id]).await?;
+        let removed: Vec<TagRef> = current
+            .into_iter()
+            .filter(|c| !wanted.iter().any(|w| w.id == c.id))
+            .map(|c| TagRef {
+                id: c.id,
+                name: c.name,
+                color: c.color,
+            })
+            .collect();
+        self.remove_tags(tx, &removed).await?;
+        self.add_tags(tx, &wanted).await
+    }
+
+    async fn tag_ids(&self, tx: &mut Tx) -> Result<Vec<i64>> {
+        Ok(tickets::tags_of(tx, &[self.row.id])
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect())
+    }
+
+    /// Adds a public reply or an internal note by the actor. The first public reply by staff
+    /// records the first response.
+    pub async fn reply(&mut self, tx: &mut Tx, body: &str, internal: bool) -> Result<i64> {
+        let body = validate::body("body", body, MAX_BODY).map_err(|m| Error::field("body", m))?;
+        let id = replies::insert(
+            tx,
+            self.row.id,
+            Some(self.actor.user_id),
+            &body,
+            internal,
+            self.now,
+        )
+        .await?;
+        if !internal {
+            self.row.last_reply_at = Some(self.now);
+            if self.row.first_response_at.is_none()
+                && self.actor.role.is_staff()
+                && self.actor.user_id != self.row.requester_id
+            {
+                self.row.first_response_at = Some(self.now);
+            }
+        }
+        let kind = if internal {
+            Kind::NoteAdded
+        } else {
+            Kind::Replied
+        };
+        self.log(tx, kind, json!({ "reply_id": id })).await?;
+        Ok(id)
+    }
+
+    /// Follows or unfollows for the actor; returns whether the actor now follows.
+    pub async fn toggle_follow(&mut self, tx: &mut Tx) -> Result<bool> {
+        let (ticket, user) = (self.row.id, self.actor.user_id);
+        if tickets::is_follower(tx, ticket, user).await? {
+            tickets::unfollow(tx, ticket, user).await?;
+            Ok(false)
+        } else {
+            let dialect = tx.dialect();
+            tickets::follow(tx, dialect, ticket, user, self.now).await?;
+            Ok(true)
+        }
+    }
+
+    /// Follows for the actor (no toggle), for macros.
+    pub async fn follow(&mut self, tx: &mut Tx) -> Result<()> {
+        let dialect = tx.dialect();
+        tickets::follow(tx, dialect, self.row.id, self.actor.user_id, self.now).await
+    }
+
+    /// Writes the row back when anything changed.
+    pub async fn save(mut self, tx: &mut Tx) -> Result<TicketRow> {
+        if self.changed {
+            self.row.updated_at = self.now;
+            tickets::update(tx, &self.row).await?;
+        }
+        Ok(self.row)
+    }
+}
+
+/// The tags `ids` names, all of which must exist (422 on `field` naming the unknown ones).
+pub async fn existing_tags(tx: &mut Tx, field: &str, ids: &[i64]) -> Result<Vec<TagRef>> {
+    if ids.len() > super::MAX_TAGS {
+        return Err(Error::field(
+            field,
+            format!(
+                "The {} may not have more than {} items.",
+                field.replace('_', " "),
+                super::MAX_TAGS
+            ),
+        ));
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let found = ticket_links::tags_by_ids(tx, &unique).await?;
+    let missing: Vec<String> = unique
+        .iter()
+        .filter(|id| !found.iter().any(|t| t.id == **id))
+        .map(|id| id.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::field(
+            field,
+            format!("Unknown tag ids: {}.", missing.join(", ")),
+        ));
+    }
+    Ok(found)
+}

@@ -1,0 +1,32 @@
+//! Tickets: the rules of their life (status machine, priorities, SLA clock, tags, followers,
+//! assignment, the conversation) and the read model the API shows.
+
+pub mod activity;
+pub mod create;
+pub mod dashboard;
+pub mod editing;
+pub mod list;
+pub mod operations;
+pub mod priority;
+pub mod sla;
+pub mod status;
+pub mod view;
+
+pub use priority::{Priority, TicketType};
+pub use status::Status;
+
+use super::roles::Role;
+
+/// Who is acting: the API caller, or (later) a script or plugin acting for someone.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+}
+
+/// Longest subject, in characters.
+pub const MAX_SUBJECT: usize = 255;
+/// Longest description or reply body, in characters.
+pub const MAX_BODY: usize = 65_535;
+/// Most tags in one request.
+pub const MAX_TAGS: usize = 50;

@@ -1,0 +1,145 @@
+//! The status state machine (contract §6). A same-status change is not a transition.
+
+use std::fmt;
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    poem_openapi::Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    InProgress,
+    WaitingOnCustomer,
+    WaitingOnAgent,
+    Escalated,
+    Resolved,
+    Closed,
+    Reopened,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Open,
+        Status::InProgress,
+        Status::WaitingOnCustomer,
+        Status::WaitingOnAgent,
+        Status::Escalated,
+        Status::Resolved,
+        Status::Closed,
+        Status::Reopened,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InProgress => "in_progress",
+            Status::WaitingOnCustomer => "waiting_on_customer",
+            Status::WaitingOnAgent => "waiting_on_agent",
+            Status::Escalated => "escalated",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+            Status::Reopened => "reopened",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Open => "Open",
+            Status::InProgress => "In Progress",
+            Status::WaitingOnCustomer => "Waiting on Customer",
+            Status::WaitingOnAgent => "Waiting on Agent",
+            Status::Escalated => "Escalated",
+            Status::Resolved => "Resolved",
+            Status::Closed => "Closed",
+            Status::Reopened => "Reopened",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Resolved and closed tickets are done; every other status counts as open work.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+
+    /// The statuses this one may move to.
+    pub fn transitions(self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            Open => &[
+                InProgress,
+                WaitingOnCustomer,
+                WaitingOnAgent,
+                Escalated,
+                Resolved,
+                Closed,
+            ],
+            InProgress => &[
+                WaitingOnCustomer,
+                WaitingOnAgent,
+                Escalated,
+                Resolved,
+                Closed,
+            ],
+            WaitingOnCustomer => &[Open, InProgress, Resolved, Closed],
+            WaitingOnAgent => &[Open, InProgress, Escalated, Resolved, Closed],
+            Escalated => &[InProgress, Resolved, Closed],
+            Resolved => &[Reopened, Closed],
+            Closed => &[Reopened],
+            Reopened => &[
+                InProgress,
+                WaitingOnCustomer,
+                WaitingOnAgent,
+                Escalated,
+                Resolved,
+                Closed,
+            ],
+        }
+    }
+
+    pub fn can_become(self, next: Status) -> bool {
+        self.transitions().contains(&next)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_only_reopens() {
+        assert_eq!(Status::Closed.transitions(), &[Status::Reopened]);
+        assert!(!Status::Closed.can_become(Status::Open));
+    }
+
+    #[test]
+    fn no_status_transitions_to_itself() {
+        for s in Status::ALL {
+            assert!(!s.can_become(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The read model: tickets with their tags and followers, and for one ticket its conversation
+//! and history. Loading a page costs a fixed number of queries, whatever its size.
+
+use std::collections::HashMap;
+
+use crate::{
+    error::{Error, Result},
+    store::{
+        activities::{self, ActivityRow},
+        replies::{self, ReplyRow},
+        ticket_links::TagRef,
+        tickets::{self, TicketRow},
+    },
+};
+
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    pub row: TicketRow,
+    pub tags: Vec<TagRef>,
+    pub followers_count: i64,
+    pub is_following: bool,
+    /// Present on a single ticket, absent in lists.
+    pub conversation: Option<Conversation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub replies: Vec<ReplyRow>,
+    pub activities: Vec<ActivityRow>,
+}
+
+/// Adds tags and follower figures to rows: two queries for any number of rows.
+pub async fn decorate(
+    conn: &mut sqlx::AnyConnection,
+    rows: Vec<TicketRow>,
+    viewer_id: i64,
+) -> Result<Vec<TicketView>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
+    for t in tickets::tags_of(conn, &ids).await? {
+        tags.entry(t.ticket_id).or_default().push(TagRef {
+            id: t.id,
+            name: t.name,
+            color: t.color,
+        });
+    }
+    let followers: HashMap<i64, (i64, bool)> = tickets::follower_stats(conn, &ids, viewer_id)
+        .await?
+        .into_iter()
+        .map(|s| (s.ticket_id, (s.followers, s.following != 0)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (followers_count, is_following) =
+                followers.get(&row.id).copied().unwrap_or_default();
+            TicketView {
+                tags: tags.remove(&row.id).unwrap_or_default(),
+                followers_count,
+                is_following,
+                conversation: None,
+                row,
+            }
+        })
+        .collect())
+}
+
+/// One ticket with everything: six queries.
+pub async fn load(
+    conn: &mut sqlx::AnyConnection,
+    reference: &str,
+    viewer_id: i64,
+) -> Result<TicketView> {
+    let row = tickets::find_by_reference(conn, reference)
+        .await?
+        .ok_or_else(|| Error::not_found("Ticket"))?;
+    let id = row.id;
+    let mut view = decorate(conn, vec![row], viewer_id)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("Ticket"))?;
+    view.conversation = Some(Conversation {
+        replies: replies::of_ticket(conn, id).await?,
+        activities: activities::of_ticket(conn, id).await?,
+    });
+    Ok(view)
+}

@@ -1,0 +1,51 @@
+//! Replies and internal notes of a ticket's conversation.
+
+use sqlx::AnyConnection;
+
+use super::inserted_id;
+use crate::{error::Result, time::Timestamp};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReplyRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub author_id: Option<i64>,
+    pub author_name: Option<String>,
+    pub body: String,
+    pub is_internal_note: i64,
+    pub created_at: Timestamp,
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    author_id: Option<i64>,
+    body: &str,
+    is_internal_note: bool,
+    now: Timestamp,
+) -> Result<i64> {
+    let result = sqlx::query(
+        "INSERT INTO replies (ticket_id, author_id, body, is_internal_note, created_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(ticket_id)
+    .bind(author_id)
+    .bind(body)
+    .bind(is_internal_note as i64)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    inserted_id(conn, result).await
+}
+
+/// The conversation, oldest first.
+pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<ReplyRow>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.ticket_id, p.author_id, u.name AS author_name, p.body, \
+         p.is_internal_note, p.created_at FROM replies p LEFT JOIN users u ON u.id = p.author_id \
+         WHERE p.ticket_id = ? ORDER BY p.id",
+    )
+    .bind(ticket_id)
+    .fetch_all(conn)
+    .await?)
+}

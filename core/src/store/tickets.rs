@@ -1,0 +1,456 @@
+//! Tickets: the row with its requester, assignee and department joined in, the list query, and
+//! the tag and follower rows that hang off tickets.
+
+use sqlx::{Any, AnyConnection, QueryBuilder};
+
+use super::{Dialect, inserted_id};
+use crate::{error::Result, time::Timestamp};
+
+/// A ticket row with the names the API shows beside the ids (one query, no lookups per field).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: i64,
+    pub reference: String,
+    pub subject: String,
+    /// `None` in list queries, which leave the long text out.
+    pub description: Option<String>,
+    pub status: String,
+    pub priority: i64,
+    pub ticket_type: String,
+    pub channel: String,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub assignee_email: Option<String>,
+    pub department_id: Option<i64>,
+    pub department_name: Option<String>,
+    pub sla_policy_id: Option<i64>,
+    pub first_response_due_at: Option<Timestamp>,
+    pub first_response_at: Option<Timestamp>,
+    pub first_response_breached: i64,
+    pub resolution_due_at: Option<Timestamp>,
+    pub resolution_breached: i64,
+    pub sla_breached: i64,
+    pub last_reply_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The ticket query with `$description` for the description column and `$tail` after the joins.
+macro_rules! select_tickets {
+    ($description:literal, $tail:literal) => {
+        concat!(
+            "SELECT t.id, t.reference, t.subject, ",
+            $description,
+            " AS description, t.status, t.priority, t.ticket_type, t.channel, ",
+            "t.requester_id, r.name AS requester_name, r.email AS requester_email, ",
+            "t.assignee_id, a.name AS assignee_name, a.email AS assignee_email, ",
+            "t.department_id, d.name AS department_name, t.sla_policy_id, ",
+            "t.first_response_due_at, t.first_response_at, t.first_response_breached, ",
+            "t.resolution_due_at, t.resolution_breached, t.sla_breached, t.last_reply_at, ",
+            "t.resolved_at, t.closed_at, t.created_at, t.updated_at ",
+            "FROM tickets t JOIN users r ON r.id = t.requester_id ",
+            "LEFT JOIN users a ON a.id = t.assignee_id ",
+            "LEFT JOIN departments d ON d.id = t.department_id ",
+            $tail
+        )
+    };
+}
+
+pub async fn find_by_reference(
+    conn: &mut AnyConnection,
+    reference: &str,
+) -> Result<Option<TicketRow>> {
+    Ok(sqlx::query_as(select_tickets!(
+        "t.description",
+        "WHERE t.reference = ? AND t.deleted_at IS NULL"
+    ))
+    .bind(reference)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TicketRow>> {
+    Ok(sqlx::query_as(select_tickets!(
+        "t.description",
+        "WHERE t.id = ? AND t.deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Takes the row lock for the rest of the transaction (MySQL; SQLite's writer lock already
+/// serialises writers), so two concurrent changes to one ticket apply one after the other.
+pub async fn lock(conn: &mut AnyConnection, dialect: Dialect, id: i64) -> Result<()> {
+    let sql = match dialect {
+        Dialect::MySql => "SELECT id FROM tickets WHERE id = ? FOR UPDATE",
+        Dialect::Sqlite => "SELECT id FROM tickets WHERE id = ?",
+    };
+    sqlx::query(sql).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+pub struct NewTicket<'a> {
+    pub subject: &'a str,
+    pub description: &'a str,
+    pub status: &'a str,
+    pub priority: i64,
+    pub ticket_type: &'a str,
+    pub channel: &'a str,
+    pub requester_id: i64,
+    pub department_id: Option<i64>,
+    pub sla_policy_id: Option<i64>,
+    pub first_response_due_at: Option<Timestamp>,
+    pub resolution_due_at: Option<Timestamp>,
+}
+
+/// Inserts a ticket and gives it its reference, `{prefix}-{id:05}`: derived from the id, so it
+/// is unique however many tickets are created at once.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    t: &NewTicket<'_>,
+    reference_prefix: &str,
+    now: Timestamp,
+) -> Result<(i64, String)> {
+    // Unique until the id is known; fits the column (32 characters).
+    let provisional = format!("new-{:016x}", rand::random::<u64>());
+    let result = sqlx::query(
+        "INSERT INTO tickets (reference, subject, description, status, priority, ticket_type, \
+         channel, requester_id, department_id, sla_policy_id, first_response_due_at, \
+         resolution_due_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&provisional)
+    .bind(t.subject)
+    .bind(t.description)
+    .bind(t.status)
+    .bind(t.priority)
+    .bind(t.ticket_type)
+    .bind(t.channel)
+    .bind(t.requester_id)
+    .bind(t.department_id)
+    .bind(t.sla_policy_id)
+    .bind(t.first_response_due_at)
+    .bind(t.resolution_due_at)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let id = inserted_id(conn, result).await?;
+    let reference = format!("{reference_prefix}-{id:05}");
+    sqlx::query("UPDATE tickets SET reference = ? WHERE id = ?")
+        .bind(&reference)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok((id, reference))
+}
+
+/// Writes every mutable column of the row back.
+pub async fn update(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET subject = ?, status = ?, priority = ?, ticket_type = ?, \
+         assignee_id = ?, department_id = ?, sla_policy_id = ?, first_response_due_at = ?, \
+         first_response_at = ?, first_response_breached = ?, resolution_due_at = ?, \
+         resolution_breached = ?, sla_breached = ?, last_reply_at = ?, resolved_at = ?, \
+         closed_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&t.subject)
+    .bind(&t.status)
+    .bind(t.priority)
+    .bind(&t.ticket_type)
+    .bind(t.assignee_id)
+    .bind(t.department_id)
+    .bind(t.sla_policy_id)
+    .bind(t.first_response_due_at)
+    .bind(t.first_response_at)
+    .bind(t.first_response_breached)
+    .bind(t.resolution_due_at)
+    .bind(t.resolution_breached)
+    .bind(t.sla_breached)
+    .bind(t.last_reply_at)
+    .bind(t.resolved_at)
+    .bind(t.closed_at)
+    .bind(t.updated_at)
+    .bind(t.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn soft_delete(conn: &mut AnyConnection, id: i64, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE tickets SET deleted_at = ?, updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// ---- the list ----
+
+/// Sortable columns; the SQL fragment comes from this enum, never from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    CreatedAt,
+    UpdatedAt,
+    Priority,
+    Status,
+    Subject,
+}
+
+impl SortColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            SortColumn::CreatedAt => "t.created_at",
+            SortColumn::UpdatedAt => "t.updated_at",
+            SortColumn::Priority => "t.priority",
+            SortColumn::Status => "t.status",
+            SortColumn::Subject => "t.subject",
+        }
+    }
+}
+
+/// Checked list filters; every value is bound, never formatted into the SQL.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub status: Option<String>,
+    pub priority: Option<i64>,
+    pub department_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub unassigned: bool,
+    pub ticket_type: Option<String>,
+    /// A LIKE pattern, already escaped with `!`.
+    pub search: Option<String>,
+    pub sla_breached: bool,
+    /// Only tickets this user follows.
+    pub followed_by: Option<i64>,
+    /// Only tickets that are not resolved or closed.
+    pub open_only: bool,
+    /// Only tickets resolved at or after this time.
+    pub resolved_since: Option<Timestamp>,
+    /// Only urgent-or-worse tickets.
+    pub min_priority: Option<i64>,
+}
+
+fn push_where(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
+    q.push(" WHERE t.deleted_at IS NULL");
+    if let Some(status) = &f.status {
+        q.push(" AND t.status = ").push_bind(status.clone());
+    }
+    if let Some(priority) = f.priority {
+        q.push(" AND t.priority = ").push_bind(priority);
+    }
+    if let Some(min) = f.min_priority {
+        q.push(" AND t.priority >= ").push_bind(min);
+    }
+    if let Some(department) = f.department_id {
+        q.push(" AND t.department_id = ").push_bind(department);
+    }
+    if let Some(assignee) = f.assignee_id {
+        q.push(" AND t.assignee_id = ").push_bind(assignee);
+    }
+    if f.unassigned {
+        q.push(" AND t.assignee_id IS NULL");
+    }
+    if let Some(kind) = &f.ticket_type {
+        q.push(" AND t.ticket_type = ").push_bind(kind.clone());
+    }
+    if let Some(pattern) = &f.search {
+        q.push(" AND (t.subject LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '!' OR t.description LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '!' OR t.reference LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '!')");
+    }
+    if f.sla_breached {
+        q.push(" AND t.sla_breached = 1");
+    }
+    if let Some(user) = f.followed_by {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM ticket_followers f WHERE f.ticket_id = t.id AND f.user_id = ",
+        )
+        .push_bind(user)
+        .push(")");
+    }
+    if f.open_only {
+        q.push(" AND t.status NOT IN ('resolved', 'closed')");
+    }
+    if let Some(since) = f.resolved_since {
+        q.push(" AND t.resolved_at >= ").push_bind(since);
+    }
+}
+
+/// One page of summaries (no description), ordered by `sort` then id in the same direction.
+pub async fn page(
+    conn: &mut AnyConnection,
+    filter: &TicketFilter,
+    sort: SortColumn,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<TicketRow>> {
+    let mut q = QueryBuilder::<Any>::new(select_tickets!("NULL", ""));
+    push_where(&mut q, filter);
+    let dir = if descending { " DESC" } else { " ASC" };
+    q.push(" ORDER BY ")
+        .push(sort.sql())
+        .push(dir)
+        .push(", t.id")
+        .push(dir);
+    q.push(" LIMIT ").push_bind(limit);
+    q.push(" OFFSET ").push_bind(offset);
+    Ok(q.build_query_as().fetch_all(conn).await?)
+}
+
+pub async fn count(conn: &mut AnyConnection, filter: &TicketFilter) -> Result<i64> {
+    let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM tickets t");
+    push_where(&mut q, filter);
+    Ok(q.build_query_scalar().fetch_one(conn).await?)
+}
+
+// ---- tags and followers of tickets ----
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketTagRow {
+    pub ticket_id: i64,
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+}
+
+/// The tags of several tickets in one query.
+pub async fn tags_of(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<Vec<TicketTagRow>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT tt.ticket_id, g.id, g.name, g.color FROM ticket_tags tt \
+         JOIN tags g ON g.id = tt.tag_id WHERE tt.ticket_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for id in ticket_ids {
+        ids.push_bind(*id);
+    }
+    q.push(") ORDER BY g.name, g.id");
+    Ok(q.build_query_as().fetch_all(conn).await?)
+}
+
+pub async fn add_tag(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    ticket_id: i64,
+    tag_id: i64,
+) -> Result<()> {
+    let sql = match dialect {
+        Dialect::Sqlite => "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag_id) VALUES (?, ?)",
+        Dialect::MySql => "INSERT IGNORE INTO ticket_tags (ticket_id, tag_id) VALUES (?, ?)",
+    };
+    sqlx::query(sql)
+        .bind(ticket_id)
+        .bind(tag_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_tag(conn: &mut AnyConnection, ticket_id: i64, tag_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = ? AND tag_id = ?")
+        .bind(ticket_id)
+        .bind(tag_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FollowerStats {
+    pub ticket_id: i64,
+    pub followers: i64,
+    /// 1 when the asking user follows the ticket.
+    pub following: i64,
+}
+
+/// Follower counts of several tickets, and whether `user_id` follows each, in one query.
+pub async fn follower_stats(
+    conn: &mut AnyConnection,
+    ticket_ids: &[i64],
+    user_id: i64,
+) -> Result<Vec<FollowerStats>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // MAX, not SUM: MariaDB's SUM is DECIMAL, which the Any driver cannot decode.
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT ticket_id, COUNT(*) AS followers, MAX(CASE WHEN user_id = ",
+    );
+    q.push_bind(user_id)
+        .push(" THEN 1 ELSE 0 END) AS following FROM ticket_followers WHERE ticket_id IN (");
+    let mut ids = q.separated(", ");
+    for id in ticket_ids {
+        ids.push_bind(*id);
+    }
+    q.push(") GROUP BY ticket_id");
+    Ok(q.build_query_as().fetch_all(conn).await?)
+}
+
+pub async fn is_follower(conn: &mut AnyConnection, ticket_id: i64, user_id: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM ticket_followers WHERE ticket_id = ? AND user_id = ?",
+    )
+    .bind(ticket_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+pub async fn follow(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    ticket_id: i64,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<()> {
+    let sql = match dialect {
+        Dialect::Sqlite => {
+            "INSERT OR IGNORE INTO ticket_followers (ticket_id, user_id, created_at) VALUES (?, ?, ?)"
+        }
+        Dialect::MySql => {
+            "INSERT IGNORE INTO ticket_followers (ticket_id, user_id, created_at) VALUES (?, ?, ?)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(ticket_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn unfollow(conn: &mut AnyConnection, ticket_id: i64, user_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_followers WHERE ticket_id = ? AND user_id = ?")
+        .bind(ticket_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn followers_count(conn: &mut AnyConnection, ticket_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM ticket_followers WHERE ticket_id = ?")
+            .bind(ticket_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
