@@ -5,4 +5,5 @@ mod support;
 
 mod auth;
 mod openapi;
+mod ticket_changes;
 mod tickets;
