@@ -6,4 +6,5 @@ mod support;
 mod auth;
 mod openapi;
 mod ticket_changes;
+mod ticket_list;
 mod tickets;

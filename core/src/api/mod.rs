@@ -4,6 +4,7 @@
 pub mod admin_tokens;
 pub mod auth;
 pub mod body;
+pub mod dashboard;
 pub mod envelope;
 pub mod errors;
 pub mod params;
@@ -20,6 +21,8 @@ pub enum ApiTags {
     Auth,
     /// Tickets, their conversation and changes.
     Tickets,
+    /// The agent dashboard and live-update configuration.
+    Dashboard,
     /// API tokens (admin).
     AdminTokens,
 }
@@ -29,6 +32,7 @@ pub fn endpoints() -> impl OpenApi {
     (
         auth::AuthApi,
         tickets::TicketsApi,
+        dashboard::DashboardApi,
         admin_tokens::AdminTokensApi,
     )
 }

@@ -3,6 +3,7 @@
 
 pub mod abilities;
 pub mod bootstrap;
+pub mod events;
 pub mod roles;
 pub mod tickets;
 pub mod tokens;

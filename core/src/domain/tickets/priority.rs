@@ -19,6 +19,7 @@ use std::fmt;
 #[oai(rename_all = "snake_case")]
 pub enum Priority {
     Low,
+    #[default]
     Medium,
     High,
     Urgent,
@@ -65,12 +66,6 @@ impl Priority {
 
     pub fn parse(text: &str) -> Option<Priority> {
         Priority::ALL.into_iter().find(|p| p.as_str() == text)
-    }
-}
-
-impl Default for Priority {
-    fn default() -> Self {
-        Priority::Medium
     }
 }
 
