@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
     config::Config,
+    events::EventBus,
     store::Store,
 };
 
@@ -17,10 +18,11 @@ pub struct AppState {
     pub store: Store,
     pub tokens: TokenCache,
     pub limiter: RateLimiter,
+    pub events: EventBus,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store) -> Self {
+    pub fn new(config: Config, store: Store, events: EventBus) -> Self {
         let tokens = TokenCache::new(
             store.clone(),
             Duration::from_secs(config.auth.token_cache_seconds),
@@ -31,6 +33,7 @@ impl AppState {
             store,
             tokens,
             limiter: RateLimiter::new(RATE_LIMIT_BUCKETS),
+            events,
         }
     }
 }

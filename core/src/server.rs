@@ -15,6 +15,7 @@ use crate::{
     auth::guard::Guard,
     config::Config,
     domain::bootstrap,
+    events::EventBus,
     store::Store,
     telemetry::RequestLog,
 };
@@ -79,7 +80,8 @@ pub async fn start(
     store.migrate().await?;
     let bootstrap_token = bootstrap::first_admin(&store).await?;
     let bind = config.server.bind;
-    let state = AppState::new(config, store);
+    let events = EventBus::start(store.clone()).await?;
+    let state = AppState::new(config, store, events);
     let acceptor = TcpListener::bind(bind)
         .into_acceptor()
         .await

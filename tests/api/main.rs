@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod openapi;
+mod realtime;
 mod ticket_changes;
 mod ticket_list;
 mod tickets;

@@ -391,4 +391,5 @@ async fn dashboard_counts_and_lists(app: TestApp) {
     assert_eq!(realtime.data()["transport"], "sse");
     assert_eq!(realtime.data()["events"].as_array().unwrap().len(), 13);
     assert!(realtime.data()["url"].as_str().unwrap().starts_with("http"));
+    assert_eq!(realtime.data()["enabled"], true);
 }

@@ -1,4 +1,4 @@
-//! `GET /dashboard` and `GET /realtime/config`.
+//! `GET /dashboard`.
 
 use poem::web::Data as State;
 use poem_openapi::{Object, OpenApi, payload::Json};
@@ -10,10 +10,7 @@ use super::{
     security::Caller,
     ticket_resources::TicketSummary,
 };
-use crate::{
-    app::AppState,
-    domain::{events::EVENT_NAMES, tickets::dashboard},
-};
+use crate::{app::AppState, domain::tickets::dashboard};
 
 pub struct DashboardApi;
 
@@ -47,18 +44,6 @@ pub struct DashboardResource {
     pub needs_attention: NeedsAttention,
 }
 
-/// How to subscribe to the live event stream.
-#[derive(Debug, Object)]
-pub struct RealtimeConfig {
-    /// Whether this server serves the stream.
-    pub enabled: bool,
-    pub transport: String,
-    /// Absolute URL of the stream.
-    pub url: String,
-    /// The event names it sends.
-    pub events: Vec<String>,
-}
-
 #[OpenApi(tag = "ApiTags::Dashboard")]
 impl DashboardApi {
     /// Agent dashboard
@@ -88,33 +73,6 @@ impl DashboardApi {
                 sla_breaching: summaries(&d.sla_breaching),
                 unassigned_urgent: summaries(&d.unassigned_urgent),
             },
-        }))
-    }
-
-    /// Live event stream configuration
-    ///
-    /// Requires `tickets:read`. Where and how to subscribe to the Server-Sent Events stream.
-    #[oai(
-        path = "/realtime/config",
-        method = "get",
-        operation_id = "realtime.config"
-    )]
-    async fn realtime(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-    ) -> ApiResult<Json<Data<RealtimeConfig>>> {
-        let config = &state.config;
-        Ok(data(RealtimeConfig {
-            // The stream itself arrives with the event bus (issue 6); until then it is off.
-            enabled: false,
-            transport: "sse".into(),
-            url: format!(
-                "{}{}/realtime/events",
-                config.server.base_url(),
-                config.api.prefix
-            ),
-            events: EVENT_NAMES.iter().map(|e| e.to_string()).collect(),
         }))
     }
 }

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod envelope;
 pub mod errors;
 pub mod params;
+pub mod realtime;
 pub mod security;
 pub mod ticket_resources;
 pub mod tickets;
@@ -21,8 +22,10 @@ pub enum ApiTags {
     Auth,
     /// Tickets, their conversation and changes.
     Tickets,
-    /// The agent dashboard and live-update configuration.
+    /// The agent dashboard.
     Dashboard,
+    /// The live event stream.
+    Realtime,
     /// API tokens (admin).
     AdminTokens,
 }
@@ -33,6 +36,7 @@ pub fn endpoints() -> impl OpenApi {
         auth::AuthApi,
         tickets::TicketsApi,
         dashboard::DashboardApi,
+        realtime::RealtimeApi,
         admin_tokens::AdminTokensApi,
     )
 }

@@ -1,4 +1,13 @@
-//! The events of the one event stream (contract §7).
+//! The events of the one event stream (contract §7): written to the outbox inside the
+//! transaction of the change they describe, and read from there by the live stream, webhooks,
+//! plugins and automations.
+
+use serde_json::{Value, json};
+
+use crate::{
+    store::{Tx, events, tickets::TicketRow},
+    time::{self, Timestamp},
+};
 
 /// Every event name, in the contract's order.
 pub const EVENT_NAMES: [&str; 13] = [
@@ -16,3 +25,48 @@ pub const EVENT_NAMES: [&str; 13] = [
     "sla.breached",
     "macro.applied",
 ];
+
+pub fn is_event_name(name: &str) -> bool {
+    EVENT_NAMES.contains(&name)
+}
+
+/// What every ticket event carries about its ticket.
+pub fn ticket_snapshot(row: &TicketRow) -> Value {
+    json!({
+        "id": row.id,
+        "reference": row.reference,
+        "subject": row.subject,
+        "status": row.status,
+        "priority": super::tickets::Priority::from_rank(row.priority).as_str(),
+        "ticket_type": row.ticket_type,
+        "requester_id": row.requester_id,
+        "assignee_id": row.assignee_id,
+        "department_id": row.department_id,
+    })
+}
+
+/// Queues an event about `ticket` for the outbox of `tx`; `extra` fields join `ticket` in
+/// `data`. It is written, and so published, only if the transaction commits.
+pub fn record(tx: &mut Tx, name: &'static str, ticket: &TicketRow, extra: Value, now: Timestamp) {
+    debug_assert!(is_event_name(name), "unknown event {name}");
+    let mut data = json!({ "ticket": ticket_snapshot(ticket) });
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    tx.push_event(events::NewEvent {
+        kind: name,
+        ticket_id: Some(ticket.id),
+        payload: data.to_string(),
+        created_at: now,
+    });
+}
+
+/// The JSON an event is delivered as, on the stream and to webhooks: `{id, type, created_at, data}`.
+pub fn envelope(row: &events::EventRow) -> Value {
+    json!({
+        "id": row.id,
+        "type": row.kind,
+        "created_at": time::rfc3339(row.created_at),
+        "data": serde_json::from_str::<Value>(&row.payload).unwrap_or(Value::Null),
+    })
+}

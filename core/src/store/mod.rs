@@ -6,6 +6,7 @@
 //! one aggregate; none of them decides a rule (that is `domain/`).
 
 pub mod activities;
+pub mod events;
 pub mod replies;
 pub mod ticket_links;
 pub mod tickets;
@@ -26,7 +27,7 @@ use sqlx::{
     migrate::{MigrateDatabase, Migrator},
     pool::PoolConnection,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::{config::DatabaseConfig, error::Result};
 
@@ -57,6 +58,8 @@ pub struct Store {
     /// SQLite allows one writer at a time. Queueing writers here, instead of letting them race
     /// for the file lock, turns `database is locked` errors into a short wait.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Woken after every commit, so readers of the event outbox need not wait for their poll.
+    committed: Arc<Notify>,
 }
 
 impl Store {
@@ -103,6 +106,7 @@ impl Store {
             pool,
             dialect,
             sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            committed: Arc::new(Notify::new()),
         })
     }
 
@@ -147,8 +151,15 @@ impl Store {
         Ok(Tx {
             tx,
             dialect: self.dialect,
+            committed: self.committed.clone(),
+            events: Vec::new(),
             _writer: writer,
         })
+    }
+
+    /// Resolves after the next commit made through this store.
+    pub async fn committed(&self) {
+        self.committed.notified().await
     }
 
     pub async fn close(&self) {
@@ -160,6 +171,9 @@ impl Store {
 pub struct Tx {
     tx: Transaction<'static, Any>,
     dialect: Dialect,
+    committed: Arc<Notify>,
+    /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
+    events: Vec<events::NewEvent>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -168,8 +182,27 @@ impl Tx {
         self.dialect
     }
 
-    pub async fn commit(self) -> Result<()> {
+    /// Queues an event for the outbox; it is written when the transaction commits.
+    pub fn push_event(&mut self, event: events::NewEvent) {
+        self.events.push(event);
+    }
+
+    /// Writes the queued events and commits. On MySQL the outbox lock is taken first, so
+    /// event ids become visible in id order across concurrent transactions.
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.events.is_empty() {
+            if self.dialect == Dialect::MySql {
+                sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            for event in std::mem::take(&mut self.events) {
+                events::insert(&mut self.tx, &event).await?;
+            }
+        }
         self.tx.commit().await?;
+        // One permit is kept when the reader is busy, so it looks again straight after.
+        self.committed.notify_one();
         Ok(())
     }
 }

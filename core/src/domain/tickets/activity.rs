@@ -24,6 +24,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The event of the stream (contract §7) this change emits, if any.
+    pub fn event(self) -> Option<&'static str> {
+        Some(match self {
+            Kind::Created => "ticket.created",
+            Kind::StatusChanged => "ticket.status_changed",
+            Kind::PriorityChanged => "ticket.priority_changed",
+            Kind::Assigned | Kind::Unassigned => "ticket.assigned",
+            Kind::TagAdded => "ticket.tag_added",
+            Kind::TagRemoved => "ticket.tag_removed",
+            Kind::Replied => "reply.created",
+            Kind::NoteAdded => "note.created",
+            Kind::MacroApplied => "macro.applied",
+            Kind::Deleted => "ticket.deleted",
+            Kind::TypeChanged | Kind::DepartmentChanged => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Created => "created",

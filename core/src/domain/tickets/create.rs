@@ -7,7 +7,7 @@ use super::{
     editing::existing_tags, sla,
 };
 use crate::{
-    domain::{roles::Role, validate},
+    domain::{events, roles::Role, validate},
     error::{Error, FieldErrors, Result},
     store::{
         Store, Tx,
@@ -126,6 +126,9 @@ pub async fn create(
         tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
     }
     activity::record(&mut tx, id, Some(actor), Kind::Created, json!({}), now).await?;
+    if let Some(row) = tickets::find(&mut tx, id).await? {
+        events::record(&mut tx, "ticket.created", &row, json!({}), now);
+    }
     tx.commit().await?;
     Ok(reference)
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Actor, MAX_BODY, Priority, Status, TicketType, activity, activity::Kind, sla};
 use crate::{
-    domain::{roles::Role, validate},
+    domain::{events, roles::Role, validate},
     error::{Error, Result},
     store::{
         Tx, replies,
@@ -60,8 +60,12 @@ impl Editing {
         Priority::from_rank(self.row.priority)
     }
 
+    /// Records a change: its activity entry, and its event (same properties) in the outbox.
     async fn log(&mut self, tx: &mut Tx, kind: Kind, properties: serde_json::Value) -> Result<()> {
         self.changed = true;
+        if let Some(event) = kind.event() {
+            self.emit(tx, event, properties.clone());
+        }
         activity::record(
             tx,
             self.row.id,
@@ -71,6 +75,11 @@ impl Editing {
             self.now,
         )
         .await
+    }
+
+    /// Queues an event about this ticket (as it is now) for the outbox.
+    pub fn emit(&self, tx: &mut Tx, name: &'static str, extra: serde_json::Value) {
+        events::record(tx, name, &self.row, extra, self.now);
     }
 
     /// Moves along the state machine; the same status is no change.
@@ -323,11 +332,12 @@ impl Editing {
         tickets::follow(tx, dialect, self.row.id, self.actor.user_id, self.now).await
     }
 
-    /// Writes the row back when anything changed.
+    /// Writes the row back when anything changed, with a `ticket.updated` event.
     pub async fn save(mut self, tx: &mut Tx) -> Result<TicketRow> {
         if self.changed {
             self.row.updated_at = self.now;
             tickets::update(tx, &self.row).await?;
+            self.emit(tx, "ticket.updated", json!({}));
         }
         Ok(self.row)
     }

@@ -6,6 +6,7 @@ use std::fmt;
     Debug,
     Clone,
     Copy,
+    Default,
     PartialEq,
     Eq,
     PartialOrd,
