@@ -144,12 +144,12 @@ impl RealtimeApi {
         last_event_id: Header<Option<i64>>,
         /// The same as `Last-Event-ID`, for clients that cannot set headers.
         last_event_id_param: Query<Option<i64>>,
-    ) -> EventStream<futures::stream::BoxStream<'static, StreamEvent>> {
+    ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, StreamEvent>>> {
         // Subscribe before reading the backlog, so nothing falls between the two.
         let live = state.events.subscribe();
         let last = last_event_id.0.or(last_event_id_param.0);
         let stream = follow(state.store.clone(), live, last).boxed();
-        EventStream::new(stream)
+        Ok(EventStream::new(stream)
             .keep_alive(Duration::from_secs(15))
             .to_event(|e| {
                 Event::message(
@@ -160,7 +160,7 @@ impl RealtimeApi {
                 )
                 .event_type(e.kind)
                 .id(e.id.to_string())
-            })
+            }))
     }
 
     /// Live event stream configuration
