@@ -13,6 +13,7 @@ use crate::{
         users::{self, NewUser},
     },
     error::Error,
+    jobs::{self, Job},
     server,
     store::Store,
     telemetry,
@@ -46,6 +47,11 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the OpenAPI document (JSON) the server serves.
     Openapi,
+    /// Run a scheduled job once, now (safe while servers are serving the same database).
+    Jobs {
+        #[arg(value_enum)]
+        job: Job,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +133,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = Store::connect(&config.database).await?;
             store.migrate().await?;
             println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Jobs { job } => {
+            let store = ready_store(&config).await?;
+            match jobs::run(job, &store, &config, crate::time::now()).await? {
+                Some(summary) => println!("{}: {summary}.", job.name()),
+                None => println!("{}: skipped, another node is running it.", job.name()),
+            }
             Ok(())
         }
         Command::Openapi => {

@@ -24,6 +24,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub database: DatabaseConfig,
     pub tickets: TicketsConfig,
+    pub sla: SlaConfig,
+    pub jobs: JobsConfig,
     pub scripts: ScriptsConfig,
     pub plugins: PluginsConfig,
     pub log: LogConfig,
@@ -156,12 +158,53 @@ pub fn redact_url(url: &str) -> String {
 pub struct TicketsConfig {
     /// References look like `{prefix}-00042`.
     pub reference_prefix: String,
+    /// Resolved tickets close by themselves after this many days; 0 never.
+    pub auto_close_resolved_after_days: u32,
+    /// Activities older than this many days are deleted; 0 keeps them forever.
+    pub purge_activities_after_days: u32,
 }
 
 impl Default for TicketsConfig {
     fn default() -> Self {
         Self {
             reference_prefix: "ESC".into(),
+            auto_close_resolved_after_days: 7,
+            purge_activities_after_days: 365,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// `sla.warning` is sent once this many minutes before a target is due.
+    pub warning_minutes: u32,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        Self {
+            warning_minutes: 30,
+        }
+    }
+}
+
+/// How often `serve` runs each scheduled job, in seconds; 0 turns a job off in `serve` (it can
+/// still be run by hand with `escalated jobs NAME`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    pub check_sla_seconds: u64,
+    pub close_resolved_seconds: u64,
+    pub purge_activities_seconds: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            check_sla_seconds: 60,
+            close_resolved_seconds: 3600,
+            purge_activities_seconds: 86_400,
         }
     }
 }

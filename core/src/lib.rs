@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -16,6 +16,7 @@ use crate::{
     config::Config,
     domain::bootstrap,
     events::EventBus,
+    jobs,
     store::Store,
     telemetry::RequestLog,
 };
@@ -82,6 +83,7 @@ pub async fn start(
     let bind = config.server.bind;
     let events = EventBus::start(store.clone()).await?;
     let state = AppState::new(config, store, events);
+    jobs::spawn_scheduler(state.store.clone(), state.config.clone());
     let acceptor = TcpListener::bind(bind)
         .into_acceptor()
         .await

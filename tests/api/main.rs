@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod jobs;
 mod openapi;
 mod realtime;
 mod ticket_changes;

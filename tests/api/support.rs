@@ -170,6 +170,10 @@ impl TestApp {
         config.database.max_connections = 5;
         config.api.rate_limit = 10_000;
         config.api.unauthenticated_rate_limit = 10_000;
+        // Tests run jobs themselves, at the moments they choose.
+        config.jobs.check_sla_seconds = 0;
+        config.jobs.close_resolved_seconds = 0;
+        config.jobs.purge_activities_seconds = 0;
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();

@@ -48,3 +48,23 @@ pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<A
     .fetch_all(conn)
     .await?)
 }
+
+/// Deletes up to `limit` activities older than `before`; returns how many went.
+pub async fn purge_before(conn: &mut AnyConnection, before: Timestamp, limit: i64) -> Result<u64> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM activities WHERE created_at < ? ORDER BY id LIMIT ?")
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Any>::new("DELETE FROM activities WHERE id IN (");
+    let mut list = q.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+    Ok(q.build().execute(conn).await?.rows_affected())
+}

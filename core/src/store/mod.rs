@@ -7,7 +7,9 @@
 
 pub mod activities;
 pub mod events;
+pub mod jobs;
 pub mod replies;
+pub mod sla;
 pub mod ticket_links;
 pub mod tickets;
 pub mod tokens;

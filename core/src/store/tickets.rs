@@ -84,6 +84,24 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TicketRow>
     .await?)
 }
 
+/// The id of the live ticket `reference`, locked for the rest of the transaction (see [`lock`]).
+pub async fn lock_reference(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    reference: &str,
+) -> Result<Option<i64>> {
+    let sql = match dialect {
+        Dialect::MySql => {
+            "SELECT id FROM tickets WHERE reference = ? AND deleted_at IS NULL FOR UPDATE"
+        }
+        Dialect::Sqlite => "SELECT id FROM tickets WHERE reference = ? AND deleted_at IS NULL",
+    };
+    Ok(sqlx::query_scalar(sql)
+        .bind(reference)
+        .fetch_optional(conn)
+        .await?)
+}
+
 /// Takes the row lock for the rest of the transaction (MySQL; SQLite's writer lock already
 /// serialises writers), so two concurrent changes to one ticket apply one after the other.
 pub async fn lock(conn: &mut AnyConnection, dialect: Dialect, id: i64) -> Result<()> {

@@ -20,6 +20,7 @@ pub enum Kind {
     Replied,
     NoteAdded,
     MacroApplied,
+    SlaBreached,
     Deleted,
 }
 
@@ -36,6 +37,7 @@ impl Kind {
             Kind::Replied => "reply.created",
             Kind::NoteAdded => "note.created",
             Kind::MacroApplied => "macro.applied",
+            Kind::SlaBreached => "sla.breached",
             Kind::Deleted => "ticket.deleted",
             Kind::TypeChanged | Kind::DepartmentChanged => return None,
         })
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Replied => "replied",
             Kind::NoteAdded => "note_added",
             Kind::MacroApplied => "macro_applied",
+            Kind::SlaBreached => "sla_breached",
             Kind::Deleted => "deleted",
         }
     }

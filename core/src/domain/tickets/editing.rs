@@ -23,7 +23,8 @@ use crate::{
 
 pub struct Editing {
     pub row: TicketRow,
-    pub actor: Actor,
+    /// Who acts; `None` is the system (scheduled jobs).
+    pub actor: Option<Actor>,
     pub now: Timestamp,
     changed: bool,
 }
@@ -31,21 +32,38 @@ pub struct Editing {
 impl Editing {
     /// Locks the ticket named by `reference` for the rest of the transaction.
     pub async fn open(tx: &mut Tx, reference: &str, actor: &Actor) -> Result<Editing> {
-        let row = tickets::find_by_reference(tx, reference)
+        let dialect = tx.dialect();
+        let id = tickets::lock_reference(tx, dialect, reference)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
+        Self::load(tx, id, Some(actor.clone()), time::now()).await
+    }
+
+    /// Locks the ticket `id` for a change made by the system at `now`.
+    pub async fn open_as_system(tx: &mut Tx, id: i64, now: Timestamp) -> Result<Editing> {
         let dialect = tx.dialect();
-        tickets::lock(tx, dialect, row.id).await?;
-        // Re-read under the lock: another writer may have changed it meanwhile.
-        let row = tickets::find(tx, row.id)
+        tickets::lock(tx, dialect, id).await?;
+        Self::load(tx, id, None, now).await
+    }
+
+    async fn load(tx: &mut Tx, id: i64, actor: Option<Actor>, now: Timestamp) -> Result<Editing> {
+        // Read under the lock, so no other writer changes it meanwhile.
+        let row = tickets::find(tx, id)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
         Ok(Editing {
             row,
-            actor: actor.clone(),
-            now: time::now(),
+            actor,
+            now,
             changed: false,
         })
+    }
+
+    /// The acting person, for changes only a person can make (replies, following).
+    fn person(&self) -> Result<&Actor> {
+        self.actor
+            .as_ref()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a system change needs an acting user")))
     }
 
     pub fn id(&self) -> i64 {
@@ -61,7 +79,12 @@ impl Editing {
     }
 
     /// Records a change: its activity entry, and its event (same properties) in the outbox.
-    async fn log(&mut self, tx: &mut Tx, kind: Kind, properties: serde_json::Value) -> Result<()> {
+    pub async fn log(
+        &mut self,
+        tx: &mut Tx,
+        kind: Kind,
+        properties: serde_json::Value,
+    ) -> Result<()> {
         self.changed = true;
         if let Some(event) = kind.event() {
             self.emit(tx, event, properties.clone());
@@ -69,7 +92,7 @@ impl Editing {
         activity::record(
             tx,
             self.row.id,
-            Some(&self.actor),
+            self.actor.as_ref(),
             kind,
             properties,
             self.now,
@@ -286,10 +309,11 @@ impl Editing {
     /// records the first response.
     pub async fn reply(&mut self, tx: &mut Tx, body: &str, internal: bool) -> Result<i64> {
         let body = validate::body("body", body, MAX_BODY).map_err(|m| Error::field("body", m))?;
+        let author = self.person()?.clone();
         let id = replies::insert(
             tx,
             self.row.id,
-            Some(self.actor.user_id),
+            Some(author.user_id),
             &body,
             internal,
             self.now,
@@ -298,8 +322,8 @@ impl Editing {
         if !internal {
             self.row.last_reply_at = Some(self.now);
             if self.row.first_response_at.is_none()
-                && self.actor.role.is_staff()
-                && self.actor.user_id != self.row.requester_id
+                && author.role.is_staff()
+                && author.user_id != self.row.requester_id
             {
                 self.row.first_response_at = Some(self.now);
             }
@@ -315,7 +339,7 @@ impl Editing {
 
     /// Follows or unfollows for the actor; returns whether the actor now follows.
     pub async fn toggle_follow(&mut self, tx: &mut Tx) -> Result<bool> {
-        let (ticket, user) = (self.row.id, self.actor.user_id);
+        let (ticket, user) = (self.row.id, self.person()?.user_id);
         if tickets::is_follower(tx, ticket, user).await? {
             tickets::unfollow(tx, ticket, user).await?;
             Ok(false)
@@ -328,8 +352,8 @@ impl Editing {
 
     /// Follows for the actor (no toggle), for macros.
     pub async fn follow(&mut self, tx: &mut Tx) -> Result<()> {
-        let dialect = tx.dialect();
-        tickets::follow(tx, dialect, self.row.id, self.actor.user_id, self.now).await
+        let (dialect, user) = (tx.dialect(), self.person()?.user_id);
+        tickets::follow(tx, dialect, self.row.id, user, self.now).await
     }
 
     /// Writes the row back when anything changed, with a `ticket.updated` event.

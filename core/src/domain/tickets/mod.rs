@@ -5,6 +5,7 @@ pub mod activity;
 pub mod create;
 pub mod dashboard;
 pub mod editing;
+pub mod housekeeping;
 pub mod list;
 pub mod operations;
 pub mod priority;

@@ -1,0 +1,134 @@
+//! Scheduled jobs. `serve` runs each at its interval (`[jobs]`); `escalated jobs NAME` runs
+//! one by hand, against the same database, even while servers are serving it. Every run takes
+//! the job's lease first, so across any number of nodes a job runs on one of them at a time.
+
+use std::{sync::LazyLock, time::Duration};
+
+use crate::{
+    config::Config,
+    domain::tickets::housekeeping,
+    error::Result,
+    store::{Store, jobs as leases},
+    time::{self, Timestamp},
+};
+
+/// How long a lease lasts if its holder dies mid-run.
+const LEASE_SECONDS: i64 = 600;
+
+/// This process, as a lease holder.
+static NODE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Job {
+    /// Mark SLA breaches (once each) and send warnings before them.
+    CheckSla,
+    /// Close tickets resolved more than `tickets.auto_close_resolved_after_days` ago.
+    CloseResolved,
+    /// Delete activities older than `tickets.purge_activities_after_days`.
+    PurgeActivities,
+}
+
+impl Job {
+    pub const ALL: [Job; 3] = [Job::CheckSla, Job::CloseResolved, Job::PurgeActivities];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::CheckSla => "check-sla",
+            Job::CloseResolved => "close-resolved",
+            Job::PurgeActivities => "purge-activities",
+        }
+    }
+
+    fn interval(self, config: &Config) -> u64 {
+        match self {
+            Job::CheckSla => config.jobs.check_sla_seconds,
+            Job::CloseResolved => config.jobs.close_resolved_seconds,
+            Job::PurgeActivities => config.jobs.purge_activities_seconds,
+        }
+    }
+
+    /// Does the work for the moment `now`; returns a line for people.
+    async fn work(self, store: &Store, config: &Config, now: Timestamp) -> Result<String> {
+        Ok(match self {
+            Job::CheckSla => {
+                let warning = i64::from(config.sla.warning_minutes) * 60;
+                let r = housekeeping::check_sla(store, now, warning).await?;
+                format!(
+                    "{} breaches marked, {} warnings sent",
+                    r.breaches, r.warnings
+                )
+            }
+            Job::CloseResolved => {
+                let days = config.tickets.auto_close_resolved_after_days;
+                let n = housekeeping::close_resolved(store, now, days).await?;
+                format!("{n} resolved tickets closed")
+            }
+            Job::PurgeActivities => {
+                let days = config.tickets.purge_activities_after_days;
+                let n = housekeeping::purge_activities(store, now, days).await?;
+                format!("{n} activities purged")
+            }
+        })
+    }
+}
+
+/// Runs `job` for `now` under its lease; `None` when another node holds the lease.
+pub async fn run(
+    job: Job,
+    store: &Store,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let holder = NODE.as_str();
+    {
+        let mut tx = store.begin().await?;
+        let dialect = tx.dialect();
+        let got = leases::try_lease(
+            &mut tx,
+            dialect,
+            job.name(),
+            holder,
+            now,
+            now + LEASE_SECONDS,
+        )
+        .await?;
+        tx.commit().await?;
+        if !got {
+            return Ok(None);
+        }
+    }
+    let outcome = job.work(store, config, now).await;
+    let mut tx = store.begin().await?;
+    leases::release(&mut tx, job.name(), holder).await?;
+    tx.commit().await?;
+    outcome.map(Some)
+}
+
+/// Starts one loop per job with a non-zero interval. They stop with the runtime.
+pub fn spawn_scheduler(store: Store, config: std::sync::Arc<Config>) {
+    for job in Job::ALL {
+        let every = job.interval(&config);
+        if every == 0 {
+            continue;
+        }
+        let (store, config) = (store.clone(), config.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(every));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match run(job, &store, &config, time::now()).await {
+                    Ok(Some(summary)) => tracing::info!(job = job.name(), "{summary}"),
+                    Ok(None) => tracing::debug!(job = job.name(), "another node holds the lease"),
+                    Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed"),
+                }
+            }
+        });
+    }
+}
