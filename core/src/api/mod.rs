@@ -1,12 +1,20 @@
 //! HTTP endpoints, thin: each parses its input, calls one domain operation and shapes the
 //! envelope. The OpenAPI document is generated from these definitions.
 
+pub mod admin_canned_responses;
+pub mod admin_departments;
+pub mod admin_macros;
+pub mod admin_sla_policies;
+pub mod admin_tags;
 pub mod admin_tokens;
+pub mod admin_users;
 pub mod auth;
 pub mod body;
 pub mod envelope;
 pub mod errors;
 pub mod params;
+pub mod removal;
+pub mod resources;
 pub mod security;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
@@ -18,11 +26,35 @@ pub enum ApiTags {
     Auth,
     /// API tokens (admin).
     AdminTokens,
+    /// Users (admin).
+    AdminUsers,
+    /// Departments (admin).
+    AdminDepartments,
+    /// Tags (admin).
+    AdminTags,
+    /// Canned responses (admin).
+    AdminCannedResponses,
+    /// Macros (admin).
+    AdminMacros,
+    /// SLA policies (admin).
+    AdminSlaPolicies,
+    /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
+    Resources,
 }
 
 /// Every endpoint of the core API.
 pub fn endpoints() -> impl OpenApi {
-    (auth::AuthApi, admin_tokens::AdminTokensApi)
+    (
+        auth::AuthApi,
+        resources::ResourcesApi,
+        admin_tokens::AdminTokensApi,
+        admin_users::AdminUsersApi,
+        admin_departments::AdminDepartmentsApi,
+        admin_tags::AdminTagsApi,
+        admin_canned_responses::AdminCannedResponsesApi,
+        admin_macros::AdminMacrosApi,
+        admin_sla_policies::AdminSlaPoliciesApi,
+    )
 }
 
 /// The OpenAPI service for `prefix` (the API prefix, e.g. `/support/api/v1`).
