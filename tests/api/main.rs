@@ -3,5 +3,13 @@
 
 mod support;
 
+mod admin_canned_responses;
+mod admin_departments;
+mod admin_fixtures;
+mod admin_macros;
+mod admin_sla_policies;
+mod admin_tags;
+mod admin_users;
 mod auth;
 mod openapi;
+mod resources;
