@@ -14,6 +14,7 @@ both_databases!(
     tag_fields_are_validated,
     deleting_a_tag_removes_it_from_its_tickets,
     unknown_tag_is_not_found,
+    racing_duplicate_is_recognised_by_the_unique_key,
 );
 
 async fn tag_crud_round_trip(app: TestApp) {
@@ -198,4 +199,21 @@ async fn unknown_tag_is_not_found(app: TestApp) {
             .message(),
         "Tag not found."
     );
+}
+
+/// Two creates that both pass the name check: the database's refusal must still read as a
+/// duplicate (a 422), not a server error.
+async fn racing_duplicate_is_recognised_by_the_unique_key(app: TestApp) {
+    use escalated::store::{self, tags};
+    let store = app.store().await;
+    let mut conn = store.conn().await.unwrap();
+    tags::insert(&mut conn, "race", "#000000", 0).await.unwrap();
+    let err = tags::insert(&mut conn, "RACE", "#000000", 0)
+        .await
+        .unwrap_err();
+    assert!(store::is_unique_violation(&err), "{err:?}");
+    let other = tags::insert(&mut conn, "other", "#000000", 0)
+        .await
+        .unwrap();
+    assert!(other > 0);
 }
