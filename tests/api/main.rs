@@ -3,10 +3,18 @@
 
 mod support;
 
+mod admin_canned_responses;
+mod admin_departments;
+mod admin_fixtures;
+mod admin_macros;
+mod admin_sla_policies;
+mod admin_tags;
+mod admin_users;
 mod auth;
 mod jobs;
 mod openapi;
 mod realtime;
+mod resources;
 mod ticket_changes;
 mod ticket_list;
 mod tickets;

@@ -121,13 +121,33 @@ fn parse_value(bytes: &[u8]) -> Result<Result<serde_json::Value, Error>, Error> 
 /// The typed fields of an object body: 422 naming the first offending field.
 fn fields<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
+        let path = dotted(err.path());
         let inner = err.into_inner().to_string();
         let (field, message) = describe(&path, &inner);
         let mut errors = FieldErrors::new();
         errors.add(field.clone(), message);
         Error::Validation(errors)
     })
+}
+
+/// `actions.0.type` rather than serde's `actions[0].type`: one style for every field name
+/// a 422 carries.
+fn dotted(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let parts: Vec<String> = path
+        .iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } => key.clone(),
+            Segment::Enum { variant } => variant.clone(),
+            Segment::Unknown => "?".into(),
+        })
+        .collect();
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join(".")
+    }
 }
 
 /// Turns serde's wording into the field and a message for people.
@@ -184,6 +204,13 @@ mod tests {
     struct Sample {
         subject: String,
         count: Option<i64>,
+        items: Option<Vec<Item>>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        kind: String,
     }
 
     fn field_error(bytes: &[u8]) -> (String, String) {
@@ -210,6 +237,13 @@ mod tests {
         assert_eq!(
             field_error(br#"{"subject": "x", "count": "many"}"#),
             ("count".into(), "The count field must be an integer.".into())
+        );
+        assert_eq!(
+            field_error(br#"{"subject": "x", "items": [{"kind": "a"}, {}]}"#),
+            (
+                "items.1.kind".into(),
+                "The items.1.kind field is required.".into()
+            )
         );
         assert_eq!(
             field_error(br#"{"subject": 5}"#),

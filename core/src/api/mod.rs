@@ -1,7 +1,13 @@
 //! HTTP endpoints, thin: each parses its input, calls one domain operation and shapes the
 //! envelope. The OpenAPI document is generated from these definitions.
 
+pub mod admin_canned_responses;
+pub mod admin_departments;
+pub mod admin_macros;
+pub mod admin_sla_policies;
+pub mod admin_tags;
 pub mod admin_tokens;
+pub mod admin_users;
 pub mod auth;
 pub mod body;
 pub mod dashboard;
@@ -9,6 +15,8 @@ pub mod envelope;
 pub mod errors;
 pub mod params;
 pub mod realtime;
+pub mod removal;
+pub mod resources;
 pub mod security;
 pub mod ticket_resources;
 pub mod tickets;
@@ -28,6 +36,20 @@ pub enum ApiTags {
     Realtime,
     /// API tokens (admin).
     AdminTokens,
+    /// Users (admin).
+    AdminUsers,
+    /// Departments (admin).
+    AdminDepartments,
+    /// Tags (admin).
+    AdminTags,
+    /// Canned responses (admin).
+    AdminCannedResponses,
+    /// Macros (admin).
+    AdminMacros,
+    /// SLA policies (admin).
+    AdminSlaPolicies,
+    /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
+    Resources,
 }
 
 /// Every endpoint of the core API.
@@ -38,6 +60,13 @@ pub fn endpoints() -> impl OpenApi {
         dashboard::DashboardApi,
         realtime::RealtimeApi,
         admin_tokens::AdminTokensApi,
+        resources::ResourcesApi,
+        admin_users::AdminUsersApi,
+        admin_departments::AdminDepartmentsApi,
+        admin_tags::AdminTagsApi,
+        admin_canned_responses::AdminCannedResponsesApi,
+        admin_macros::AdminMacrosApi,
+        admin_sla_policies::AdminSlaPoliciesApi,
     )
 }
 

@@ -2,10 +2,48 @@
 //! here; storage is reached through `store/`.
 
 pub mod abilities;
+pub mod actions;
 pub mod bootstrap;
+pub mod business_hours;
+pub mod canned_responses;
+pub mod departments;
 pub mod events;
+pub mod macros;
 pub mod roles;
+pub mod sla_policies;
+pub mod tags;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod vocabulary;
+
+use crate::{error::Error, store};
+
+/// What an admin delete did: things still referenced are deactivated rather than removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Deleted,
+    Deactivated,
+}
+
+/// Who a personal canned response or macro belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub id: i64,
+    pub name: String,
+}
+
+fn name_taken() -> Error {
+    Error::field("name", "The name has already been taken.")
+}
+
+/// Maps the database's unique-key refusal (two writers claiming one name at once, both past
+/// the domain's own check) to the same 422 as the check.
+fn unique_name(err: Error) -> Error {
+    if store::is_unique_violation(&err) {
+        name_taken()
+    } else {
+        err
+    }
+}

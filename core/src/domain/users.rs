@@ -139,3 +139,62 @@ pub async fn count(store: &Store) -> Result<i64> {
     let mut conn = store.conn().await?;
     db::count(&mut conn).await
 }
+
+/// Refuses the changes that would lock `actor` (an admin) out of the admin API.
+fn check_self_change(actor: i64, id: i64, changes: &UserChanges) -> Result<()> {
+    if actor != id {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::new();
+    if changes.is_active == Some(false) {
+        errors.add("is_active", "You cannot deactivate yourself.");
+    }
+    if changes
+        .role
+        .as_deref()
+        .is_some_and(|role| role != Role::Admin.as_str())
+    {
+        errors.add("role", "You cannot remove your own admin role.");
+    }
+    errors.into_result()
+}
+
+/// An admin's change to a user: as [`update`], except that admins cannot demote or
+/// deactivate themselves.
+pub async fn update_by(store: &Store, actor: i64, id: i64, changes: UserChanges) -> Result<User> {
+    check_self_change(actor, id, &changes)?;
+    update(store, id, changes).await
+}
+
+/// Users are never deleted (tickets and replies keep pointing at them): deactivation instead.
+pub async fn deactivate_by(store: &Store, actor: i64, id: i64) -> Result<User> {
+    if actor == id {
+        find(store, id).await?;
+        return Err(Error::field("id", "You cannot deactivate yourself."));
+    }
+    update(
+        store,
+        id,
+        UserChanges {
+            is_active: Some(false),
+            ..UserChanges::default()
+        },
+    )
+    .await
+}
+
+pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<User>, i64)> {
+    let mut conn = store.conn().await?;
+    let (rows, total) = db::page(&mut conn, limit, offset).await?;
+    Ok((rows.into_iter().map(User::from).collect(), total))
+}
+
+/// Active agents and admins, by name: who tickets can be assigned to.
+pub async fn active_staff(store: &Store) -> Result<Vec<User>> {
+    let mut conn = store.conn().await?;
+    Ok(db::active_staff(&mut conn)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}

@@ -6,10 +6,15 @@
 //! one aggregate; none of them decides a rule (that is `domain/`).
 
 pub mod activities;
+pub mod canned_responses;
+pub mod departments;
 pub mod events;
 pub mod jobs;
+pub mod macros;
 pub mod replies;
 pub mod sla;
+pub mod sla_policies;
+pub mod tags;
 pub mod ticket_links;
 pub mod tickets;
 pub mod tokens;
@@ -232,6 +237,18 @@ pub async fn inserted_id(conn: &mut AnyConnection, result: AnyQueryResult) -> Re
         .fetch_one(&mut *conn)
         .await?;
     Ok(id)
+}
+
+/// True when `err` is a unique-key violation: the database's last word when two writers claim
+/// the same name at once, after the domain's own check passed for both.
+pub fn is_unique_violation(err: &crate::error::Error) -> bool {
+    match err {
+        crate::error::Error::Internal(cause) => cause
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .is_some_and(|e| e.is_unique_violation()),
+        _ => false,
+    }
 }
 
 /// `?, ?, ?` for an `IN (...)` list of `n` values.

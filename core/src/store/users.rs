@@ -1,6 +1,6 @@
 //! Users: agents, admins and customers.
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use super::inserted_id;
 use crate::{error::Result, time::Timestamp};
@@ -103,4 +103,20 @@ pub async fn active_staff(conn: &mut AnyConnection) -> Result<Vec<UserRow>> {
     )
     .fetch_all(conn)
     .await?)
+}
+
+/// Which of `ids` are active agents or admins.
+pub async fn active_staff_among(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Any>::new(
+        "SELECT id FROM users WHERE role IN ('agent', 'admin') AND is_active = 1 AND id IN (",
+    );
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    query.push(")");
+    Ok(query.build_query_scalar().fetch_all(conn).await?)
 }

@@ -1,0 +1,299 @@
+//! `/admin/macros`: list, show, create, update and delete macros (requires `admin`).
+
+use poem::web::Data as State;
+use poem_openapi::{
+    Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    ApiTags,
+    admin_canned_responses::ContentOwner,
+    body::JsonBody,
+    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    errors::ApiResult,
+    params::PageRequest,
+    removal::{RemovalResult, removed},
+    security::Caller,
+};
+use crate::{
+    app::AppState,
+    domain::{
+        Removal,
+        actions::RawAction,
+        macros::{self, Macro, MacroBody, MacroInput},
+    },
+    time::rfc3339,
+};
+
+pub struct AdminMacrosApi;
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum MacroKind {
+    /// A list of declarative `{type, value}` actions.
+    Actions,
+    /// A Rhai script.
+    Script,
+}
+
+/// One change a macro makes: `{"type": "set_status", "value": "resolved"}`.
+#[derive(Debug, Object)]
+pub struct MacroAction {
+    /// `set_status`, `set_priority`, `set_type`, `assign`, `unassign`, `set_department`,
+    /// `add_tag`, `remove_tag`, `add_reply`, `add_note` or `follow`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// Depends on the type: a status, priority or type name; a user id or email (`assign`);
+    /// a department id; a tag name; a text; `null` for `unassign` and `follow`.
+    pub value: Value,
+}
+
+#[derive(Debug, Object)]
+pub struct MacroRecord {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_shared: bool,
+    /// Who a personal macro belongs to; `null` when shared.
+    pub owner: Option<ContentOwner>,
+    /// Display order, ascending.
+    pub order: i64,
+    pub kind: MacroKind,
+    /// The actions of an `actions` macro; `null` for a script.
+    pub actions: Option<Vec<MacroAction>>,
+    /// The Rhai source of a `script` macro; `null` for actions.
+    pub script: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Macro> for MacroRecord {
+    fn from(m: Macro) -> Self {
+        let (kind, actions, script) = match m.body {
+            MacroBody::Actions(list) => (
+                MacroKind::Actions,
+                Some(
+                    list.iter()
+                        .map(|a| MacroAction {
+                            kind: a.action_type().as_str().to_string(),
+                            value: a.value(),
+                        })
+                        .collect(),
+                ),
+                None,
+            ),
+            MacroBody::Script(source) => (MacroKind::Script, None, Some(source)),
+        };
+        MacroRecord {
+            id: m.id,
+            name: m.name,
+            description: m.description,
+            is_shared: m.is_shared,
+            owner: m.owner.map(ContentOwner::from),
+            order: m.order,
+            kind,
+            actions,
+            script,
+            created_at: rfc3339(m.created_at),
+            updated_at: rfc3339(m.updated_at),
+        }
+    }
+}
+
+/// An action as sent; its type and value are checked by the server.
+#[derive(Debug, Object, Deserialize)]
+pub struct MacroActionInput {
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Omit or `null` for `unassign` and `follow`.
+    #[serde(default)]
+    pub value: Option<Value>,
+}
+
+fn raw_actions(list: Option<Vec<MacroActionInput>>) -> Option<Vec<RawAction>> {
+    list.map(|items| {
+        items
+            .into_iter()
+            .map(|a| RawAction {
+                kind: a.kind,
+                value: a.value.unwrap_or(Value::Null),
+            })
+            .collect()
+    })
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct CreateMacroRequest {
+    #[oai(validator(max_length = 255))]
+    pub name: String,
+    #[serde(default)]
+    #[oai(validator(max_length = 1000))]
+    pub description: Option<String>,
+    /// Default true; `false` makes it personal to the caller.
+    #[serde(default)]
+    pub is_shared: Option<bool>,
+    /// Display order, ascending; default 0.
+    #[serde(default)]
+    pub order: Option<i64>,
+    /// 1 to 50 actions. Give `actions` or `script`, not both.
+    #[serde(default)]
+    #[oai(validator(max_items = 50))]
+    pub actions: Option<Vec<MacroActionInput>>,
+    /// Rhai source. Give `actions` or `script`, not both.
+    #[serde(default)]
+    #[oai(validator(max_length = 65535))]
+    pub script: Option<String>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct UpdateMacroRequest {
+    #[serde(default)]
+    #[oai(validator(max_length = 255))]
+    pub name: Option<String>,
+    /// `null` clears it.
+    #[serde(default)]
+    #[oai(validator(max_length = 1000))]
+    pub description: MaybeUndefined<String>,
+    #[serde(default)]
+    pub is_shared: Option<bool>,
+    #[serde(default)]
+    pub order: Option<i64>,
+    /// Replaces what the macro does with these actions.
+    #[serde(default)]
+    #[oai(validator(max_items = 50))]
+    pub actions: Option<Vec<MacroActionInput>>,
+    /// Replaces what the macro does with this script.
+    #[serde(default)]
+    #[oai(validator(max_length = 65535))]
+    pub script: Option<String>,
+}
+
+#[OpenApi(tag = "ApiTags::AdminMacros")]
+impl AdminMacrosApi {
+    /// List macros
+    ///
+    /// Requires the `admin` ability and an admin owner. Every macro, personal ones of all
+    /// users included. Paginated (`page`, `per_page` 1..100), by id.
+    #[oai(path = "/admin/macros", method = "get", operation_id = "macros.list")]
+    async fn list(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<MacroRecord>>> {
+        let request = PageRequest::parse(page.0, per_page.0)?;
+        let (items, total) = macros::page(&state.store, request.limit(), request.offset()).await?;
+        Ok(paged(
+            items.into_iter().map(MacroRecord::from).collect(),
+            PageMeta::new(request.page, request.per_page, total),
+        ))
+    }
+
+    /// Show a macro
+    ///
+    /// Requires the `admin` ability and an admin owner.
+    #[oai(
+        path = "/admin/macros/:id",
+        method = "get",
+        operation_id = "macros.show"
+    )]
+    async fn show(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+    ) -> ApiResult<Json<Data<MacroRecord>>> {
+        Ok(data(macros::find(&state.store, id.0).await?.into()))
+    }
+
+    /// Create a macro
+    ///
+    /// Requires the `admin` ability and an admin owner. Exactly one of `actions` and
+    /// `script`; a personal macro (`is_shared: false`) belongs to the caller.
+    #[oai(
+        path = "/admin/macros/create",
+        method = "post",
+        operation_id = "macros.create"
+    )]
+    async fn create(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        body: JsonBody<CreateMacroRequest>,
+    ) -> ApiResult<Created<MacroRecord>> {
+        let body = body.0;
+        let created_macro = macros::create(
+            &state.store,
+            caller.0.user_id,
+            MacroInput {
+                name: Some(body.name),
+                description: Some(body.description),
+                is_shared: body.is_shared,
+                order: body.order,
+                actions: raw_actions(body.actions),
+                script: body.script,
+            },
+        )
+        .await?;
+        Ok(created(created_macro.into(), "Macro created."))
+    }
+
+    /// Update a macro
+    ///
+    /// Requires the `admin` ability and an admin owner. Giving `actions` or `script` (not
+    /// both) replaces what the macro does.
+    #[oai(
+        path = "/admin/macros/:id/update",
+        method = "patch",
+        operation_id = "macros.update"
+    )]
+    async fn update(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+        body: JsonBody<UpdateMacroRequest>,
+    ) -> ApiResult<Json<Written<MacroRecord>>> {
+        let body = body.0;
+        let updated = macros::update(
+            &state.store,
+            caller.0.user_id,
+            id.0,
+            MacroInput {
+                name: body.name,
+                description: body.description.into(),
+                is_shared: body.is_shared,
+                order: body.order,
+                actions: raw_actions(body.actions),
+                script: body.script,
+            },
+        )
+        .await?;
+        Ok(written(updated.into(), "Macro updated."))
+    }
+
+    /// Delete a macro
+    ///
+    /// Requires the `admin` ability and an admin owner.
+    #[oai(
+        path = "/admin/macros/:id/delete",
+        method = "delete",
+        operation_id = "macros.delete"
+    )]
+    async fn delete(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+    ) -> ApiResult<Json<Written<RemovalResult>>> {
+        macros::delete(&state.store, id.0).await?;
+        Ok(removed(id.0, Removal::Deleted, "Macro deleted."))
+    }
+}

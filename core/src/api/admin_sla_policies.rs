@@ -1,0 +1,319 @@
+//! `/admin/sla-policies`: list, show, create, update and delete SLA policies (requires `admin`).
+
+use std::borrow::Cow;
+
+use poem::web::Data as State;
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    ApiTags,
+    body::JsonBody,
+    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    errors::ApiResult,
+    params::PageRequest,
+    removal::{RemovalResult, removed},
+    security::Caller,
+};
+use crate::{
+    app::AppState,
+    domain::sla_policies::{self, PriorityHours, SlaPolicy, SlaPolicyInput, hours_json},
+    time::rfc3339,
+};
+
+pub struct AdminSlaPoliciesApi;
+
+/// A positive number of hours; written as `24` rather than `24.0` when whole.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Hours(pub f64);
+
+impl Type for Hours {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "hours".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("Hours, positive; fractions allowed (0.5 is 30 minutes)."),
+            ..MetaSchema::new("number")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Hours {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.as_ref().and_then(Value::as_f64) {
+            Some(hours) => Ok(Hours(hours)),
+            None => Err(ParseError::custom("expected a number of hours")),
+        }
+    }
+}
+
+impl ToJSON for Hours {
+    fn to_json(&self) -> Option<Value> {
+        Some(hours_json(self.0))
+    }
+}
+
+/// Hours per priority; every priority is required.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaHours {
+    pub low: Hours,
+    pub medium: Hours,
+    pub high: Hours,
+    pub urgent: Hours,
+    pub critical: Hours,
+}
+
+impl From<SlaHours> for PriorityHours {
+    fn from(h: SlaHours) -> Self {
+        PriorityHours([h.low.0, h.medium.0, h.high.0, h.urgent.0, h.critical.0])
+    }
+}
+
+impl From<PriorityHours> for SlaHours {
+    fn from(h: PriorityHours) -> Self {
+        let [low, medium, high, urgent, critical] = h.0.map(Hours);
+        SlaHours {
+            low,
+            medium,
+            high,
+            urgent,
+            critical,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct SlaPolicyRecord {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    /// The policy new tickets get when their department names none.
+    pub is_default: bool,
+    pub is_active: bool,
+    pub first_response_hours: SlaHours,
+    pub resolution_hours: SlaHours,
+    /// `{timezone, schedule: {monday: ["09:00", "17:00"], ...}, holidays: ["2026-12-25"]}`;
+    /// `null`: calendar hours.
+    pub business_hours: Option<Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<SlaPolicy> for SlaPolicyRecord {
+    fn from(p: SlaPolicy) -> Self {
+        SlaPolicyRecord {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            is_default: p.is_default,
+            is_active: p.is_active,
+            first_response_hours: p.first_response_hours.into(),
+            resolution_hours: p.resolution_hours.into(),
+            business_hours: p.business_hours.map(|b| b.to_json()),
+            created_at: rfc3339(p.created_at),
+            updated_at: rfc3339(p.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct CreateSlaPolicyRequest {
+    /// Unique, regardless of case.
+    #[oai(validator(max_length = 255))]
+    pub name: String,
+    #[serde(default)]
+    #[oai(validator(max_length = 1000))]
+    pub description: Option<String>,
+    /// `true` takes the default flag from the current default policy.
+    #[serde(default)]
+    pub is_default: Option<bool>,
+    /// Default true.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    pub first_response_hours: SlaHours,
+    pub resolution_hours: SlaHours,
+    /// `{timezone, schedule, holidays}`; absent or `null`: calendar hours. `schedule` maps
+    /// `monday`..`sunday` to `["HH:MM", "HH:MM"]` (days left out are closed); `holidays` is a
+    /// list of `YYYY-MM-DD` dates.
+    #[serde(default)]
+    pub business_hours: Option<Value>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct UpdateSlaPolicyRequest {
+    #[serde(default)]
+    #[oai(validator(max_length = 255))]
+    pub name: Option<String>,
+    /// `null` clears it.
+    #[serde(default)]
+    #[oai(validator(max_length = 1000))]
+    pub description: MaybeUndefined<String>,
+    #[serde(default)]
+    pub is_default: Option<bool>,
+    /// `false` on the default policy also drops its default flag.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    #[serde(default)]
+    pub first_response_hours: Option<SlaHours>,
+    #[serde(default)]
+    pub resolution_hours: Option<SlaHours>,
+    /// `null` returns to calendar hours.
+    #[serde(default)]
+    pub business_hours: MaybeUndefined<Value>,
+}
+
+#[OpenApi(tag = "ApiTags::AdminSlaPolicies")]
+impl AdminSlaPoliciesApi {
+    /// List SLA policies
+    ///
+    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100),
+    /// by id.
+    #[oai(
+        path = "/admin/sla-policies",
+        method = "get",
+        operation_id = "sla_policies.list"
+    )]
+    async fn list(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<SlaPolicyRecord>>> {
+        let request = PageRequest::parse(page.0, per_page.0)?;
+        let (items, total) =
+            sla_policies::page(&state.store, request.limit(), request.offset()).await?;
+        Ok(paged(
+            items.into_iter().map(SlaPolicyRecord::from).collect(),
+            PageMeta::new(request.page, request.per_page, total),
+        ))
+    }
+
+    /// Show an SLA policy
+    ///
+    /// Requires the `admin` ability and an admin owner.
+    #[oai(
+        path = "/admin/sla-policies/:id",
+        method = "get",
+        operation_id = "sla_policies.show"
+    )]
+    async fn show(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+    ) -> ApiResult<Json<Data<SlaPolicyRecord>>> {
+        Ok(data(sla_policies::find(&state.store, id.0).await?.into()))
+    }
+
+    /// Create an SLA policy
+    ///
+    /// Requires the `admin` ability and an admin owner. Both hour maps name all five
+    /// priorities.
+    #[oai(
+        path = "/admin/sla-policies/create",
+        method = "post",
+        operation_id = "sla_policies.create"
+    )]
+    async fn create(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        body: JsonBody<CreateSlaPolicyRequest>,
+    ) -> ApiResult<Created<SlaPolicyRecord>> {
+        let body = body.0;
+        let policy = sla_policies::create(
+            &state.store,
+            SlaPolicyInput {
+                name: Some(body.name),
+                description: Some(body.description),
+                is_default: body.is_default,
+                is_active: body.is_active,
+                first_response_hours: Some(body.first_response_hours.into()),
+                resolution_hours: Some(body.resolution_hours.into()),
+                business_hours: Some(body.business_hours),
+            },
+        )
+        .await?;
+        Ok(created(policy.into(), "SLA policy created."))
+    }
+
+    /// Update an SLA policy
+    ///
+    /// Requires the `admin` ability and an admin owner. New due times apply to tickets whose
+    /// SLA is computed afterwards.
+    #[oai(
+        path = "/admin/sla-policies/:id/update",
+        method = "patch",
+        operation_id = "sla_policies.update"
+    )]
+    async fn update(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+        body: JsonBody<UpdateSlaPolicyRequest>,
+    ) -> ApiResult<Json<Written<SlaPolicyRecord>>> {
+        let body = body.0;
+        let policy = sla_policies::update(
+            &state.store,
+            id.0,
+            SlaPolicyInput {
+                name: body.name,
+                description: body.description.into(),
+                is_default: body.is_default,
+                is_active: body.is_active,
+                first_response_hours: body.first_response_hours.map(Into::into),
+                resolution_hours: body.resolution_hours.map(Into::into),
+                business_hours: body.business_hours.into(),
+            },
+        )
+        .await?;
+        Ok(written(policy.into(), "SLA policy updated."))
+    }
+
+    /// Delete an SLA policy
+    ///
+    /// Requires the `admin` ability and an admin owner. A policy that tickets or departments
+    /// use is deactivated instead (`outcome: deactivated`); the message is
+    /// `SLA policy deleted.` either way.
+    #[oai(
+        path = "/admin/sla-policies/:id/delete",
+        method = "delete",
+        operation_id = "sla_policies.delete"
+    )]
+    async fn delete(
+        &self,
+        _caller: Caller,
+        state: State<&AppState>,
+        id: Path<i64>,
+    ) -> ApiResult<Json<Written<RemovalResult>>> {
+        let removal = sla_policies::delete(&state.store, id.0).await?;
+        Ok(removed(id.0, removal, "SLA policy deleted."))
+    }
+}
