@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::{
+    tickets::{Priority, Status, TicketType},
     validate,
-    vocabulary::{PRIORITIES, STATUSES, TICKET_TYPES},
 };
 use crate::error::FieldErrors;
 
@@ -77,9 +77,9 @@ pub enum AgentRef {
 /// One requested change, its value checked for shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    SetStatus(String),
-    SetPriority(String),
-    SetType(String),
+    SetStatus(Status),
+    SetPriority(Priority),
+    SetType(TicketType),
     Assign(AgentRef),
     Unassign,
     SetDepartment(i64),
@@ -104,15 +104,25 @@ pub struct RawAction {
     pub value: Value,
 }
 
-fn one_of(kind: ActionType, value: &Value, names: &[&str]) -> Result<String, ActionError> {
-    match value.as_str() {
-        Some(name) if names.contains(&name) => Ok(name.to_string()),
-        _ => Err(ActionError::Value(format!(
-            "The {} value must be one of: {}.",
-            kind.as_str(),
-            names.join(", ")
-        ))),
-    }
+/// One of `all`, by its name.
+fn one_of<T: Copy>(
+    kind: ActionType,
+    value: &Value,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, ActionError> {
+    let wanted = value.as_str();
+    all.iter()
+        .copied()
+        .find(|v| Some(name(*v)) == wanted)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            ActionError::Value(format!(
+                "The {} value must be one of: {}.",
+                kind.as_str(),
+                names.join(", ")
+            ))
+        })
 }
 
 fn positive_id(value: &Value) -> Option<i64> {
@@ -155,9 +165,15 @@ impl Action {
             )));
         };
         Ok(match ty {
-            ActionType::SetStatus => Action::SetStatus(one_of(ty, value, &STATUSES)?),
-            ActionType::SetPriority => Action::SetPriority(one_of(ty, value, &PRIORITIES)?),
-            ActionType::SetType => Action::SetType(one_of(ty, value, &TICKET_TYPES)?),
+            ActionType::SetStatus => {
+                Action::SetStatus(one_of(ty, value, &Status::ALL, Status::as_str)?)
+            }
+            ActionType::SetPriority => {
+                Action::SetPriority(one_of(ty, value, &Priority::ALL, Priority::as_str)?)
+            }
+            ActionType::SetType => {
+                Action::SetType(one_of(ty, value, &TicketType::ALL, TicketType::as_str)?)
+            }
             ActionType::Assign => match value {
                 Value::String(email) => Action::Assign(AgentRef::Email(
                     validate::email("value", email).map_err(ActionError::Value)?,
@@ -207,13 +223,12 @@ impl Action {
     /// The `value` as clients see it (`null` for `unassign` and `follow`).
     pub fn value(&self) -> Value {
         match self {
-            Action::SetStatus(s)
-            | Action::SetPriority(s)
-            | Action::SetType(s)
-            | Action::AddTag(s)
-            | Action::RemoveTag(s)
-            | Action::AddReply(s)
-            | Action::AddNote(s) => json!(s),
+            Action::SetStatus(s) => json!(s.as_str()),
+            Action::SetPriority(p) => json!(p.as_str()),
+            Action::SetType(t) => json!(t.as_str()),
+            Action::AddTag(s) | Action::RemoveTag(s) | Action::AddReply(s) | Action::AddNote(s) => {
+                json!(s)
+            }
             Action::Assign(AgentRef::Id(id)) | Action::SetDepartment(id) => json!(id),
             Action::Assign(AgentRef::Email(email)) => json!(email),
             Action::Unassign | Action::Follow => Value::Null,

@@ -16,7 +16,6 @@ pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod validate;
-pub mod vocabulary;
 
 use crate::{error::Error, store};
 

@@ -5,8 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::{
-    Removal, business_hours::BusinessHours, name_taken, unique_name, validate,
-    vocabulary::PRIORITIES,
+    Removal, business_hours::BusinessHours, name_taken, tickets::Priority, unique_name, validate,
 };
 use crate::{
     error::{Error, FieldErrors, Result},
@@ -22,20 +21,21 @@ const MAX_DESCRIPTION: usize = 1000;
 /// Ten years: past this an SLA means nothing, and due times stay far from overflow.
 const MAX_HOURS: f64 = 87_600.0;
 
-/// Hours per priority, in [`PRIORITIES`] order (low first).
+/// Hours per priority, in severity order (low first).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PriorityHours(pub [f64; 5]);
 
 impl PriorityHours {
     pub fn get(&self, priority: &str) -> Option<f64> {
-        PRIORITIES
+        Priority::ALL
+            .map(Priority::as_str)
             .iter()
             .position(|p| *p == priority)
             .map(|i| self.0[i])
     }
 
     fn check(&self, errors: &mut FieldErrors, field: &str) {
-        for (priority, hours) in PRIORITIES.iter().zip(self.0) {
+        for (priority, hours) in Priority::ALL.map(Priority::as_str).iter().zip(self.0) {
             if !(hours > 0.0 && hours <= MAX_HOURS) {
                 errors.add(
                     format!("{field}.{priority}"),
@@ -51,7 +51,7 @@ impl PriorityHours {
     /// `{"low": 24, ...}`; whole hours are written without a fraction.
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
-        for (priority, hours) in PRIORITIES.iter().zip(self.0) {
+        for (priority, hours) in Priority::ALL.map(Priority::as_str).iter().zip(self.0) {
             map.insert((*priority).into(), hours_json(hours));
         }
         Value::Object(map)
@@ -60,7 +60,7 @@ impl PriorityHours {
     fn from_stored(text: &str) -> anyhow::Result<PriorityHours> {
         let value: Value = serde_json::from_str(text)?;
         let mut hours = [0.0; 5];
-        for (slot, priority) in hours.iter_mut().zip(PRIORITIES) {
+        for (slot, priority) in hours.iter_mut().zip(Priority::ALL.map(Priority::as_str)) {
             *slot = value[priority]
                 .as_f64()
                 .ok_or_else(|| anyhow::anyhow!("stored SLA hours lack {priority}: {text}"))?;
