@@ -3,6 +3,7 @@
 
 pub mod abilities;
 pub mod bootstrap;
+pub mod plugin_kv;
 pub mod roles;
 pub mod tokens;
 pub mod users;

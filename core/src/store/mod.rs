@@ -5,6 +5,7 @@
 //! What differs between the dialects lives in [`Dialect`]. Each module here owns the queries of
 //! one aggregate; none of them decides a rule (that is `domain/`).
 
+pub mod plugin_kv;
 pub mod tokens;
 pub mod users;
 
