@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
     config::Config,
+    plugins::PluginHost,
     store::Store,
 };
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub store: Store,
     pub tokens: TokenCache,
     pub limiter: RateLimiter,
+    /// Loaded at start (see `server::start`); none until then.
+    pub plugins: Arc<PluginHost>,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             store,
             tokens,
             limiter: RateLimiter::new(RATE_LIMIT_BUCKETS),
+            plugins: Arc::new(PluginHost::empty()),
         }
     }
 }

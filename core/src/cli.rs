@@ -1,4 +1,5 @@
-//! The command line: `escalated serve | migrate | user create | token create | openapi`.
+//! The command line: `escalated serve | migrate | user create | token create | openapi |
+//! plugins list`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -13,6 +14,7 @@ use crate::{
         users::{self, NewUser},
     },
     error::Error,
+    plugins::{self, PluginHost},
     server,
     store::Store,
     telemetry,
@@ -35,7 +37,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate the database and serve the API (creates the first admin on an empty database).
-    Serve,
+    Serve {
+        /// Exit with an error when a library in plugins.dir cannot be loaded as a plugin
+        /// (the same as plugins.strict = true).
+        #[arg(long)]
+        strict_plugins: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage users.
@@ -44,8 +51,17 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Print the OpenAPI document (JSON) the server serves.
+    /// Print the OpenAPI document (JSON) of the core API (without plugins' endpoints).
     Openapi,
+    /// Native plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// The libraries found in plugins.dir: which load and which are refused, and why.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,7 +138,15 @@ fn describe(err: &anyhow::Error) -> String {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve { strict_plugins } => {
+            let mut config = config;
+            config.plugins.strict |= strict_plugins;
+            serve(config).await
+        }
+        Command::Plugins(PluginsCommand::List) => {
+            list_plugins(&config);
+            Ok(())
+        }
         Command::Migrate => {
             let store = Store::connect(&config.database).await?;
             store.migrate().await?;
@@ -183,6 +207,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{plain}");
             Ok(())
         }
+    }
+}
+
+fn list_plugins(config: &Config) {
+    let dir = &config.plugins.dir;
+    let reports = PluginHost::inspect(std::path::Path::new(dir));
+    println!(
+        "Plugins in {dir} (server {}, plugin ABI version {}): {} found",
+        plugins::HOST_VERSION,
+        escalated_plugin_sdk::ABI_VERSION,
+        reports.len()
+    );
+    for report in &reports {
+        println!("  {}", report.line());
     }
 }
 
