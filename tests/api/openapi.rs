@@ -33,14 +33,26 @@ fn committed_document_matches_the_endpoints() {
 fn document_declares_bearer_auth_on_every_operation() {
     let spec: serde_json::Value = serde_json::from_str(&generated()).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+        "bearer"
+    );
     let paths = spec["paths"].as_object().unwrap();
     assert!(!paths.is_empty());
     for (path, ops) in paths {
         for (method, op) in ops.as_object().unwrap() {
-            assert!(op["security"].to_string().contains("bearerAuth"), "{method} {path} lacks bearer security");
-            assert!(op["responses"]["401"].is_object(), "{method} {path} does not document 401");
-            assert!(op["responses"]["422"].is_object(), "{method} {path} does not document 422");
+            assert!(
+                op["security"].to_string().contains("bearerAuth"),
+                "{method} {path} lacks bearer security"
+            );
+            assert!(
+                op["responses"]["401"].is_object(),
+                "{method} {path} does not document 401"
+            );
+            assert!(
+                op["responses"]["422"].is_object(),
+                "{method} {path} does not document 422"
+            );
         }
     }
 }
@@ -48,9 +60,17 @@ fn document_declares_bearer_auth_on_every_operation() {
 both_databases!(served_document_and_docs_need_no_token);
 
 async fn served_document_and_docs_need_no_token(app: TestApp) {
-    let reply = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    let reply = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), 200);
-    assert!(reply.headers().get("x-ratelimit-limit").is_none(), "the document counts against no bucket");
+    assert!(
+        reply.headers().get("x-ratelimit-limit").is_none(),
+        "the document counts against no bucket"
+    );
     let served: serde_json::Value = reply.json().await.unwrap();
     let expected: serde_json::Value = serde_json::from_str(&generated()).unwrap();
     assert_eq!(served, expected);

@@ -21,7 +21,8 @@ pub enum Backend {
 }
 
 pub fn mysql_server_url() -> String {
-    std::env::var("ESCALATED_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    std::env::var("ESCALATED_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
 }
 
 fn mysql_required() -> bool {
@@ -44,13 +45,18 @@ impl Drop for Scratch {
                 let (server, name) = (server.clone(), name.clone());
                 // Drop runs inside the test's runtime; a thread of its own may block.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     rt.block_on(async {
                         use sqlx::Connection;
                         if let Ok(mut conn) = sqlx::MySqlConnection::connect(&server).await {
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                                .execute(&mut conn)
-                                .await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS `{name}`"
+                            )))
+                            .execute(&mut conn)
+                            .await;
                         }
                     });
                 })
@@ -73,15 +79,22 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Scratch)> {
         Backend::MySql => {
             let server = mysql_server_url();
             use sqlx::Connection;
-            let reachable = tokio::time::timeout(Duration::from_secs(5), sqlx::MySqlConnection::connect(&server))
-                .await
-                .map(|r| r.is_ok())
-                .unwrap_or(false);
+            let reachable = tokio::time::timeout(
+                Duration::from_secs(5),
+                sqlx::MySqlConnection::connect(&server),
+            )
+            .await
+            .map(|r| r.is_ok())
+            .unwrap_or(false);
             if !reachable {
                 if mysql_required() {
-                    panic!("MySQL is required (ESCALATED_TEST_REQUIRE_MYSQL=1) but {server} is unreachable");
+                    panic!(
+                        "MySQL is required (ESCALATED_TEST_REQUIRE_MYSQL=1) but {server} is unreachable"
+                    );
                 }
-                eprintln!("note: MySQL at {server} is unreachable; skipping the MySQL variant of this test");
+                eprintln!(
+                    "note: MySQL at {server} is unreachable; skipping the MySQL variant of this test"
+                );
                 return None;
             }
             let name = format!("escalated_test_{}", &unique[..16]);
@@ -121,7 +134,11 @@ impl Reply {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
@@ -156,14 +173,19 @@ impl TestApp {
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();
-        let running = server::start(config, std::future::pending()).await.expect("server starts");
+        let running = server::start(config, std::future::pending())
+            .await
+            .expect("server starts");
         let origin = format!("http://{}", running.addr);
         Some(TestApp {
             backend,
             base: format!("{origin}{prefix}"),
             origin,
             client: reqwest::Client::new(),
-            admin_token: running.bootstrap_token.clone().expect("a fresh database bootstraps an admin"),
+            admin_token: running
+                .bootstrap_token
+                .clone()
+                .expect("a fresh database bootstraps an admin"),
             database_url,
             running: Some(running),
             _scratch: scratch,
@@ -175,7 +197,13 @@ impl TestApp {
     }
 
     /// Any request; `token` may be `None`; `body` is sent as JSON when given.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -187,7 +215,13 @@ impl TestApp {
     }
 
     /// A request with a raw body and headers of the caller's choosing.
-    pub async fn raw(&self, method: Method, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    pub async fn raw(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
         let mut req = self.client.request(method, url).body(body.to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -204,7 +238,8 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
@@ -234,8 +269,14 @@ impl TestApp {
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
-        let reply = self.post("/admin/api-tokens/create", &self.admin_token.clone(), body).await.expect(201);
-        reply.data()["plain_text_token"].as_str().unwrap().to_string()
+        let reply = self
+            .post("/admin/api-tokens/create", &self.admin_token.clone(), body)
+            .await
+            .expect(201);
+        reply.data()["plain_text_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn token(&self, user_id: i64, abilities: &[&str]) -> String {
@@ -245,7 +286,13 @@ impl TestApp {
     /// A new agent and a token for them with `abilities`; returns `(user_id, token)`.
     pub async fn agent(&self, abilities: &[&str]) -> (i64, String) {
         let n = uuid::Uuid::new_v4().simple().to_string();
-        let id = self.user(&format!("Agent {}", &n[..6]), &format!("agent-{}@example.com", &n[..12]), "agent").await;
+        let id = self
+            .user(
+                &format!("Agent {}", &n[..6]),
+                &format!("agent-{}@example.com", &n[..12]),
+                "agent",
+            )
+            .await;
         (id, self.token(id, abilities).await)
     }
 
@@ -255,7 +302,14 @@ impl TestApp {
             url: self.database_url.clone(),
             max_connections: 2,
         };
-        escalated::store::Store::connect(&config).await.expect("store connects")
+        escalated::store::Store::connect(&config)
+            .await
+            .expect("store connects")
+    }
+
+    /// The running server, e.g. to dispatch events to its plugins.
+    pub fn server(&self) -> &server::Running {
+        self.running.as_ref().expect("the server is running")
     }
 
     pub async fn stop(mut self) {
@@ -270,7 +324,11 @@ async fn read(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on MySQL:
