@@ -132,7 +132,11 @@ with_plugins!(
 );
 
 async fn plugin_endpoint_answers_with_a_token_and_401_without(app: TestApp) {
-    let (_, token) = app.agent(&["tickets:read"]).await;
+    let (agent_id, token) = app.agent(&["tickets:read"]).await;
+    let reply = app.get("/plugins/hello/whoami", &token).await.expect(200);
+    assert_eq!(reply.data()["user"]["id"], agent_id);
+    assert_eq!(reply.data()["user"]["role"], "agent");
+    assert_eq!(reply.data()["abilities"], json!(["tickets:read"]));
     let reply = app.get("/plugins/hello/hello", &token).await.expect(200);
     assert!(
         reply.data()["message"]
@@ -509,4 +513,63 @@ async fn strict_plugins_refuses_to_start_with_a_refused_plugin() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("plugins.strict is on"), "{stderr}");
+}
+
+/// Not a rule but a measurement (docs/plugins.md, "Overhead"): the plugin endpoint
+/// `GET /plugins/hello/whoami` against the core endpoint doing the same work,
+/// `POST /auth/validate` (both answer the caller from the token, without a query).
+/// `cargo test --test api benchmark -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn benchmark_plugin_endpoint_overhead() {
+    const SEQUENTIAL: usize = 2000;
+    const CLIENTS: usize = 8;
+    let (app, _dir) = spawn(Backend::Sqlite).await.unwrap();
+    let app = std::sync::Arc::new(app);
+    for (label, method, path) in [
+        ("core   POST /auth/validate", Method::POST, "/auth/validate"),
+        (
+            "plugin GET /plugins/hello/whoami",
+            Method::GET,
+            "/plugins/hello/whoami",
+        ),
+    ] {
+        let (_, token) = app.agent(&["agent"]).await;
+        let call = move |app: std::sync::Arc<TestApp>, token: String, method: Method| async move {
+            let body = (method == Method::POST).then(|| json!({}));
+            app.call(method, path, Some(&token), body).await.expect(200);
+        };
+        for _ in 0..100 {
+            call(app.clone(), token.clone(), method.clone()).await;
+        }
+        let mut latencies = Vec::with_capacity(SEQUENTIAL);
+        for _ in 0..SEQUENTIAL {
+            let started = Instant::now();
+            call(app.clone(), token.clone(), method.clone()).await;
+            latencies.push(started.elapsed());
+        }
+        latencies.sort();
+        let mean = latencies.iter().sum::<Duration>() / SEQUENTIAL as u32;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let (app, token, method) = (app.clone(), token.clone(), method.clone());
+                tokio::spawn(async move {
+                    for _ in 0..SEQUENTIAL / CLIENTS {
+                        call(app.clone(), token.clone(), method.clone()).await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let throughput = SEQUENTIAL as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "{label:34} mean {:>7.1} µs  p50 {:>7.1} µs  p99 {:>7.1} µs  {CLIENTS} clients {throughput:>6.0} req/s",
+            mean.as_secs_f64() * 1e6,
+            latencies[SEQUENTIAL / 2].as_secs_f64() * 1e6,
+            latencies[SEQUENTIAL * 99 / 100].as_secs_f64() * 1e6,
+        );
+    }
 }

@@ -94,13 +94,21 @@ impl Plugin {
 pub struct Endpoint(EndpointSpec);
 
 impl Endpoint {
+    /// Requires `tickets:read` for GET and `tickets:write` otherwise, as the core API does,
+    /// unless [`Endpoint::ability`] says otherwise.
     pub fn new(method: &str, path: &str, summary: &str) -> Endpoint {
+        let method = method.to_ascii_uppercase();
+        let ability = if method == "GET" {
+            "tickets:read"
+        } else {
+            "tickets:write"
+        };
         Endpoint(EndpointSpec {
-            method: method.to_ascii_uppercase(),
+            method,
             path: path.into(),
             summary: summary.into(),
             description: String::new(),
-            ability: Some("tickets:read".into()),
+            ability: Some(ability.into()),
             request_schema: None,
             response_schema: None,
             success_status: 200,
@@ -114,7 +122,7 @@ impl Endpoint {
 
     /// Requires `tickets:write` unless [`Endpoint::ability`] says otherwise.
     pub fn post(path: &str, summary: &str) -> Endpoint {
-        Endpoint::new("POST", path, summary).ability(Some("tickets:write"))
+        Endpoint::new("POST", path, summary)
     }
 
     pub fn description(mut self, text: &str) -> Endpoint {

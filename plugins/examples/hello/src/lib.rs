@@ -1,6 +1,6 @@
 //! The smallest useful plugin, and the one the server's tests drive: a greeting kept in the
-//! plugin's key/value store, a handler that panics on purpose, a slow one, and an echo of the
-//! events it has received.
+//! plugin's key/value store, the caller as the plugin sees it, a handler that panics on purpose,
+//! a slow one, and an echo of the events it has received.
 
 use std::time::Duration;
 
@@ -25,6 +25,20 @@ fn plugin() -> Plugin {
                     "required": ["message"]
                 })),
             hello,
+        )
+        .endpoint(
+            Endpoint::get("/whoami", "The caller, as plugins see it")
+                .description("The token's owner and abilities; touches nothing else.")
+                .response_schema(json!({
+                    "type": "object",
+                    "properties": {
+                        "user": { "type": "object" },
+                        "abilities": { "type": "array", "items": { "type": "string" } }
+                    }
+                })),
+            |_, request| {
+                Response::ok(json!({ "user": request.user, "abilities": request.abilities }))
+            },
         )
         .endpoint(
             Endpoint::new("PUT", "/greeting", "Change the greeting")
