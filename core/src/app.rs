@@ -6,6 +6,7 @@ use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
     config::Config,
     events::EventBus,
+    plugins::PluginHost,
     store::Store,
 };
 
@@ -19,10 +20,12 @@ pub struct AppState {
     pub tokens: TokenCache,
     pub limiter: RateLimiter,
     pub events: EventBus,
+    /// The native plugins loaded at start.
+    pub plugins: Arc<PluginHost>,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, events: EventBus) -> Self {
+    pub fn new(config: Config, store: Store, events: EventBus, plugins: Arc<PluginHost>) -> Self {
         let tokens = TokenCache::new(
             store.clone(),
             Duration::from_secs(config.auth.token_cache_seconds),
@@ -34,6 +37,7 @@ impl AppState {
             tokens,
             limiter: RateLimiter::new(RATE_LIMIT_BUCKETS),
             events,
+            plugins,
         }
     }
 }

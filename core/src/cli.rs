@@ -1,4 +1,5 @@
-//! The command line: `escalated serve | migrate | user create | token create | openapi`.
+//! The command line: `escalated serve | migrate | user create | token create | openapi |
+//! plugins list`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -14,6 +15,7 @@ use crate::{
     },
     error::Error,
     jobs::{self, Job},
+    plugins::{self, PluginHost},
     server,
     store::Store,
     telemetry,
@@ -36,7 +38,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate the database and serve the API (creates the first admin on an empty database).
-    Serve,
+    Serve {
+        /// Exit with an error when a library in plugins.dir cannot be loaded as a plugin
+        /// (the same as plugins.strict = true).
+        #[arg(long)]
+        strict_plugins: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage users.
@@ -45,13 +52,22 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Print the OpenAPI document (JSON) the server serves.
+    /// Print the OpenAPI document (JSON) of the core API (without plugins' endpoints).
     Openapi,
     /// Run a scheduled job once, now (safe while servers are serving the same database).
     Jobs {
         #[arg(value_enum)]
         job: Job,
     },
+    /// Native plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// The libraries found in plugins.dir: which load and which are refused, and why.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +144,15 @@ fn describe(err: &anyhow::Error) -> String {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve { strict_plugins } => {
+            let mut config = config;
+            config.plugins.strict |= strict_plugins;
+            serve(config).await
+        }
+        Command::Plugins(PluginsCommand::List) => {
+            list_plugins(&config);
+            Ok(())
+        }
         Command::Migrate => {
             let store = Store::connect(&config.database).await?;
             store.migrate().await?;
@@ -197,6 +221,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{plain}");
             Ok(())
         }
+    }
+}
+
+fn list_plugins(config: &Config) {
+    let dir = &config.plugins.dir;
+    let reports = PluginHost::inspect(std::path::Path::new(dir));
+    println!(
+        "Plugins in {dir} (server {}, plugin ABI version {}): {} found",
+        plugins::HOST_VERSION,
+        escalated_plugin_sdk::ABI_VERSION,
+        reports.len()
+    );
+    for report in &reports {
+        println!("  {}", report.line());
     }
 }
 

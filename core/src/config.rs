@@ -229,12 +229,18 @@ impl Default for ScriptsConfig {
 pub struct PluginsConfig {
     /// Folder whose dynamic libraries are loaded as plugins at start.
     pub dir: String,
+    /// Longest a plugin call may take before its request answers 500, in milliseconds.
+    pub timeout_ms: u64,
+    /// Refuse to start when a plugin in `dir` cannot be loaded (`serve --strict-plugins`).
+    pub strict: bool,
 }
 
 impl Default for PluginsConfig {
     fn default() -> Self {
         Self {
             dir: "plugins/installed".into(),
+            timeout_ms: 5000,
+            strict: false,
         }
     }
 }
@@ -340,6 +346,9 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if !(10..=600_000).contains(&self.plugins.timeout_ms) {
+            return fail("plugins.timeout_ms", "must be between 10 and 600000");
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return fail("log.level", &err.to_string());

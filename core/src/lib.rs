@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod plugins;
 pub mod server;
 pub mod store;
 pub mod telemetry;

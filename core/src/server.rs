@@ -1,6 +1,6 @@
 //! Assembles the HTTP application and runs it.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use poem::{
@@ -17,21 +17,33 @@ use crate::{
     domain::bootstrap,
     events::EventBus,
     jobs,
+    plugins::{self, PluginHost, routes::PluginRoutes},
     store::Store,
     telemetry::RequestLog,
 };
 
-/// The whole HTTP application: the API under its prefix behind the guard; the OpenAPI document
-/// and the docs page beside it, open to all.
+/// The whole HTTP application: the API (with the plugins' endpoints under `/plugins`) under
+/// its prefix behind the guard; the OpenAPI document and the docs page beside it, open to all.
 pub fn app(state: AppState) -> impl Endpoint + 'static {
     let prefix = state.config.api.prefix.clone();
     let service = api::service(&prefix);
-    let spec = service.spec_endpoint();
+    let core_spec = service.spec();
+    let spec = plugins::openapi::merge(&core_spec, &state.plugins);
     // The interactive page embeds the document, so it is rendered once here.
-    let docs_html = service.rapidoc_html();
-    let guarded = service.with(Guard::new(state.clone()));
+    let docs_html = service.rapidoc_html().replacen(&core_spec, &spec, 1);
+    let api = Route::new()
+        .nest("/plugins", PluginRoutes::new(state.clone()))
+        .nest("/", service);
+    let guarded = api.with(Guard::new(state.clone()));
     let under_prefix = Route::new()
-        .at("/openapi.json", spec)
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        )
         .at(
             "/docs",
             poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
@@ -50,6 +62,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// A one-time admin token when this start created the first admin.
     pub bootstrap_token: Option<String>,
+    /// The loaded plugins, e.g. to [`PluginHost::dispatch`] events to them.
+    pub plugins: Arc<PluginHost>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -80,9 +94,11 @@ pub async fn start(
     let store = Store::connect(&config.database).await?;
     store.migrate().await?;
     let bootstrap_token = bootstrap::first_admin(&store).await?;
+    let plugins = Arc::new(load_plugins(&config, &store).await?);
     let bind = config.server.bind;
     let events = EventBus::start(store.clone()).await?;
-    let state = AppState::new(config, store, events);
+    events.forward_to_plugins(plugins.clone());
+    let state = AppState::new(config, store, events, plugins.clone());
     jobs::spawn_scheduler(state.store.clone(), state.config.clone());
     let acceptor = TcpListener::bind(bind)
         .into_acceptor()
@@ -109,9 +125,30 @@ pub async fn start(
     Ok(Running {
         addr,
         bootstrap_token,
+        plugins,
         stop: Some(stop),
         task,
     })
+}
+
+/// Loads `plugins.dir`; under `plugins.strict` a library that does not load stops the start.
+async fn load_plugins(config: &Config, store: &Store) -> anyhow::Result<PluginHost> {
+    let settings = config.plugins.clone();
+    let store = store.clone();
+    let runtime = tokio::runtime::Handle::current();
+    // Off the runtime: loading runs plugin code, which may call back into the host.
+    let (host, reports) =
+        tokio::task::spawn_blocking(move || PluginHost::load(&settings, &store, runtime)).await?;
+    if config.plugins.strict
+        && let Some(refused) = reports.iter().find(|r| r.outcome.is_err())
+    {
+        anyhow::bail!(
+            "a plugin in {} was refused and plugins.strict is on: {}",
+            config.plugins.dir,
+            refused.line()
+        );
+    }
+    Ok(host)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -13,6 +13,7 @@ mod admin_users;
 mod auth;
 mod jobs;
 mod openapi;
+mod plugins;
 mod realtime;
 mod resources;
 mod ticket_changes;

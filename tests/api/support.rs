@@ -311,6 +311,11 @@ impl TestApp {
             .expect("store connects")
     }
 
+    /// The running server, e.g. to dispatch events to its plugins.
+    pub fn server(&self) -> &server::Running {
+        self.running.as_ref().expect("the server is running")
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("server stops cleanly");

@@ -42,7 +42,7 @@ impl Error {
     }
 }
 
-fn body(status: StatusCode, message: &str, errors: Option<&FieldErrors>) -> Response {
+pub(crate) fn body(status: StatusCode, message: &str, errors: Option<&FieldErrors>) -> Response {
     let mut value = json!({ "message": message });
     if let Some(errors) = errors {
         value["errors"] = errors
@@ -112,6 +112,29 @@ fn param_error(name: &str) -> FieldErrors {
     errors
 }
 
+/// The error statuses any endpoint may answer, with their documentation.
+pub const ERROR_STATUSES: [(u16, &str); 7] = [
+    (400, "The body is not valid JSON (`Invalid JSON.`)."),
+    (
+        401,
+        "No token, an unknown token, or an expired one (`Unauthenticated.`, `Invalid token.`, `Token has expired.`).",
+    ),
+    (
+        403,
+        "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`).",
+    ),
+    (404, "The addressed resource does not exist."),
+    (
+        422,
+        "Validation failed; `errors` names each field with its message.",
+    ),
+    (
+        429,
+        "Rate limit exceeded (`Too many requests.`); see `Retry-After`.",
+    ),
+    (500, "Server error; details are in the server log only."),
+];
+
 /// The error type of every endpoint: a domain [`Error`], documented in OpenAPI with the
 /// statuses any endpoint may answer.
 #[derive(Debug)]
@@ -139,31 +162,10 @@ impl IntoResponse for ApiError {
 
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &str); 7] = [
-            (400, "The body is not valid JSON (`Invalid JSON.`)."),
-            (
-                401,
-                "No token, an unknown token, or an expired one (`Unauthenticated.`, `Invalid token.`, `Token has expired.`).",
-            ),
-            (
-                403,
-                "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`).",
-            ),
-            (404, "The addressed resource does not exist."),
-            (
-                422,
-                "Validation failed; `errors` names each field with its message.",
-            ),
-            (
-                429,
-                "Rate limit exceeded (`Too many requests.`); see `Retry-After`.",
-            ),
-            (500, "Server error; details are in the server log only."),
-        ];
         MetaResponses {
-            responses: statuses
-                .into_iter()
-                .map(|(status, description)| MetaResponse {
+            responses: ERROR_STATUSES
+                .iter()
+                .map(|&(status, description)| MetaResponse {
                     description,
                     status: Some(status),
                     status_range: None,

@@ -4,7 +4,10 @@
 
 use poem::http::Method;
 
-use crate::domain::{abilities::Ability, roles::Role};
+use crate::{
+    domain::{abilities::Ability, roles::Role},
+    plugins::PluginHost,
+};
 
 /// The ability and the lowest owner role a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,25 @@ pub fn requirement(method: &Method, path: &str) -> Requirement {
         staff(Ability::TicketsRead)
     } else {
         staff(Ability::TicketsWrite)
+    }
+}
+
+/// [`requirement`], except that a plugin route needs what its plugin declared: the ability
+/// (`admin` and `tickets:delete` also an admin owner, as in the core API), or any valid token.
+/// A path under `/plugins/` that no plugin serves gets the method's default, then its 404.
+pub fn route_requirement(plugins: &PluginHost, method: &Method, path: &str) -> Requirement {
+    let declared = path
+        .strip_prefix("/plugins/")
+        .and_then(|rest| plugins.declared_ability(method, rest));
+    match declared {
+        None => requirement(method, path),
+        Some(ability) => Requirement {
+            ability,
+            role: match ability {
+                Some(Ability::Admin | Ability::TicketsDelete) => Role::Admin,
+                _ => Role::Agent,
+            },
+        },
     }
 }
 

@@ -78,7 +78,8 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                     .rate_limit
                     .map(|l| l.clamp(1, u32::MAX as i64) as u32)
                     .unwrap_or(state.config.api.rate_limit);
-                let requirement = access::requirement(req.method(), req.uri().path());
+                let requirement =
+                    access::route_requirement(&state.plugins, req.method(), req.uri().path());
                 let authorized = authorize(&entry, requirement);
                 // Refusals count too: a 403 is charged to the token's bucket.
                 let quota = state.limiter.hit(BucketKey::Token(token.id), limit);

@@ -291,7 +291,7 @@ mod tests {
     fn values_are_checked_by_type() {
         assert_eq!(
             Action::parse("set_status", &json!("resolved")),
-            Ok(Action::SetStatus("resolved".into()))
+            Ok(Action::SetStatus(Status::Resolved))
         );
         assert!(matches!(
             Action::parse("set_status", &json!("done")),
@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn stored_form_round_trips() {
         let actions = vec![
-            Action::SetPriority("high".into()),
+            Action::SetPriority(Priority::High),
             Action::Unassign,
             Action::AddTag("vip".into()),
         ];

@@ -9,6 +9,7 @@ pub mod canned_responses;
 pub mod departments;
 pub mod events;
 pub mod macros;
+pub mod plugin_kv;
 pub mod roles;
 pub mod sla_policies;
 pub mod tags;

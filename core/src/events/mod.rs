@@ -7,9 +7,13 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::broadcast;
 
-use crate::store::{
-    Store,
-    events::{self, EventRow},
+use crate::{
+    domain::events::envelope,
+    plugins::PluginHost,
+    store::{
+        Store,
+        events::{self, EventRow},
+    },
 };
 
 /// Events a slow subscriber may fall behind by before it must re-read from the database.
@@ -67,5 +71,26 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRow>> {
         self.sender.subscribe()
+    }
+
+    /// Delivers every event, in order, to the plugins subscribed to it (each plugin has its own
+    /// queue, so a slow one delays nobody). With several nodes, each node's plugins see every
+    /// event.
+    pub fn forward_to_plugins(&self, plugins: Arc<PluginHost>) {
+        let mut events = self.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(row) => plugins.dispatch(&row.kind, &envelope(&row)),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "plugins fell behind the event stream; events skipped"
+                        )
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
     }
 }

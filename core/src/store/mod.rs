@@ -11,6 +11,7 @@ pub mod departments;
 pub mod events;
 pub mod jobs;
 pub mod macros;
+pub mod plugin_kv;
 pub mod replies;
 pub mod sla;
 pub mod sla_policies;
