@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 /// Where the settings file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "escalated.toml";
 
+/// Environment variables named `ESCALATED_<SECTION>__<KEY>` are settings.
+pub const ENV_PREFIX: &str = "ESCALATED_";
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -245,7 +248,7 @@ impl Config {
             .merge(Toml::file(file))
             // Only `SECTION__KEY` variables are settings; other ESCALATED_* names are left alone.
             .merge(
-                Env::prefixed("ESCALATED_")
+                Env::prefixed(ENV_PREFIX)
                     .filter(|key| key.as_str().contains("__"))
                     .split("__"),
             )
@@ -319,7 +322,13 @@ fn describe_figment_error(err: figment::Error) -> String {
             if let Some(source) = e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
                 line.push_str(&format!(" (from {source})"));
             } else if let Some(meta) = &e.metadata {
-                line.push_str(&format!(" (from {})", meta.name));
+                // Figment says only "environment variable(s)"; name the one to fix.
+                if meta.name.contains("environment variable") && !e.path.is_empty() {
+                    let var = format!("{ENV_PREFIX}{}", e.path.join("__")).to_ascii_uppercase();
+                    line.push_str(&format!(" (from the environment variable {var})"));
+                } else {
+                    line.push_str(&format!(" (from {})", meta.name));
+                }
             }
             line
         })

@@ -4,4 +4,8 @@
 mod support;
 
 mod auth;
+mod cli;
+mod errors;
 mod openapi;
+mod rate_limits;
+mod tokens;
