@@ -40,7 +40,8 @@ pub struct ServerConfig {
     /// The URL clients reach this server at, for absolute links (e.g. the live stream URL).
     /// Empty means `http://{bind}`.
     pub public_url: String,
-    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client IP from the last `X-Forwarded-For` entry, the one the proxy adds (only
+    /// behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,

@@ -21,6 +21,7 @@ both_databases!(
     revocation_applies_on_the_next_request,
     changed_abilities_apply_on_the_next_request,
     changed_name_and_expiry_show_on_the_next_request,
+    path_spellings_do_not_slip_past_the_admin_check,
 );
 
 async fn validate_returns_owner_abilities_and_token(app: TestApp) {
@@ -220,4 +221,15 @@ async fn changed_name_and_expiry_show_on_the_next_request(app: TestApp) {
     let reply = app.post("/auth/validate", &token, json!({})).await.expect(200);
     assert_eq!(reply.data()["token"]["name"], "Renamed");
     assert_eq!(reply.data()["token"]["expires_at"], "2098-05-06T07:08:09Z");
+}
+
+async fn path_spellings_do_not_slip_past_the_admin_check(app: TestApp) {
+    // The guard decides on the path as routed: an agent's `*` token gets nothing under /admin,
+    // however the path is spelled.
+    let (_, star) = app.agent(&["*"]).await;
+    let bearer = format!("Bearer {star}");
+    for path in ["/admin/api-tokens", "/admin/api-tokens/", "/%61dmin/api-tokens", "//admin/api-tokens", "/admin%2Fapi-tokens", "/ADMIN/api-tokens"] {
+        let reply = app.raw(Method::GET, &format!("{}{path}", app.base), &[("Authorization", &bearer)], "").await;
+        assert!(reply.status == 403 || reply.status == 404, "{path}: {} {}", reply.status, reply.body);
+    }
 }

@@ -28,6 +28,19 @@ both_databases!(
     a_null_rate_limit_gets_the_configured_default,
 );
 
+both_databases!(
+    config = |c| c.api.unauthenticated_rate_limit = 2;
+    forwarded_for_is_ignored_unless_trusted,
+);
+
+both_databases!(
+    config = |c| {
+        c.api.unauthenticated_rate_limit = 2;
+        c.server.trust_forwarded_for = true;
+    };
+    behind_a_trusted_proxy_the_address_it_adds_is_the_client,
+);
+
 /// The legacy and the IETF headers agree and say `limit` / `remaining`.
 #[track_caller]
 fn assert_rate_headers(reply: &Reply, limit: u64, remaining: u64) {
@@ -195,4 +208,53 @@ async fn a_null_rate_limit_gets_the_configured_default(app: TestApp) {
         app.post("/auth/validate", &own, json!({})).await.expect(200);
     }
     assert_too_many(app.post("/auth/validate", &own, json!({})).await, 7);
+}
+
+async fn forwarded_for_is_ignored_unless_trusted(app: TestApp) {
+    let url = app.url("/auth/validate");
+    for (i, remaining) in [(1, 1), (2, 0)] {
+        let forwarded = format!("198.51.100.{i}");
+        let reply = app.raw(Method::POST, &url, &[("X-Forwarded-For", &forwarded)], "").await.expect(401);
+        assert_rate_headers(&reply, 2, remaining);
+    }
+    assert_too_many(app.raw(Method::POST, &url, &[("X-Forwarded-For", "198.51.100.3")], "").await, 2);
+    // And the recorded address is the peer's.
+    let (agent_id, _) = app.agent(&["agent"]).await;
+    let (created, token) = app.created_token(agent_id, &["agent"], json!({})).await;
+    let bearer = format!("Bearer {token}");
+    app.raw(Method::POST, &url, &[("Authorization", &bearer), ("X-Forwarded-For", "198.51.100.9")], "").await.expect(200);
+    assert_eq!(last_used_ip(&app, created["id"].as_i64().unwrap()).await, "127.0.0.1");
+}
+
+async fn behind_a_trusted_proxy_the_address_it_adds_is_the_client(app: TestApp) {
+    let url = app.url("/auth/validate");
+    // The client may send any X-Forwarded-For; the proxy appends the address it saw. Varying
+    // the client's part does not buy a fresh bucket.
+    for (i, remaining) in [(1, 1), (2, 0)] {
+        let forwarded = format!("203.0.113.{i}, 198.51.100.7");
+        let reply = app.raw(Method::POST, &url, &[("X-Forwarded-For", &forwarded)], "").await.expect(401);
+        assert_rate_headers(&reply, 2, remaining);
+    }
+    assert_too_many(app.raw(Method::POST, &url, &[("X-Forwarded-For", "203.0.113.3, 198.51.100.7")], "").await, 2);
+    // Another client behind the same proxy has its own bucket.
+    let reply = app.raw(Method::POST, &url, &[("X-Forwarded-For", "198.51.100.8")], "").await.expect(401);
+    assert_rate_headers(&reply, 2, 1);
+    // A token's last use records that address too.
+    let (agent_id, _) = app.agent(&["agent"]).await;
+    let (created, token) = app.created_token(agent_id, &["agent"], json!({})).await;
+    let bearer = format!("Bearer {token}");
+    let headers = [("Authorization", bearer.as_str()), ("X-Forwarded-For", "10.9.8.7, 198.51.100.9")];
+    app.raw(Method::POST, &url, &headers, "").await.expect(200);
+    assert_eq!(last_used_ip(&app, created["id"].as_i64().unwrap()).await, "198.51.100.9");
+}
+
+/// `last_used_ip` of token `id`, once the (asynchronous) write has landed.
+async fn last_used_ip(app: &TestApp, id: i64) -> String {
+    for _ in 0..100 {
+        if let Some(ip) = app.listed_token(id).await["last_used_ip"].as_str() {
+            return ip.to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("last_used_ip of token {id} was never recorded");
 }
