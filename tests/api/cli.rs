@@ -364,6 +364,11 @@ async fn serve_on_an_empty_sqlite_database_prints_an_admin_token_and_stops_on_si
     let (status, rest) = serving.terminate().await;
     assert_eq!(status.code(), Some(0));
     assert!(rest.iter().all(|l| !l.contains("esc_")), "a second start prints no token: {rest:?}");
+
+    // SIGTERM as soon as it has announced itself is a clean stop too.
+    let serving = serve(&dir, &url, false).await;
+    let (status, _) = serving.terminate().await;
+    assert_eq!(status.code(), Some(0), "a signal right after start is handled, not fatal");
 }
 
 #[tokio::test]
