@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 /// Where the settings file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "escalated.toml";
 
+/// Environment variables named `ESCALATED_<SECTION>__<KEY>` are settings.
+pub const ENV_PREFIX: &str = "ESCALATED_";
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -39,7 +42,8 @@ pub struct ServerConfig {
     /// The URL clients reach this server at, for absolute links (e.g. the live stream URL).
     /// Empty means `http://{bind}`.
     pub public_url: String,
-    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client IP from the last `X-Forwarded-For` entry, the one the proxy adds (only
+    /// behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
@@ -294,7 +298,7 @@ impl Config {
             .merge(Toml::file(file))
             // Only `SECTION__KEY` variables are settings; other ESCALATED_* names are left alone.
             .merge(
-                Env::prefixed("ESCALATED_")
+                Env::prefixed(ENV_PREFIX)
                     .filter(|key| key.as_str().contains("__"))
                     .split("__"),
             )
@@ -371,7 +375,13 @@ fn describe_figment_error(err: figment::Error) -> String {
             if let Some(source) = e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
                 line.push_str(&format!(" (from {source})"));
             } else if let Some(meta) = &e.metadata {
-                line.push_str(&format!(" (from {})", meta.name));
+                // Figment says only "environment variable(s)"; name the one to fix.
+                if meta.name.contains("environment variable") && !e.path.is_empty() {
+                    let var = format!("{ENV_PREFIX}{}", e.path.join("__")).to_ascii_uppercase();
+                    line.push_str(&format!(" (from the environment variable {var})"));
+                } else {
+                    line.push_str(&format!(" (from {})", meta.name));
+                }
             }
             line
         })

@@ -154,6 +154,33 @@ impl Reply {
     pub fn field_error(&self, field: &str) -> Option<&str> {
         self.body["errors"][field].as_str()
     }
+
+    /// A header that must be present and a whole number.
+    #[track_caller]
+    pub fn number(&self, name: &str) -> u64 {
+        let value = self
+            .header(name)
+            .unwrap_or_else(|| panic!("no {name} header (status {})", self.status));
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is not a number: {value}"))
+    }
+
+    /// Asserts a 422 that names exactly `field` (among possibly others) and returns its message.
+    #[track_caller]
+    pub fn expect_invalid(self, field: &str) -> String {
+        let reply = self.expect(422);
+        assert_eq!(
+            reply.message(),
+            "Validation failed.",
+            "body: {}",
+            reply.body
+        );
+        reply
+            .field_error(field)
+            .unwrap_or_else(|| panic!("no error on `{field}`; body: {}", reply.body))
+            .to_string()
+    }
 }
 
 impl TestApp {
@@ -269,6 +296,16 @@ impl TestApp {
 
     /// A token for `user_id` with `abilities`, made through the admin API.
     pub async fn token_with(&self, user_id: i64, abilities: &[&str], extra: Value) -> String {
+        self.created_token(user_id, abilities, extra).await.1
+    }
+
+    /// Like [`TestApp::token_with`], returning the whole created token (`data`) as well.
+    pub async fn created_token(
+        &self,
+        user_id: i64,
+        abilities: &[&str],
+        extra: Value,
+    ) -> (Value, String) {
         let mut body = json!({ "name": "test", "user_id": user_id, "abilities": abilities });
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
@@ -277,10 +314,27 @@ impl TestApp {
             .post("/admin/api-tokens/create", &self.admin_token.clone(), body)
             .await
             .expect(201);
-        reply.data()["plain_text_token"]
+        let plain = reply.data()["plain_text_token"]
             .as_str()
             .unwrap()
-            .to_string()
+            .to_string();
+        (reply.data().clone(), plain)
+    }
+
+    /// The token `id` as `GET /admin/api-tokens` lists it.
+    pub async fn listed_token(&self, id: i64) -> Value {
+        let reply = self
+            .get("/admin/api-tokens?per_page=100", &self.admin_token.clone())
+            .await
+            .expect(200);
+        reply
+            .data()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     pub async fn token(&self, user_id: i64, abilities: &[&str]) -> String {
@@ -337,25 +391,36 @@ async fn read(resp: reqwest::Response) -> Reply {
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on MySQL:
 /// `both_databases!(rule_one, rule_two);` gives tests `rule_one::sqlite`, `rule_one::mysql`, ...
+///
+/// With a leading `config = |c| ...;` the servers start with that change to the test config:
+/// `both_databases!(config = |c| c.api.unauthenticated_rate_limit = 3; rule_three);`
 #[macro_export]
 macro_rules! both_databases {
-    ($($name:ident),* $(,)?) => {
+    (config = $adjust:expr; $($name:ident),* $(,)?) => {
         $(
             mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = $crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await.unwrap();
+                    let app = $crate::support::TestApp::spawn_with($crate::support::Backend::Sqlite, $adjust)
+                        .await
+                        .unwrap();
                     super::$name(app).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn mysql() {
-                    if let Some(app) = $crate::support::TestApp::spawn($crate::support::Backend::MySql).await {
+                    if let Some(app) = $crate::support::TestApp::spawn_with($crate::support::Backend::MySql, $adjust).await {
                         super::$name(app).await;
                     }
                 }
             }
         )*
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::both_databases!(config = |_| {}; $($name),*);
     };
 }
 

@@ -188,13 +188,16 @@ fn bearer(req: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The peer's address, or behind a trusted proxy the last `X-Forwarded-For` entry: the one the
+/// proxy itself added. Earlier entries are whatever the client sent, so trusting the first would
+/// let a client pick a fresh per-IP bucket for every request.
 pub fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
         && let Some(ip) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok())
     {
         return ip;

@@ -78,7 +78,8 @@ impl RateLimiter {
         let left = WINDOW.saturating_sub(now.duration_since(window.started));
         Quota {
             limit,
-            remaining: limit - window.used,
+            // `used` exceeds `limit` when a token's limit is lowered mid-window.
+            remaining: limit.saturating_sub(window.used),
             reset_seconds: left.as_secs_f64().ceil().clamp(1.0, 60.0) as u64,
             allowed,
         }
@@ -106,5 +107,18 @@ mod tests {
         let next = limiter.hit_at(key, 3, t0 + WINDOW);
         assert!(next.allowed);
         assert_eq!(next.remaining, 2);
+    }
+
+    #[test]
+    fn a_limit_lowered_below_what_was_used_refuses_with_nothing_remaining() {
+        let limiter = RateLimiter::new(100);
+        let key = BucketKey::Token(1);
+        let t0 = Instant::now();
+        for _ in 0..4 {
+            assert!(limiter.hit_at(key, 5, t0).allowed);
+        }
+        let refused = limiter.hit_at(key, 2, t0);
+        assert!(!refused.allowed);
+        assert_eq!(refused.remaining, 0);
     }
 }
