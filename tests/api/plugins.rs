@@ -129,7 +129,95 @@ with_plugins!(
     plugin_kv_is_persisted_per_plugin,
     csat_validates_ratings_and_reports_statistics,
     wrong_abi_plugin_is_refused_and_the_others_serve,
+    real_ticket_events_reach_plugins_after_commit,
+    plugins_change_tickets_through_the_domain_rules,
 );
+
+async fn real_ticket_events_reach_plugins_after_commit(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let t = app.ticket(&token, "Watched", json!({})).await;
+    let reference = t["reference"].as_str().unwrap();
+    app.patch(
+        &format!("/tickets/{reference}/status"),
+        &token,
+        json!({"status": "resolved"}),
+    )
+    .await
+    .expect(200);
+    let events = eventually(&app, &token, "/plugins/hello/events", |d| {
+        d.as_array().unwrap().len() >= 2
+    })
+    .await;
+    let names: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ticket.created", "ticket.status_changed"]);
+    assert_eq!(
+        events[1]["payload"]["data"]["ticket"]["reference"],
+        reference
+    );
+    // csat saw the resolution and asks for a rating.
+    let requests = eventually(&app, &token, "/plugins/csat/requests", |d| {
+        !d.as_array().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(requests[0]["ticket"], reference);
+}
+
+async fn plugins_change_tickets_through_the_domain_rules(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let t = app.ticket(&token, "Annotated", json!({})).await;
+    let reference = t["reference"].as_str().unwrap();
+    let reply = app
+        .post(
+            &format!("/plugins/hello/tickets/{reference}/note"),
+            &token,
+            json!({"body": "From a plugin"}),
+        )
+        .await
+        .expect(200);
+    let replies = reply.data()["replies"].as_array().unwrap().clone();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["body"], "From a plugin");
+    assert_eq!(replies[0]["is_internal_note"], true);
+    let shown = app
+        .get(&format!("/tickets/{reference}"), &token)
+        .await
+        .expect(200);
+    let last = shown.data()["activities"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["type"], "note_added");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE type = 'note.created'")
+            .await,
+        1
+    );
+    // The host's rules apply: a blank note is refused and nothing is written.
+    let refused = app
+        .post(
+            &format!("/plugins/hello/tickets/{reference}/note"),
+            &token,
+            json!({"body": "  "}),
+        )
+        .await
+        .expect(422);
+    assert!(refused.field_error("body").is_some());
+    app.post(
+        "/plugins/hello/tickets/ESC-99999/note",
+        &token,
+        json!({"body": "x"}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM replies").await, 1);
+}
 
 async fn plugin_endpoint_answers_with_a_token_and_401_without(app: TestApp) {
     let (agent_id, token) = app.agent(&["tickets:read"]).await;

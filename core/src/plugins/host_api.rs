@@ -11,6 +11,7 @@ use escalated_plugin_sdk::abi::{self, ABI_VERSION, Buf, HostApi, STATUS_ERROR, S
 use serde_json::{Value, json};
 use tokio::runtime::Handle;
 
+use super::host_tickets;
 use crate::{domain::plugin_kv, error::Error, store::Store};
 
 /// What the callbacks of one plugin instance work with.
@@ -37,13 +38,13 @@ pub fn table(slug: &str, store: Store, runtime: Handle) -> &'static HostApi {
         kv_set: Some(kv_set),
         kv_delete: Some(kv_delete),
         kv_list: Some(kv_list),
-        ticket_get: Some(not_yet),
-        ticket_list: Some(not_yet),
-        ticket_add_reply: Some(not_yet),
-        ticket_add_note: Some(not_yet),
-        ticket_set_status: Some(not_yet),
-        ticket_set_priority: Some(not_yet),
-        ticket_set_tags: Some(not_yet),
+        ticket_get: Some(ticket_get),
+        ticket_list: Some(ticket_list),
+        ticket_add_reply: Some(ticket_add_reply),
+        ticket_add_note: Some(ticket_add_note),
+        ticket_set_status: Some(ticket_set_status),
+        ticket_set_priority: Some(ticket_set_priority),
+        ticket_set_tags: Some(ticket_set_tags),
     }))
 }
 
@@ -187,9 +188,39 @@ unsafe extern "C" fn kv_list(ctx: *mut c_void, input: *const u8, len: usize, out
     }
 }
 
-/// The ticket callbacks are part of ABI 1 so plugins can be written against them now.
-// TODO(issue 5): wire ticket_get/list/add_reply/add_note/set_status/set_priority/set_tags to
-// the ticket domain operations (issue 3) — same rules, activities and events as the API.
-unsafe extern "C" fn not_yet(ctx: *mut c_void, input: *const u8, len: usize, out: *mut Buf) -> i32 {
-    unsafe { serve(ctx, input, len, out, |_, _| Err("not available yet".into())) }
+/// A ticket callback: runs `operation` (one of `host_tickets`) on the runtime.
+macro_rules! ticket_callback {
+    ($name:ident, |$store:ident, $input:ident| $call:expr) => {
+        unsafe extern "C" fn $name(
+            ctx: *mut c_void,
+            input: *const u8,
+            len: usize,
+            out: *mut Buf,
+        ) -> i32 {
+            unsafe {
+                serve(ctx, input, len, out, |ctx, $input| {
+                    let $store = &ctx.store;
+                    ctx.runtime.block_on($call).map_err(describe)
+                })
+            }
+        }
+    };
 }
+
+ticket_callback!(ticket_get, |store, input| host_tickets::get(store, input));
+ticket_callback!(ticket_list, |store, input| host_tickets::list(store, input));
+ticket_callback!(ticket_add_reply, |store, input| host_tickets::add_reply(
+    store, input, false
+));
+ticket_callback!(ticket_add_note, |store, input| host_tickets::add_reply(
+    store, input, true
+));
+ticket_callback!(ticket_set_status, |store, input| host_tickets::set_status(
+    store, input
+));
+ticket_callback!(ticket_set_priority, |store, input| {
+    host_tickets::set_priority(store, input)
+});
+ticket_callback!(ticket_set_tags, |store, input| host_tickets::set_tags(
+    store, input
+));

@@ -8,6 +8,7 @@ pub mod check;
 pub mod events;
 pub mod ffi;
 pub mod host_api;
+pub mod host_tickets;
 pub mod loader;
 pub mod openapi;
 pub mod routes;

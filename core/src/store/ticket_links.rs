@@ -71,3 +71,17 @@ pub async fn default_sla_policy(conn: &mut AnyConnection) -> Result<Option<SlaPo
     .fetch_optional(conn)
     .await?)
 }
+
+/// The tags among `names` that exist (names compare as the tags' unique index does).
+pub async fn tags_by_names(conn: &mut AnyConnection, names: &[String]) -> Result<Vec<TagRef>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Any>::new("SELECT id, name, color FROM tags WHERE name IN (");
+    let mut list = q.separated(", ");
+    for name in names {
+        list.push_bind(name.clone());
+    }
+    q.push(")");
+    Ok(q.build_query_as().fetch_all(conn).await?)
+}

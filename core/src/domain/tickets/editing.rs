@@ -30,13 +30,14 @@ pub struct Editing {
 }
 
 impl Editing {
-    /// Locks the ticket named by `reference` for the rest of the transaction.
-    pub async fn open(tx: &mut Tx, reference: &str, actor: &Actor) -> Result<Editing> {
+    /// Locks the ticket named by `reference` for the rest of the transaction; `actor` `None`
+    /// is the system.
+    pub async fn open(tx: &mut Tx, reference: &str, actor: Option<&Actor>) -> Result<Editing> {
         let dialect = tx.dialect();
         let id = tickets::lock_reference(tx, dialect, reference)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
-        Self::load(tx, id, Some(actor.clone()), time::now()).await
+        Self::load(tx, id, actor.cloned(), time::now()).await
     }
 
     /// Locks the ticket `id` for a change made by the system at `now`.
@@ -305,15 +306,16 @@ impl Editing {
             .collect())
     }
 
-    /// Adds a public reply or an internal note by the actor. The first public reply by staff
-    /// records the first response.
+    /// Adds a public reply or an internal note by the actor (or by nobody, for the system).
+    /// The first public reply by staff records the first response.
     pub async fn reply(&mut self, tx: &mut Tx, body: &str, internal: bool) -> Result<i64> {
         let body = validate::body("body", body, MAX_BODY).map_err(|m| Error::field("body", m))?;
-        let author = self.person()?.clone();
+        // The system (a job, a plugin acting for nobody) may write notes and replies too.
+        let author = self.actor.clone();
         let id = replies::insert(
             tx,
             self.row.id,
-            Some(author.user_id),
+            author.as_ref().map(|a| a.user_id),
             &body,
             internal,
             self.now,
@@ -322,8 +324,9 @@ impl Editing {
         if !internal {
             self.row.last_reply_at = Some(self.now);
             if self.row.first_response_at.is_none()
-                && author.role.is_staff()
-                && author.user_id != self.row.requester_id
+                && author
+                    .as_ref()
+                    .is_some_and(|a| a.role.is_staff() && a.user_id != self.row.requester_id)
             {
                 self.row.first_response_at = Some(self.now);
             }

@@ -15,6 +15,16 @@ pub async fn edit<T>(
     reference: &str,
     change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T>,
 ) -> Result<T> {
+    edit_as(store, Some(actor), reference, change).await
+}
+
+/// [`edit`] for an optional actor: `None` is the system (plugins acting for nobody, jobs).
+pub async fn edit_as<T>(
+    store: &Store,
+    actor: Option<&Actor>,
+    reference: &str,
+    change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T>,
+) -> Result<T> {
     let mut tx = store.begin().await?;
     let mut editing = Editing::open(&mut tx, reference, actor).await?;
     let result = change(&mut editing, &mut tx).await?;
@@ -36,7 +46,7 @@ pub async fn toggle_follow(store: &Store, actor: &Actor, reference: &str) -> Res
 /// Soft-deletes: the ticket disappears from every read.
 pub async fn delete(store: &Store, actor: &Actor, reference: &str) -> Result<()> {
     let mut tx = store.begin().await?;
-    let editing = Editing::open(&mut tx, reference, actor).await?;
+    let editing = Editing::open(&mut tx, reference, Some(actor)).await?;
     let id = editing.id();
     activity::record(
         &mut tx,

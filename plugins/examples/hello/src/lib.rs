@@ -71,7 +71,38 @@ fn plugin() -> Plugin {
                 .description("Sleeps `ms` milliseconds (at most 10000) before answering."),
             sleep,
         )
+        .endpoint(
+            Endpoint::new(
+                "POST",
+                "/tickets/:reference/note",
+                "Add a note through the host",
+            )
+            .description("Adds `body` as an internal note, through the host's ticket rules.")
+            .request_schema(json!({
+                "type": "object",
+                "properties": { "body": { "type": "string" } },
+                "required": ["body"]
+            })),
+            add_note,
+        )
         .on_events(&["ticket.created", "ticket.status_changed"], record)
+}
+
+fn add_note(host: &Host, request: Request) -> Response {
+    let reference = request.param("reference").unwrap_or_default();
+    let body = request
+        .body
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // Errors of the host (unknown ticket, blank body) come back as a message for the client.
+    let added = host
+        .add_note(reference, body)
+        .and_then(|_| host.ticket(reference));
+    match added {
+        Ok(ticket) => Response::ok(json!({ "replies": ticket["replies"] })),
+        Err(err) => Response::invalid([("body", err.0.as_str())]),
+    }
 }
 
 export_plugin!(plugin);

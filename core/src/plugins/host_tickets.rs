@@ -1,0 +1,156 @@
+//! The ticket callbacks of the host table: plugins read and change tickets through the same
+//! domain operations as the API, so rules, activities and events are the same. A call acts as
+//! the user named by `user_id` (an active agent or admin) or, without one, as the system.
+
+use serde_json::{Value, json};
+
+use crate::{
+    api::ticket_resources::{TicketResource, TicketSummary},
+    domain::{
+        roles::Role,
+        tickets::{
+            Actor, Priority, Status, TicketType,
+            list::{self, ListQuery},
+            operations::edit_as,
+            view,
+        },
+        validate,
+    },
+    error::{Error, Result},
+    store::{Store, ticket_links, users},
+};
+use poem_openapi::types::ToJSON;
+
+/// Most tickets one `ticket_list` call returns.
+const MAX_LIST: i64 = 100;
+
+fn reference(input: &Value) -> Result<&str> {
+    input["reference"]
+        .as_str()
+        .ok_or_else(|| Error::field("reference", validate::required("reference")))
+}
+
+/// The acting user: `user_id` when given (an active agent or admin), else the system.
+async fn actor(store: &Store, input: &Value) -> Result<Option<Actor>> {
+    let Some(id) = input["user_id"].as_i64() else {
+        return Ok(None);
+    };
+    let user = users::find(&mut *store.conn().await?, id).await?;
+    match user {
+        Some(u) if u.is_active != 0 && Role::parse(&u.role).is_some_and(Role::is_staff) => {
+            Ok(Some(Actor {
+                user_id: u.id,
+                role: Role::parse(&u.role).unwrap_or(Role::Agent),
+            }))
+        }
+        _ => Err(Error::field(
+            "user_id",
+            "The user id must be an active agent or admin.",
+        )),
+    }
+}
+
+/// The ticket as `GET /tickets/{reference}` shows it.
+pub async fn get(store: &Store, input: Value) -> Result<Value> {
+    let viewer = input["user_id"].as_i64().unwrap_or(0);
+    let ticket = view::load(&mut *store.conn().await?, reference(&input)?, viewer).await?;
+    Ok(TicketResource::from(ticket)
+        .to_json()
+        .unwrap_or(Value::Null))
+}
+
+fn parsed<T>(input: &Value, field: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
+    match input[field].as_str() {
+        None => Ok(None),
+        Some(text) => parse(text)
+            .map(Some)
+            .ok_or_else(|| Error::field(field, validate::invalid(field))),
+    }
+}
+
+/// A page of summaries for filters named as the query of `GET /tickets`.
+pub async fn list(store: &Store, input: Value) -> Result<Value> {
+    let per_page = input["per_page"].as_i64().unwrap_or(25).clamp(1, MAX_LIST);
+    let page = input["page"].as_i64().unwrap_or(1).max(1);
+    let query = ListQuery {
+        status: parsed(&input, "status", Status::parse)?,
+        priority: parsed(&input, "priority", Priority::parse)?,
+        ticket_type: parsed(&input, "ticket_type", TicketType::parse)?,
+        department_id: input["department_id"].as_i64(),
+        assigned_to: input["assigned_to"].as_i64(),
+        unassigned: input["unassigned"].as_bool().unwrap_or(false),
+        search: input["search"].as_str().map(str::to_string),
+        sla_breached: input["sla_breached"].as_bool().unwrap_or(false),
+        limit: per_page,
+        offset: (page - 1) * per_page,
+        ..ListQuery::default()
+    };
+    let (tickets, total) =
+        list::list(store, input["user_id"].as_i64().unwrap_or(0), &query).await?;
+    let data: Vec<Value> = tickets
+        .iter()
+        .map(|t| TicketSummary::from(t).to_json().unwrap_or(Value::Null))
+        .collect();
+    Ok(json!({ "data": data, "total": total }))
+}
+
+/// Adds a public reply (`internal` false) or an internal note.
+pub async fn add_reply(store: &Store, input: Value, internal: bool) -> Result<Value> {
+    let actor = actor(store, &input).await?;
+    let body = input["body"].as_str().unwrap_or_default().to_string();
+    let id = edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+        t.reply(tx, &body, internal).await
+    })
+    .await?;
+    Ok(json!({ "id": id }))
+}
+
+pub async fn set_status(store: &Store, input: Value) -> Result<Value> {
+    let actor = actor(store, &input).await?;
+    let status = parsed(&input, "status", Status::parse)?
+        .ok_or_else(|| Error::field("status", validate::required("status")))?;
+    let changed = edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+        t.set_status(tx, status).await
+    })
+    .await?;
+    Ok(json!({ "changed": changed }))
+}
+
+pub async fn set_priority(store: &Store, input: Value) -> Result<Value> {
+    let actor = actor(store, &input).await?;
+    let priority = parsed(&input, "priority", Priority::parse)?
+        .ok_or_else(|| Error::field("priority", validate::required("priority")))?;
+    let changed = edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+        t.set_priority(tx, priority).await
+    })
+    .await?;
+    Ok(json!({ "changed": changed }))
+}
+
+fn names(input: &Value, field: &str) -> Vec<String> {
+    input[field]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Adds and removes tags by name; every name must be an existing tag.
+pub async fn set_tags(store: &Store, input: Value) -> Result<Value> {
+    let actor = actor(store, &input).await?;
+    let (add, remove) = (names(&input, "add"), names(&input, "remove"));
+    edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+        let adding = ticket_links::tags_by_names(tx, &add).await?;
+        let removing = ticket_links::tags_by_names(tx, &remove).await?;
+        if adding.len() < add.len() {
+            return Err(Error::field("add", "Every tag to add must exist."));
+        }
+        t.remove_tags(tx, &removing).await?;
+        t.add_tags(tx, &adding).await
+    })
+    .await?;
+    Ok(json!({}))
+}
