@@ -54,6 +54,16 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the OpenAPI document (JSON) of the core API (without plugins' endpoints).
     Openapi,
+    /// Fill the database with demo data: agents, departments, tags, canned responses, macros,
+    /// and tickets with conversations.
+    Seed {
+        /// Required, so seeding is never done by accident.
+        #[arg(long)]
+        demo: bool,
+        /// How many tickets.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        tickets: u32,
+    },
     /// Run a scheduled job once, now (safe while servers are serving the same database).
     Jobs {
         #[arg(value_enum)]
@@ -157,6 +167,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = Store::connect(&config.database).await?;
             store.migrate().await?;
             println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Seed { demo, tickets } => {
+            if !demo {
+                bail!("say --demo to seed demo data (nothing else can be seeded yet)");
+            }
+            let store = ready_store(&config).await?;
+            let admin_token = crate::domain::bootstrap::first_admin(&store).await?;
+            let report =
+                crate::seed::demo(&store, tickets as usize, &config.tickets.reference_prefix)
+                    .await?;
+            println!(
+                "Seeded {} agents (password-less; make tokens with `escalated token create`), {} tickets and {} replies.",
+                report.agents, report.tickets, report.replies
+            );
+            if let Some(token) = admin_token {
+                println!(
+                    "Created the first admin ({}). Its API token, shown only this once:",
+                    crate::domain::bootstrap::ADMIN_EMAIL
+                );
+                println!("{token}");
+            }
             Ok(())
         }
         Command::Jobs { job } => {

@@ -19,6 +19,7 @@ mod plugins;
 mod rate_limits;
 mod realtime;
 mod resources;
+mod seed;
 mod ticket_changes;
 mod ticket_list;
 mod tickets;

@@ -1,0 +1,75 @@
+//! `escalated seed --demo`: data to try every endpoint with, made through the domain rules.
+
+use crate::{both_databases, support::TestApp};
+
+both_databases!(demo_seed_fills_every_resource_once);
+
+async fn demo_seed_fills_every_resource_once(app: TestApp) {
+    let store = app.store().await;
+    let report = escalated::seed::demo(&store, 40, "ESC").await.unwrap();
+    assert_eq!((report.agents, report.tickets), (6, 40));
+    let token = app.admin_token.clone();
+    let tickets = app.get("/tickets?per_page=100", &token).await.expect(200);
+    assert_eq!(tickets.body["meta"]["total"], 40);
+    let statuses: std::collections::BTreeSet<&str> = tickets
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.len() >= 3, "a mix of statuses: {statuses:?}");
+    assert_eq!(
+        app.get("/agents", &token)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        7,
+        "six agents and the admin"
+    );
+    assert_eq!(
+        app.get("/departments", &token)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        app.get("/tags", &token)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_eq!(
+        app.get("/macros", &token)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        app.get("/canned-responses", &token)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM replies").await as usize,
+        report.replies
+    );
+    let again = escalated::seed::demo(&store, 40, "ESC").await.unwrap_err();
+    assert!(again.to_string().contains("already"));
+    store.close().await;
+}
