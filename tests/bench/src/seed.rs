@@ -1,0 +1,276 @@
+//! Bulk seeding: realistic tickets, conversations, tags, followers and activities written with
+//! multi-row INSERTs in large transactions, so a million tickets take minutes, not hours. Rows
+//! are written straight to the tables (the domain would be ~100x slower); the shapes match what
+//! the domain writes.
+
+use std::time::Instant;
+
+use escalated::store::Store;
+use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use sqlx::{Any, QueryBuilder};
+
+/// Rows per INSERT statement.
+const BATCH: usize = 500;
+
+const WORDS: [&str; 24] = [
+    "printer",
+    "invoice",
+    "login",
+    "password",
+    "export",
+    "refund",
+    "dashboard",
+    "upload",
+    "email",
+    "billing",
+    "search",
+    "webhook",
+    "mobile",
+    "sync",
+    "timeout",
+    "crash",
+    "report",
+    "account",
+    "upgrade",
+    "invite",
+    "calendar",
+    "api",
+    "slow",
+    "error",
+];
+const STATUSES: [&str; 6] = [
+    "open",
+    "open",
+    "in_progress",
+    "waiting_on_customer",
+    "resolved",
+    "closed",
+];
+const TYPES: [&str; 4] = ["question", "problem", "incident", "task"];
+
+pub struct Seeded {
+    pub tickets: i64,
+    pub agents: Vec<i64>,
+    pub seconds: f64,
+}
+
+fn sentence(rng: &mut StdRng, words: usize) -> String {
+    (0..words)
+        .map(|_| *WORDS.choose(rng).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `rows` through `push` in INSERTs of [`BATCH`] rows, committing every 20 batches.
+async fn insert_rows<T>(
+    store: &Store,
+    head: &'static str,
+    rows: impl Iterator<Item = T>,
+    mut push: impl FnMut(sqlx::query_builder::Separated<'_, Any, &'static str>, T),
+) -> anyhow::Result<()> {
+    let mut rows = rows.peekable();
+    while rows.peek().is_some() {
+        let mut tx = store.begin().await?;
+        for _ in 0..20 {
+            let chunk: Vec<T> = rows.by_ref().take(BATCH).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let mut q = QueryBuilder::<Any>::new(head);
+            q.push_values(chunk, |b, row| push(b, row));
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Seeds `n` tickets (with about 2 replies, 2 activities and 1 tag each) into a migrated,
+/// empty database. Ticket ids are 1..=n, so references are `ESC-{id:05}`.
+pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(7);
+    let now = escalated::time::now();
+    let customers = (n / 5).clamp(50, 20_000);
+    // Users: id 1 is the bootstrap admin when it exists; agents and customers follow.
+    let first_user: i64 = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM users")
+        .fetch_one(store.pool())
+        .await?
+        .unwrap_or(0)
+        + 1;
+    let agents: Vec<i64> = (first_user..first_user + 20).collect();
+    insert_rows(
+        store,
+        "INSERT INTO users (id, name, email, role, is_active, created_at, updated_at) ",
+        (0..20 + customers).map(|i| i + first_user),
+        |mut b, id| {
+            let agent = id < first_user + 20;
+            b.push_bind(id)
+                .push_bind(format!("{} {id}", if agent { "Agent" } else { "Customer" }))
+                .push_bind(format!("user{id}@bench.example.com"))
+                .push_bind(if agent { "agent" } else { "customer" })
+                .push_bind(1i64)
+                .push_bind(now)
+                .push_bind(now);
+        },
+    )
+    .await?;
+    insert_rows(
+        store,
+        "INSERT INTO departments (id, name, is_active, created_at, updated_at) ",
+        1..=5i64,
+        |mut b, id| {
+            b.push_bind(id)
+                .push_bind(format!("Department {id}"))
+                .push_bind(1i64)
+                .push_bind(now)
+                .push_bind(now);
+        },
+    )
+    .await?;
+    insert_rows(
+        store,
+        "INSERT INTO tags (id, name, color, created_at, updated_at) ",
+        1..=20i64,
+        |mut b, id| {
+            b.push_bind(id)
+                .push_bind(format!("tag-{id}"))
+                .push_bind("#6B7280")
+                .push_bind(now)
+                .push_bind(now);
+        },
+    )
+    .await?;
+
+    // Tickets spread over the last year, oldest first.
+    let span = 365 * 86_400;
+    let tickets: Vec<(
+        i64,
+        String,
+        String,
+        &str,
+        i64,
+        &str,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    )> = (1..=n)
+        .map(|id| {
+            let created = now - span + span * id / n.max(1);
+            let status = *STATUSES.choose(&mut rng).unwrap();
+            (
+                id,
+                sentence(&mut rng, 5),
+                sentence(&mut rng, 30),
+                status,
+                rng.random_range(1..=5),
+                *TYPES.choose(&mut rng).unwrap(),
+                first_user + 20 + rng.random_range(0..customers),
+                rng.random_bool(0.7)
+                    .then(|| *agents.choose(&mut rng).unwrap()),
+                rng.random_bool(0.8).then(|| rng.random_range(1..=5)),
+                created,
+            )
+        })
+        .collect();
+    insert_rows(
+        store,
+        "INSERT INTO tickets (id, reference, subject, description, status, priority, ticket_type, \
+         channel, requester_id, assignee_id, department_id, sla_policy_id, first_response_due_at, \
+         resolution_due_at, sla_breached, resolved_at, created_at, updated_at) ",
+        tickets.iter(),
+        |mut b, t| {
+            let resolved = matches!(t.3, "resolved" | "closed").then_some(t.9 + 3600);
+            b.push_bind(t.0)
+                .push_bind(format!("ESC-{:05}", t.0))
+                .push_bind(t.1.clone())
+                .push_bind(t.2.clone())
+                .push_bind(t.3)
+                .push_bind(t.4)
+                .push_bind(t.5)
+                .push_bind("api")
+                .push_bind(t.6)
+                .push_bind(t.7)
+                .push_bind(t.8)
+                .push_bind(1i64)
+                .push_bind(t.9 + 8 * 3600)
+                .push_bind(t.9 + 48 * 3600)
+                .push_bind((t.0 % 17 == 0) as i64)
+                .push_bind(resolved)
+                .push_bind(t.9)
+                .push_bind(t.9 + 600);
+        },
+    )
+    .await?;
+    insert_rows(
+        store,
+        "INSERT INTO replies (ticket_id, author_id, body, is_internal_note, created_at) ",
+        tickets.iter().flat_map(|t| {
+            [
+                (t.0, t.6, t.9 + 60, 0i64),
+                (
+                    t.0,
+                    t.7.unwrap_or(agents[0]),
+                    t.9 + 120,
+                    (t.0 % 5 == 0) as i64,
+                ),
+            ]
+        }),
+        |mut b, (ticket, author, at, note)| {
+            b.push_bind(ticket)
+                .push_bind(author)
+                .push_bind("Thanks, looking into it now.")
+                .push_bind(note)
+                .push_bind(at);
+        },
+    )
+    .await?;
+    insert_rows(
+        store,
+        "INSERT INTO activities (ticket_id, causer_id, type, properties, created_at) ",
+        tickets.iter().flat_map(|t| {
+            [
+                (t.0, t.6, "created", "{}", t.9),
+                (t.0, agents[0], "replied", "{\"reply_id\":0}", t.9 + 120),
+            ]
+        }),
+        |mut b, (ticket, causer, kind, props, at)| {
+            b.push_bind(ticket)
+                .push_bind(causer)
+                .push_bind(kind)
+                .push_bind(props)
+                .push_bind(at);
+        },
+    )
+    .await?;
+    insert_rows(
+        store,
+        "INSERT INTO ticket_tags (ticket_id, tag_id) ",
+        tickets
+            .iter()
+            .filter(|t| t.0 % 3 != 0)
+            .map(|t| (t.0, 1 + t.0 % 20)),
+        |mut b, (ticket, tag)| {
+            b.push_bind(ticket).push_bind(tag);
+        },
+    )
+    .await?;
+    insert_rows(
+        store,
+        "INSERT INTO ticket_followers (ticket_id, user_id, created_at) ",
+        tickets
+            .iter()
+            .filter(|t| t.0 % 4 == 0)
+            .map(|t| (t.0, agents[(t.0 % 20) as usize], t.9)),
+        |mut b, (ticket, user, at)| {
+            b.push_bind(ticket).push_bind(user).push_bind(at);
+        },
+    )
+    .await?;
+    Ok(Seeded {
+        tickets: n,
+        agents,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
