@@ -18,6 +18,7 @@ both_databases!(
     unknown_path_under_the_prefix_is_404,
     unknown_path_outside_the_prefix_is_404,
     wrong_method_is_405,
+    an_unknown_resource_is_404_before_its_body_is_judged,
 );
 
 both_databases!(
@@ -320,4 +321,55 @@ async fn oversize_body_is_413(app: TestApp) {
     app.raw(Method::POST, &url, &[("Authorization", &bearer)], &fits)
         .await
         .expect(201);
+}
+
+/// Contract §8: authentication, ability, rate limit, then 404, then validation.
+async fn an_unknown_resource_is_404_before_its_body_is_judged(app: TestApp) {
+    let admin = app.admin_token.clone();
+    for kind in [
+        "api-tokens",
+        "users",
+        "departments",
+        "tags",
+        "canned-responses",
+        "macros",
+        "sla-policies",
+    ] {
+        let reply = app
+            .patch(
+                &format!("/admin/{kind}/987654/update"),
+                &admin,
+                json!({"name": 42}),
+            )
+            .await;
+        assert_eq!(reply.status, 404, "{kind}: {}", reply.body);
+        assert!(
+            reply.message().ends_with("not found."),
+            "{kind}: {}",
+            reply.message()
+        );
+    }
+    let (_, token) = app.agent(&["agent"]).await;
+    for (path, body) in [
+        ("/tickets/ESC-99999/status", json!({"status": 42})),
+        ("/tickets/ESC-99999/priority", json!({"priority": []})),
+        ("/tickets/ESC-99999/assign", json!({"agent_id": "x"})),
+        ("/tickets/ESC-99999/tags", json!({"tag_ids": "x"})),
+    ] {
+        let reply = app
+            .call(
+                reqwest::Method::PATCH,
+                path,
+                Some(&token),
+                Some(body.clone()),
+            )
+            .await;
+        let reply = if reply.status == 405 {
+            app.post(path, &token, body).await
+        } else {
+            reply
+        };
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert_eq!(reply.message(), "Ticket not found.");
+    }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -195,9 +195,11 @@ impl AdminCannedResponsesApi {
         caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateCannedResponseRequest>,
+        body: DeferredJson<UpdateCannedResponseRequest>,
     ) -> ApiResult<Json<Written<CannedResponseRecord>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        canned_responses::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let canned = canned_responses::update(
             &state.store,
             caller.0.user_id,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -198,9 +198,11 @@ impl AdminDepartmentsApi {
         _caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateDepartmentRequest>,
+        body: DeferredJson<UpdateDepartmentRequest>,
     ) -> ApiResult<Json<Written<DepartmentRecord>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        departments::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let department = departments::update(
             &state.store,
             id.0,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{
     ApiTags,
     admin_canned_responses::ContentOwner,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -259,9 +259,11 @@ impl AdminMacrosApi {
         caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateMacroRequest>,
+        body: DeferredJson<UpdateMacroRequest>,
     ) -> ApiResult<Json<Written<MacroRecord>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        macros::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let updated = macros::update(
             &state.store,
             caller.0.user_id,

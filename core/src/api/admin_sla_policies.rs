@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -277,9 +277,11 @@ impl AdminSlaPoliciesApi {
         _caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateSlaPolicyRequest>,
+        body: DeferredJson<UpdateSlaPolicyRequest>,
     ) -> ApiResult<Json<Written<SlaPolicyRecord>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        sla_policies::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let policy = sla_policies::update(
             &state.store,
             id.0,

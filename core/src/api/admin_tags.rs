@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -143,9 +143,11 @@ impl AdminTagsApi {
         _caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateTagRequest>,
+        body: DeferredJson<UpdateTagRequest>,
     ) -> ApiResult<Json<Written<TagRecord>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        tags::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let tag = tags::update(
             &state.store,
             id.0,

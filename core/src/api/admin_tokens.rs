@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Done, PageMeta, Paged, Written, created, done, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -206,9 +206,11 @@ impl AdminTokensApi {
         _caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateTokenRequest>,
+        body: DeferredJson<UpdateTokenRequest>,
     ) -> ApiResult<Json<Written<ApiToken>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        tokens::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let mut errors = FieldErrors::new();
         let expires_at = match body.expires_at {
             MaybeUndefined::Undefined => None,

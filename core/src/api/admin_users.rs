@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    body::{DeferredJson, JsonBody},
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
     params::PageRequest,
@@ -161,9 +161,11 @@ impl AdminUsersApi {
         caller: Caller,
         state: State<&AppState>,
         id: Path<i64>,
-        body: JsonBody<UpdateUserRequest>,
+        body: DeferredJson<UpdateUserRequest>,
     ) -> ApiResult<Json<Written<AdminUser>>> {
-        let body = body.0;
+        // An unknown id is 404 before the body is judged (contract §8).
+        users::find(&state.store, id.0).await?;
+        let body = body.parse()?;
         let user = users::update_by(
             &state.store,
             caller.0.user_id,

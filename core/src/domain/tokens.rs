@@ -245,6 +245,14 @@ pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Token>,
     Ok((rows.into_iter().map(Token::from).collect(), total))
 }
 
+pub async fn find(store: &Store, id: i64) -> Result<Token> {
+    let mut conn = store.conn().await?;
+    db::find(&mut conn, id)
+        .await?
+        .map(Token::from)
+        .ok_or_else(|| Error::not_found("Token"))
+}
+
 /// The token a plain secret names, with its owner; `None` when no such token exists.
 pub async fn find_by_plain(store: &Store, plain: &str) -> Result<Option<Token>> {
     let mut conn = store.conn().await?;
