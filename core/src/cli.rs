@@ -271,6 +271,8 @@ fn list_plugins(config: &Config) {
 }
 
 async fn ready_store(config: &Config) -> anyhow::Result<Store> {
+    crate::domain::tickets::status::configure(&config.tickets.transitions)
+        .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
     let store = Store::connect(&config.database).await?;
     store.migrate().await?;
     Ok(store)

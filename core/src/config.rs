@@ -166,6 +166,9 @@ pub struct TicketsConfig {
     pub auto_close_resolved_after_days: u32,
     /// Activities older than this many days are deleted; 0 keeps them forever.
     pub purge_activities_after_days: u32,
+    /// Replaces rows of the status state machine: status → statuses it may move to. Statuses
+    /// not named keep the contract's transitions.
+    pub transitions: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for TicketsConfig {
@@ -174,6 +177,7 @@ impl Default for TicketsConfig {
             reference_prefix: "ESC".into(),
             auto_close_resolved_after_days: 7,
             purge_activities_after_days: 365,
+            transitions: Default::default(),
         }
     }
 }
@@ -347,6 +351,14 @@ impl Config {
                 "tickets.reference_prefix",
                 "must be 1 to 10 ASCII letters or digits",
             );
+        }
+        if let Err((key, reason)) =
+            crate::domain::tickets::status::parse_table(&self.tickets.transitions)
+        {
+            return Err(ConfigError::Value {
+                key: "tickets.transitions",
+                reason: format!("{key}: {reason}"),
+            });
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");

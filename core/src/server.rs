@@ -91,6 +91,8 @@ pub async fn start(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    crate::domain::tickets::status::configure(&config.tickets.transitions)
+        .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
     let store = Store::connect(&config.database).await?;
     store.migrate().await?;
     let bootstrap_token = bootstrap::first_admin(&store).await?;

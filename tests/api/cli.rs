@@ -632,3 +632,78 @@ async fn migrate_and_serve_on_mysql() {
     let (status, _) = serving.terminate().await;
     assert_eq!(status.code(), Some(0), "a clean exit on SIGTERM");
 }
+
+#[tokio::test]
+async fn the_status_state_machine_is_configurable_row_by_row() {
+    let (url, dir, _scratch) = scratch().await;
+    std::fs::write(
+        dir.join("escalated.toml"),
+        "[tickets]\ntransitions = { closed = [\"reopened\", \"open\"] }\n",
+    )
+    .unwrap();
+    let serving = serve(&dir, &url, true).await;
+    let (base, token) = (serving.base.clone(), serving.token.clone().unwrap());
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/tickets/create"))
+        .bearer_auth(&token)
+        .json(&json!({"subject": "Configurable", "description": "x"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        created["data"]["allowed_transitions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6,
+        "open keeps its row"
+    );
+    let status = |s: &'static str| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            let reply = client
+                .patch(format!("{base}/tickets/ESC-00001/status"))
+                .bearer_auth(&token)
+                .json(&json!({"status": s}))
+                .send()
+                .await
+                .unwrap();
+            (
+                reply.status().as_u16(),
+                reply.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (code, closed) = status("closed").await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        closed["data"]["allowed_transitions"],
+        json!(["reopened", "open"])
+    );
+    assert_eq!(
+        status("open").await.0,
+        200,
+        "closed → open is allowed by this table"
+    );
+    assert_eq!(serving.terminate().await.0.code(), Some(0));
+
+    std::fs::write(
+        dir.join("escalated.toml"),
+        "[tickets]\ntransitions = { closed = [\"gone\"] }\n",
+    )
+    .unwrap();
+    let refused = run(escalated(&dir)
+        .arg("migrate")
+        .env("ESCALATED_DATABASE__URL", &url))
+    .await
+    .expect_failure();
+    assert!(
+        refused.stderr.contains("tickets.transitions.closed"),
+        "{}",
+        refused.stderr
+    );
+}

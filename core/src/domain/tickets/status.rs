@@ -1,6 +1,14 @@
 //! The status state machine (contract §6). A same-status change is not a transition.
 
-use std::fmt;
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    sync::OnceLock,
+};
+
+/// The table of `tickets.transitions`, set once at start; statuses it does not name keep the
+/// contract's transitions.
+static CONFIGURED: OnceLock<HashMap<Status, &'static [Status]>> = OnceLock::new();
 
 #[derive(
     Debug,
@@ -75,6 +83,14 @@ impl Status {
 
     /// The statuses this one may move to.
     pub fn transitions(self) -> &'static [Status] {
+        CONFIGURED
+            .get()
+            .and_then(|table| table.get(&self).copied())
+            .unwrap_or_else(|| self.contract_transitions())
+    }
+
+    /// The table of contract §6.
+    fn contract_transitions(self) -> &'static [Status] {
         use Status::*;
         match self {
             Open => &[
@@ -111,6 +127,47 @@ impl Status {
     pub fn can_become(self, next: Status) -> bool {
         self.transitions().contains(&next)
     }
+}
+
+/// Checks a `tickets.transitions` table; `Err` names the offending key and why.
+pub fn parse_table(
+    table: &BTreeMap<String, Vec<String>>,
+) -> Result<HashMap<Status, Vec<Status>>, (String, String)> {
+    let names = || Status::ALL.map(Status::as_str).join(", ");
+    let mut parsed = HashMap::new();
+    for (from, to) in table {
+        let key = format!("tickets.transitions.{from}");
+        let from_status = Status::parse(from)
+            .ok_or_else(|| (key.clone(), format!("unknown status; known: {}", names())))?;
+        let mut targets = Vec::new();
+        for name in to {
+            let status = Status::parse(name).ok_or_else(|| {
+                (
+                    key.clone(),
+                    format!("unknown status {name:?}; known: {}", names()),
+                )
+            })?;
+            if status == from_status {
+                return Err((key, "a status cannot transition to itself".into()));
+            }
+            if !targets.contains(&status) {
+                targets.push(status);
+            }
+        }
+        parsed.insert(from_status, targets);
+    }
+    Ok(parsed)
+}
+
+/// Installs a checked table for this process; the first call wins (it is read at start).
+pub fn configure(table: &BTreeMap<String, Vec<String>>) -> Result<(), (String, String)> {
+    let parsed = parse_table(table)?;
+    let leaked = parsed
+        .into_iter()
+        .map(|(from, to)| (from, &*Vec::leak(to)))
+        .collect();
+    let _ = CONFIGURED.set(leaked);
+    Ok(())
 }
 
 impl fmt::Display for Status {
