@@ -24,7 +24,10 @@ pub mod users;
 use std::{
     ops::{Deref, DerefMut},
     str::FromStr,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -38,6 +41,10 @@ use sqlx::{
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::{config::DatabaseConfig, error::Result};
+
+/// How long a cached count may be served when this node committed nothing meanwhile: the bound
+/// on how stale `meta.total` can be after another node's writes.
+pub const COUNT_CACHE_TTL: Duration = Duration::from_secs(2);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/mysql");
@@ -68,6 +75,11 @@ pub struct Store {
     sqlite_writer: Option<Arc<Mutex<()>>>,
     /// Woken after every commit, so readers of the event outbox need not wait for their poll.
     committed: Arc<Notify>,
+    /// Counts commits made through this store: a cached figure computed at an older
+    /// generation may be out of date.
+    generation: Arc<AtomicU64>,
+    /// Recent `COUNT(*)` results by query key, with the generation they were computed at.
+    counts: moka::sync::Cache<String, (u64, i64)>,
 }
 
 impl Store {
@@ -115,6 +127,11 @@ impl Store {
             dialect,
             sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
             committed: Arc::new(Notify::new()),
+            generation: Arc::new(AtomicU64::new(0)),
+            counts: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(COUNT_CACHE_TTL)
+                .build(),
         })
     }
 
@@ -160,9 +177,29 @@ impl Store {
             tx,
             dialect: self.dialect,
             committed: self.committed.clone(),
+            generation: self.generation.clone(),
             events: Vec::new(),
             _writer: writer,
         })
+    }
+
+    /// A count by `key`, from memory when nothing was committed through this store since it
+    /// was computed (and it is younger than [`COUNT_CACHE_TTL`], which bounds how long another
+    /// node's writes may go unseen); else from `count`, which is then remembered.
+    pub async fn cached_count(
+        &self,
+        key: String,
+        count: impl Future<Output = Result<i64>>,
+    ) -> Result<i64> {
+        let now = self.generation.load(Ordering::Acquire);
+        if let Some((generation, value)) = self.counts.get(&key)
+            && generation == now
+        {
+            return Ok(value);
+        }
+        let value = count.await?;
+        self.counts.insert(key, (now, value));
+        Ok(value)
     }
 
     /// Resolves after the next commit made through this store.
@@ -180,6 +217,7 @@ pub struct Tx {
     tx: Transaction<'static, Any>,
     dialect: Dialect,
     committed: Arc<Notify>,
+    generation: Arc<AtomicU64>,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -209,6 +247,7 @@ impl Tx {
             }
         }
         self.tx.commit().await?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         // One permit is kept when the reader is busy, so it looks again straight after.
         self.committed.notify_one();
         Ok(())

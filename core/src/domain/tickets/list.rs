@@ -80,7 +80,14 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         q.offset,
     )
     .await?;
-    let total = tickets::count(&mut conn, &filter).await?;
+    // Counting every matching row is the costliest statement of a page on a large table; the
+    // total is reused until this node commits anything (see `Store::cached_count`).
+    let total = store
+        .cached_count(
+            format!("tickets:{filter:?}"),
+            tickets::count(&mut conn, &filter),
+        )
+        .await?;
     Ok((view::decorate(&mut conn, rows, viewer_id).await?, total))
 }
 
