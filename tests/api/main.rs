@@ -19,3 +19,4 @@ mod resources;
 mod ticket_changes;
 mod ticket_list;
 mod tickets;
+mod webhooks;
