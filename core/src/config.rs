@@ -31,6 +31,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub scripts: ScriptsConfig,
     pub plugins: PluginsConfig,
+    pub webhooks: WebhooksConfig,
     pub log: LogConfig,
 }
 
@@ -255,6 +256,30 @@ impl Default for PluginsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Allow endpoints on loopback, private and link-local addresses (off: SSRF protection).
+    pub allow_private: bool,
+    /// Longest wait for an endpoint's answer, in seconds.
+    pub timeout_seconds: u64,
+    /// Attempts per delivery before it is marked failed.
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; it doubles with each further retry.
+    pub retry_base_ms: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            timeout_seconds: 10,
+            max_attempts: 8,
+            retry_base_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// A tracing filter: `info`, `debug`, `escalated=debug,sqlx=warn`, ...
     pub level: String,
@@ -365,6 +390,15 @@ impl Config {
         }
         if !(10..=600_000).contains(&self.plugins.timeout_ms) {
             return fail("plugins.timeout_ms", "must be between 10 and 600000");
+        }
+        if !(1..=300).contains(&self.webhooks.timeout_seconds) {
+            return fail("webhooks.timeout_seconds", "must be between 1 and 300");
+        }
+        if !(1..=50).contains(&self.webhooks.max_attempts) {
+            return fail("webhooks.max_attempts", "must be between 1 and 50");
+        }
+        if !(10..=3_600_000).contains(&self.webhooks.retry_base_ms) {
+            return fail("webhooks.retry_base_ms", "must be between 10 and 3600000");
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return fail("log.level", &err.to_string());

@@ -18,3 +18,4 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod webhooks;

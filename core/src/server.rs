@@ -20,6 +20,7 @@ use crate::{
     plugins::{self, PluginHost, routes::PluginRoutes},
     store::Store,
     telemetry::RequestLog,
+    webhooks,
 };
 
 /// The whole HTTP application: the API (with the plugins' endpoints under `/plugins`) under
@@ -102,6 +103,11 @@ pub async fn start(
     events.forward_to_plugins(plugins.clone());
     let state = AppState::new(config, store, events, plugins.clone());
     jobs::spawn_scheduler(state.store.clone(), state.config.clone());
+    webhooks::spawn(
+        state.store.clone(),
+        state.config.clone(),
+        state.events.subscribe(),
+    )?;
     let acceptor = TcpListener::bind(bind)
         .into_acceptor()
         .await

@@ -24,3 +24,4 @@ mod ticket_changes;
 mod ticket_list;
 mod tickets;
 mod tokens;
+mod webhooks;

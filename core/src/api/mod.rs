@@ -8,6 +8,7 @@ pub mod admin_sla_policies;
 pub mod admin_tags;
 pub mod admin_tokens;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod auth;
 pub mod body;
 pub mod dashboard;
@@ -48,6 +49,8 @@ pub enum ApiTags {
     AdminMacros,
     /// SLA policies (admin).
     AdminSlaPolicies,
+    /// Outbound webhooks and their delivery log (admin).
+    AdminWebhooks,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -67,6 +70,7 @@ pub fn endpoints() -> impl OpenApi {
         admin_canned_responses::AdminCannedResponsesApi,
         admin_macros::AdminMacrosApi,
         admin_sla_policies::AdminSlaPoliciesApi,
+        admin_webhooks::AdminWebhooksApi,
     )
 }
 

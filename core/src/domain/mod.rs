@@ -17,6 +17,7 @@ pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 use crate::{error::Error, store};
 

@@ -24,6 +24,11 @@ static NODE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// This process's name as a lease holder (for jobs and the webhook worker).
+pub fn node() -> &'static str {
+    NODE.as_str()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Job {
     /// Mark SLA breaches (once each) and send warnings before them.

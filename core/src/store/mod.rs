@@ -20,6 +20,7 @@ pub mod ticket_links;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::{
     ops::{Deref, DerefMut},
