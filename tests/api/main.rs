@@ -16,6 +16,7 @@ mod openapi;
 mod plugins;
 mod realtime;
 mod resources;
+mod sla_clock;
 mod ticket_changes;
 mod ticket_list;
 mod tickets;

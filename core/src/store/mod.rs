@@ -68,6 +68,9 @@ pub struct Store {
     sqlite_writer: Option<Arc<Mutex<()>>>,
     /// Woken after every commit, so readers of the event outbox need not wait for their poll.
     committed: Arc<Notify>,
+    /// `sla.pause_while_waiting_on_customer`, handed to every transaction: the one setting
+    /// ticket changes depend on, whichever caller (API, macro, job) makes them.
+    pause_sla_while_waiting: bool,
 }
 
 impl Store {
@@ -115,7 +118,14 @@ impl Store {
             dialect,
             sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
             committed: Arc::new(Notify::new()),
+            pause_sla_while_waiting: true,
         })
+    }
+
+    /// Sets whether the SLA clock stops while tickets wait on the customer (default: it does).
+    pub fn pausing_sla_while_waiting(mut self, pause: bool) -> Store {
+        self.pause_sla_while_waiting = pause;
+        self
     }
 
     /// Applies the embedded migrations of this dialect that have not run yet.
@@ -160,6 +170,7 @@ impl Store {
             tx,
             dialect: self.dialect,
             committed: self.committed.clone(),
+            pause_sla_while_waiting: self.pause_sla_while_waiting,
             events: Vec::new(),
             _writer: writer,
         })
@@ -180,6 +191,7 @@ pub struct Tx {
     tx: Transaction<'static, Any>,
     dialect: Dialect,
     committed: Arc<Notify>,
+    pause_sla_while_waiting: bool,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -188,6 +200,11 @@ pub struct Tx {
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Whether the SLA clock stops while a ticket waits on the customer (see [`Store`]).
+    pub fn pauses_sla_while_waiting(&self) -> bool {
+        self.pause_sla_while_waiting
     }
 
     /// Queues an event for the outbox; it is written when the transaction commits.
