@@ -273,7 +273,9 @@ fn list_plugins(config: &Config) {
 async fn ready_store(config: &Config) -> anyhow::Result<Store> {
     crate::domain::tickets::status::configure(&config.tickets.transitions)
         .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
-    let store = Store::connect(&config.database).await?;
+    let store = Store::connect(&config.database)
+        .await?
+        .pausing_sla_while_waiting(config.sla.pause_while_waiting_on_customer);
     store.migrate().await?;
     Ok(store)
 }

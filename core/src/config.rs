@@ -188,12 +188,16 @@ impl Default for TicketsConfig {
 pub struct SlaConfig {
     /// `sla.warning` is sent once this many minutes before a target is due.
     pub warning_minutes: u32,
+    /// The SLA clock stops while a ticket is `waiting_on_customer`, and its due times move
+    /// later by the pause when it leaves that status.
+    pub pause_while_waiting_on_customer: bool,
 }
 
 impl Default for SlaConfig {
     fn default() -> Self {
         Self {
             warning_minutes: 30,
+            pause_while_waiting_on_customer: true,
         }
     }
 }

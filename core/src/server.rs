@@ -94,7 +94,9 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     crate::domain::tickets::status::configure(&config.tickets.transitions)
         .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
-    let store = Store::connect(&config.database).await?;
+    let store = Store::connect(&config.database)
+        .await?
+        .pausing_sla_while_waiting(config.sla.pause_while_waiting_on_customer);
     store.migrate().await?;
     let bootstrap_token = bootstrap::first_admin(&store).await?;
     let plugins = Arc::new(load_plugins(&config, &store).await?);

@@ -20,6 +20,7 @@ mod rate_limits;
 mod realtime;
 mod resources;
 mod seed;
+mod sla_clock;
 mod ticket_changes;
 mod ticket_list;
 mod tickets;

@@ -37,6 +37,9 @@ pub struct SlaResource {
     pub first_response_breached: bool,
     pub resolution_due_at: Option<String>,
     pub resolution_breached: bool,
+    /// When the clock stopped (the ticket waits on the customer); null while it runs. Due
+    /// times move later by the pause when it ends.
+    pub paused_at: Option<String>,
 }
 
 /// A ticket as listed (no description, conversation or history).
@@ -147,6 +150,7 @@ impl From<&TicketView> for TicketSummary {
                 first_response_breached: r.first_response_breached != 0,
                 resolution_due_at: rfc3339_opt(r.resolution_due_at),
                 resolution_breached: r.resolution_breached != 0,
+                paused_at: rfc3339_opt(r.sla_paused_at),
             },
             sla_breached: r.sla_breached != 0,
             followers_count: v.followers_count,

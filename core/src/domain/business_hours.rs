@@ -1,11 +1,12 @@
-//! Business hours of an SLA policy: a timezone, opening hours per weekday, and holidays. Only
-//! checked and stored here; counting SLA time in them is the SLA clock's business.
+//! Business hours of an SLA policy: a timezone, opening hours per weekday, and holidays. Checked
+//! and stored here; counting time in them is [`crate::domain::business_time`]'s business.
 //!
 //! The JSON form (stored as is, and shown by the API):
 //! `{"timezone": "Europe/Paris", "schedule": {"monday": ["09:00", "17:00"], ...},
 //!   "holidays": ["2026-12-25"]}`. A day missing from `schedule` is closed.
 
 use chrono::{NaiveDate, Weekday};
+use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
 use crate::error::FieldErrors;
@@ -33,8 +34,8 @@ pub struct OpenHours {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusinessHours {
-    /// An IANA name as given (`Europe/Paris`); checked for shape only.
-    pub timezone: String,
+    /// An IANA timezone (`Europe/Paris`), known to the tz database chrono-tz carries.
+    pub timezone: Tz,
     /// Open days, Monday first.
     pub schedule: Vec<OpenHours>,
     pub holidays: Vec<NaiveDate>,
@@ -54,12 +55,11 @@ fn hhmm(minutes: u32) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-fn timezone_shaped(tz: &str) -> bool {
-    !tz.is_empty()
-        && tz.chars().count() <= MAX_TIMEZONE
-        && tz
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+/// A timezone the tz database knows, by its IANA name (exactly as spelt there).
+fn timezone(name: &str) -> Option<Tz> {
+    (name.chars().count() <= MAX_TIMEZONE)
+        .then(|| name.parse().ok())
+        .flatten()
 }
 
 impl BusinessHours {
@@ -76,13 +76,19 @@ impl BusinessHours {
             }
         }
         let timezone = match object.get("timezone").and_then(Value::as_str) {
-            Some(tz) if timezone_shaped(tz.trim()) => tz.trim().to_string(),
-            _ => {
+            Some(name) => timezone(name.trim()).unwrap_or_else(|| {
+                errors.add(
+                    format!("{field}.timezone"),
+                    "Unknown timezone: use an IANA name like Europe/Paris.",
+                );
+                Tz::UTC
+            }),
+            None => {
                 errors.add(
                     format!("{field}.timezone"),
                     "The timezone is required: an IANA name like Europe/Paris.",
                 );
-                String::new()
+                Tz::UTC
             }
         };
         let schedule = Self::parse_schedule(errors, field, object.get("schedule"));
@@ -190,7 +196,7 @@ impl BusinessHours {
             .iter()
             .map(|d| d.format("%Y-%m-%d").to_string())
             .collect();
-        json!({ "timezone": self.timezone, "schedule": schedule, "holidays": holidays })
+        json!({ "timezone": self.timezone.name(), "schedule": schedule, "holidays": holidays })
     }
 
     /// Reads the stored form back (it was written by [`BusinessHours::to_json`]).
@@ -229,6 +235,19 @@ mod tests {
             BusinessHours::from_stored(&hours.to_json().to_string()).unwrap(),
             hours
         );
+    }
+
+    #[test]
+    fn timezone_must_be_known() {
+        let check = |tz: &str| {
+            let mut errors = FieldErrors::new();
+            let value = json!({"timezone": tz, "schedule": {"monday": ["09:00", "17:00"]}});
+            BusinessHours::parse(&mut errors, "business_hours", &value).map(|h| h.timezone)
+        };
+        assert_eq!(check("Asia/Tokyo"), Some(chrono_tz::Asia::Tokyo));
+        assert_eq!(check("UTC"), Some(Tz::UTC));
+        assert_eq!(check("Mars/Olympus_Mons"), None);
+        assert_eq!(check("europe/paris"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod abilities;
 pub mod actions;
 pub mod bootstrap;
 pub mod business_hours;
+pub mod business_time;
 pub mod canned_responses;
 pub mod departments;
 pub mod events;

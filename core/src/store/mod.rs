@@ -81,6 +81,9 @@ pub struct Store {
     generation: Arc<AtomicU64>,
     /// Recent `COUNT(*)` results by query key, with the generation they were computed at.
     counts: moka::sync::Cache<String, (u64, i64)>,
+    /// `sla.pause_while_waiting_on_customer`, handed to every transaction: the one setting
+    /// ticket changes depend on, whichever caller (API, macro, job) makes them.
+    pause_sla_while_waiting: bool,
 }
 
 impl Store {
@@ -133,7 +136,14 @@ impl Store {
                 .max_capacity(10_000)
                 .time_to_live(COUNT_CACHE_TTL)
                 .build(),
+            pause_sla_while_waiting: true,
         })
+    }
+
+    /// Sets whether the SLA clock stops while tickets wait on the customer (default: it does).
+    pub fn pausing_sla_while_waiting(mut self, pause: bool) -> Store {
+        self.pause_sla_while_waiting = pause;
+        self
     }
 
     /// Applies the embedded migrations of this dialect that have not run yet.
@@ -179,6 +189,7 @@ impl Store {
             dialect: self.dialect,
             committed: self.committed.clone(),
             generation: self.generation.clone(),
+            pause_sla_while_waiting: self.pause_sla_while_waiting,
             events: Vec::new(),
             _writer: writer,
         })
@@ -219,6 +230,7 @@ pub struct Tx {
     dialect: Dialect,
     committed: Arc<Notify>,
     generation: Arc<AtomicU64>,
+    pause_sla_while_waiting: bool,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -227,6 +239,11 @@ pub struct Tx {
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Whether the SLA clock stops while a ticket waits on the customer (see [`Store`]).
+    pub fn pauses_sla_while_waiting(&self) -> bool {
+        self.pause_sla_while_waiting
     }
 
     /// Queues an event for the outbox; it is written when the transaction commits.

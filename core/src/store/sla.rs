@@ -1,4 +1,5 @@
-//! The SLA check's scans: open tickets whose targets are due (or nearly) and not yet marked.
+//! The SLA check's scans: open tickets whose targets are due (or nearly) and not yet marked;
+//! a ticket whose clock is paused is never due.
 //! Each scan walks an index on (flag, due time).
 
 use sqlx::AnyConnection;
@@ -32,12 +33,14 @@ pub async fn due(
         Target::FirstResponse => {
             "SELECT id FROM tickets WHERE first_response_breached = 0 \
              AND first_response_due_at <= ? AND first_response_at IS NULL \
-             AND deleted_at IS NULL AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
+             AND sla_paused_at IS NULL AND deleted_at IS NULL \
+             AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
         }
         Target::Resolution => {
             "SELECT id FROM tickets WHERE resolution_breached = 0 \
              AND resolution_due_at <= ? AND resolved_at IS NULL \
-             AND deleted_at IS NULL AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
+             AND sla_paused_at IS NULL AND deleted_at IS NULL \
+             AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
         }
     };
     Ok(sqlx::query_scalar(sql)
@@ -60,13 +63,15 @@ pub async fn nearly_due(
             "SELECT id FROM tickets WHERE first_response_breached = 0 \
              AND first_response_due_at > ? AND first_response_due_at <= ? \
              AND first_response_warned = 0 AND first_response_at IS NULL \
-             AND deleted_at IS NULL AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
+             AND sla_paused_at IS NULL AND deleted_at IS NULL \
+             AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
         }
         Target::Resolution => {
             "SELECT id FROM tickets WHERE resolution_breached = 0 \
              AND resolution_due_at > ? AND resolution_due_at <= ? \
              AND resolution_warned = 0 AND resolved_at IS NULL \
-             AND deleted_at IS NULL AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
+             AND sla_paused_at IS NULL AND deleted_at IS NULL \
+             AND status NOT IN ('resolved', 'closed') ORDER BY id LIMIT ?"
         }
     };
     Ok(sqlx::query_scalar(sql)

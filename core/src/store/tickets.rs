@@ -33,6 +33,11 @@ pub struct TicketRow {
     pub resolution_due_at: Option<Timestamp>,
     pub resolution_breached: i64,
     pub sla_breached: i64,
+    /// When the SLA clock stopped (the ticket waits on the customer); `None` while it runs.
+    pub sla_paused_at: Option<Timestamp>,
+    /// Clock time of the pauses that ended, counted like the policy counts (business or
+    /// calendar seconds), so due times recomputed from the opening skip them.
+    pub sla_paused_seconds: i64,
     pub last_reply_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
@@ -51,7 +56,8 @@ macro_rules! select_tickets {
             "t.assignee_id, a.name AS assignee_name, a.email AS assignee_email, ",
             "t.department_id, d.name AS department_name, t.sla_policy_id, ",
             "t.first_response_due_at, t.first_response_at, t.first_response_breached, ",
-            "t.resolution_due_at, t.resolution_breached, t.sla_breached, t.last_reply_at, ",
+            "t.resolution_due_at, t.resolution_breached, t.sla_breached, t.sla_paused_at, ",
+            "t.sla_paused_seconds, t.last_reply_at, ",
             "t.resolved_at, t.closed_at, t.created_at, t.updated_at ",
             "FROM tickets t JOIN users r ON r.id = t.requester_id ",
             "LEFT JOIN users a ON a.id = t.assignee_id ",
@@ -175,8 +181,8 @@ pub async fn update(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
         "UPDATE tickets SET subject = ?, status = ?, priority = ?, ticket_type = ?, \
          assignee_id = ?, department_id = ?, sla_policy_id = ?, first_response_due_at = ?, \
          first_response_at = ?, first_response_breached = ?, resolution_due_at = ?, \
-         resolution_breached = ?, sla_breached = ?, last_reply_at = ?, resolved_at = ?, \
-         closed_at = ?, updated_at = ? WHERE id = ?",
+         resolution_breached = ?, sla_breached = ?, sla_paused_at = ?, sla_paused_seconds = ?, \
+         last_reply_at = ?, resolved_at = ?, closed_at = ?, updated_at = ? WHERE id = ?",
     )
     .bind(&t.subject)
     .bind(&t.status)
@@ -191,6 +197,8 @@ pub async fn update(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
     .bind(t.resolution_due_at)
     .bind(t.resolution_breached)
     .bind(t.sla_breached)
+    .bind(t.sla_paused_at)
+    .bind(t.sla_paused_seconds)
     .bind(t.last_reply_at)
     .bind(t.resolved_at)
     .bind(t.closed_at)

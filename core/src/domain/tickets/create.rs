@@ -100,7 +100,7 @@ pub async fn create(
     let policy = policy_for(&mut tx, department.as_ref().and_then(|d| d.sla_policy_id)).await?;
     let targets = policy
         .as_ref()
-        .map(|p| sla::targets(p, priority, now))
+        .map(|p| sla::targets(p, priority, now, 0))
         .unwrap_or_default();
     let (id, reference) = tickets::insert(
         &mut tx,

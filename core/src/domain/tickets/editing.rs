@@ -122,6 +122,8 @@ impl Editing {
                 ),
             ));
         }
+        // The clock first, so a target met by this change is judged with its pause counted.
+        self.follow_sla_clock(tx, next).await?;
         match next {
             Status::Resolved => self.row.resolved_at = Some(self.now),
             Status::Closed => self.row.closed_at = Some(self.now),
@@ -141,6 +143,30 @@ impl Editing {
         Ok(true)
     }
 
+    /// The SLA clock stops while the ticket waits on the customer (when so configured) and
+    /// resumes, moving its due times later, when the ticket leaves that status.
+    async fn follow_sla_clock(&mut self, tx: &mut Tx, next: Status) -> Result<()> {
+        if next == Status::WaitingOnCustomer {
+            if tx.pauses_sla_while_waiting() {
+                sla::pause(&mut self.row, self.now);
+            }
+        } else if self.row.sla_paused_at.is_some() {
+            let clock = self.sla_clock(tx).await?;
+            sla::resume(&mut self.row, &clock, self.now);
+        }
+        Ok(())
+    }
+
+    /// How the ticket's policy counts time (calendar time for a policy since removed).
+    async fn sla_clock(&self, tx: &mut Tx) -> Result<sla::Clock> {
+        Ok(match self.row.sla_policy_id {
+            Some(id) => ticket_links::sla_policy(tx, id)
+                .await?
+                .map_or(sla::Clock::Calendar, |p| sla::Clock::of(&p)),
+            None => sla::Clock::Calendar,
+        })
+    }
+
     /// Changes the priority; SLA due times follow it.
     pub async fn set_priority(&mut self, tx: &mut Tx, next: Priority) -> Result<bool> {
         let current = self.priority();
@@ -151,7 +177,12 @@ impl Editing {
         if let Some(policy_id) = self.row.sla_policy_id
             && let Some(policy) = ticket_links::sla_policy(tx, policy_id).await?
         {
-            let targets = sla::targets(&policy, next, self.row.created_at);
+            let targets = sla::targets(
+                &policy,
+                next,
+                self.row.created_at,
+                self.row.sla_paused_seconds,
+            );
             self.row.first_response_due_at = targets.first_response_due_at;
             self.row.resolution_due_at = targets.resolution_due_at;
         }

@@ -67,6 +67,10 @@ async fn mark_breach(store: &Store, id: i64, target: Target, now: Timestamp) -> 
     let mut tx = store.begin().await?;
     let mut t = Editing::open_as_system(&mut tx, id, now).await?;
     let row = &mut t.row;
+    if row.sla_paused_at.is_some() {
+        // Paused since the scan: not due while the clock stands still.
+        return Ok(false);
+    }
     let due_at = match target {
         Target::FirstResponse
             if row.first_response_breached == 0 && row.first_response_at.is_none() =>
@@ -96,7 +100,7 @@ async fn mark_breach(store: &Store, id: i64, target: Target, now: Timestamp) -> 
 async fn warn(store: &Store, id: i64, target: Target, now: Timestamp) -> Result<bool> {
     let mut tx = store.begin().await?;
     let t = Editing::open_as_system(&mut tx, id, now).await?;
-    if !sla::mark_warned(&mut tx, id, target).await? {
+    if t.row.sla_paused_at.is_some() || !sla::mark_warned(&mut tx, id, target).await? {
         return Ok(false);
     }
     let due_at = match target {
