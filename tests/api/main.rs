@@ -18,4 +18,5 @@ mod realtime;
 mod resources;
 mod ticket_changes;
 mod ticket_list;
+mod ticket_macros;
 mod tickets;

@@ -19,6 +19,7 @@ pub mod removal;
 pub mod resources;
 pub mod security;
 pub mod ticket_resources;
+pub mod ticket_scripts;
 pub mod tickets;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
@@ -57,6 +58,7 @@ pub fn endpoints() -> impl OpenApi {
     (
         auth::AuthApi,
         tickets::TicketsApi,
+        ticket_scripts::TicketScriptsApi,
         dashboard::DashboardApi,
         realtime::RealtimeApi,
         admin_tokens::AdminTokensApi,
