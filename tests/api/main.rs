@@ -16,6 +16,7 @@ mod openapi;
 mod plugins;
 mod realtime;
 mod resources;
+mod ticket_actions;
 mod ticket_changes;
 mod ticket_list;
 mod ticket_macros;

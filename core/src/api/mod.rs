@@ -1,6 +1,7 @@
 //! HTTP endpoints, thin: each parses its input, calls one domain operation and shapes the
 //! envelope. The OpenAPI document is generated from these definitions.
 
+pub mod admin_actions;
 pub mod admin_canned_responses;
 pub mod admin_departments;
 pub mod admin_macros;
@@ -49,6 +50,8 @@ pub enum ApiTags {
     AdminMacros,
     /// SLA policies (admin).
     AdminSlaPolicies,
+    /// Custom ticket actions (admin).
+    AdminActions,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -69,6 +72,7 @@ pub fn endpoints() -> impl OpenApi {
         admin_canned_responses::AdminCannedResponsesApi,
         admin_macros::AdminMacrosApi,
         admin_sla_policies::AdminSlaPoliciesApi,
+        admin_actions::AdminActionsApi,
     )
 }
 

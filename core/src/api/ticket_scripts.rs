@@ -9,7 +9,7 @@ use super::{
     ApiTags,
     admin_macros::MacroAction,
     body::DeferredJson,
-    envelope::{Written, written},
+    envelope::{Data, Written, data, written},
     errors::ApiResult,
     security::Caller,
     ticket_resources::TicketResource,
@@ -19,7 +19,7 @@ use crate::{
     auth::Principal,
     domain::{
         actions::Action,
-        macros,
+        macros, ticket_actions,
         tickets::{apply::Applied, view},
     },
     scripting::values,
@@ -58,6 +58,15 @@ fn change(action: &Action) -> MacroAction {
         kind: action.action_type().as_str().to_string(),
         value: action.value(),
     }
+}
+
+/// A custom action as a ticket lists it.
+#[derive(Debug, Object)]
+pub struct TicketActionItem {
+    pub key: String,
+    pub label: String,
+    /// Whether it may run now (`POST` answers 403 when not).
+    pub enabled: bool,
 }
 
 /// The caller as scripts see it (`user`).
@@ -111,5 +120,72 @@ impl TicketScriptsApi {
             format!("Macro \"{}\" applied.", found.name)
         };
         Ok(written(applied.into(), &message))
+    }
+
+    /// List the custom actions of a ticket
+    ///
+    /// Requires `tickets:read`. The active actions whose `visible(ticket, user)` is true for
+    /// this ticket and caller, each with `enabled`.
+    #[oai(
+        path = "/tickets/:reference/actions",
+        method = "get",
+        operation_id = "tickets.actions"
+    )]
+    async fn actions(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+    ) -> ApiResult<Json<Data<Vec<TicketActionItem>>>> {
+        let listed = ticket_actions::for_ticket(
+            &state.store,
+            &state.scripts,
+            &caller.0.actor(),
+            &script_user(&caller.0),
+            &reference.0,
+        )
+        .await?;
+        Ok(data(
+            listed
+                .into_iter()
+                .map(|(a, enabled)| TicketActionItem {
+                    key: a.key,
+                    label: a.label,
+                    enabled,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Run a custom action on a ticket
+    ///
+    /// Requires `tickets:write`. 404 for an unknown, inactive or invisible action; 403 when it
+    /// is not enabled. What `run(ticket, user)` records is applied in one transaction, like a
+    /// macro; a refused change or a script error is 422 `Action failed.` and writes nothing.
+    #[oai(
+        path = "/tickets/:reference/actions/:key",
+        method = "post",
+        operation_id = "tickets.actions.run"
+    )]
+    async fn run_action(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        key: Path<String>,
+    ) -> ApiResult<Json<Written<AppliedChanges>>> {
+        let (action, applied) = ticket_actions::run(
+            &state.store,
+            &state.scripts,
+            &caller.0.actor(),
+            script_user(&caller.0),
+            &reference.0,
+            &key.0,
+        )
+        .await?;
+        Ok(written(
+            applied.into(),
+            &format!("Action \"{}\" done.", action.label),
+        ))
     }
 }

@@ -13,6 +13,7 @@ pub mod plugin_kv;
 pub mod roles;
 pub mod sla_policies;
 pub mod tags;
+pub mod ticket_actions;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
