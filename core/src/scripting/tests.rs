@@ -114,3 +114,29 @@ fn map_size_is_bounded_where_maps_grow_through_functions() {
         .unwrap_err();
     assert!(err.0.contains("max_map_size"), "{err}");
 }
+
+/// `cargo test -p escalated --lib scripting::tests::bench -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark"]
+fn bench_typical_macro_evaluations_per_second() {
+    let s = scripts();
+    let source = r#"
+        if ticket.priority == "medium" && ticket.subject.contains("refund") { set_priority("high"); }
+        if !("billing" in ticket.tags) { add_tag("billing"); }
+        set_status("in_progress");
+        add_reply("Hello " + ticket.requester.name + ", we are on " + ticket.reference + ".");
+    "#;
+    let ticket = json!({"priority": "medium", "subject": "A refund", "tags": ["a", "b"],
+        "requester": {"name": "Ann"}, "reference": "ESC-00001"});
+    s.compile(source).unwrap();
+    let runs = 20_000;
+    let started = Instant::now();
+    for _ in 0..runs {
+        let out = s
+            .run_blocking(source, &Entry::Main, values::to_map(&ticket), Map::new())
+            .unwrap();
+        assert_eq!(out.changes.len(), 4);
+    }
+    let per_second = runs as f64 / started.elapsed().as_secs_f64();
+    eprintln!("{per_second:.0} evaluations per second (compile cached)");
+}
