@@ -7,6 +7,7 @@ use crate::{
     config::Config,
     events::EventBus,
     plugins::PluginHost,
+    scripting::Scripts,
     store::Store,
 };
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub events: EventBus,
     /// The native plugins loaded at start.
     pub plugins: Arc<PluginHost>,
+    /// The Rhai runtime of macros, custom actions and automations.
+    pub scripts: Scripts,
 }
 
 impl AppState {
@@ -32,6 +35,7 @@ impl AppState {
             config.auth.token_cache_capacity,
         );
         AppState {
+            scripts: Scripts::new(&config.scripts),
             config: Arc::new(config),
             store,
             tokens,

@@ -175,9 +175,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             let store = ready_store(&config).await?;
             let admin_token = crate::domain::bootstrap::first_admin(&store).await?;
-            let report =
-                crate::seed::demo(&store, tickets as usize, &config.tickets.reference_prefix)
-                    .await?;
+            let report = crate::seed::demo(
+                &store,
+                &crate::scripting::Scripts::new(&config.scripts),
+                tickets as usize,
+                &config.tickets.reference_prefix,
+            )
+            .await?;
             println!(
                 "Seeded {} agents (password-less; make tokens with `escalated token create`), {} tickets and {} replies.",
                 report.agents, report.tickets, report.replies

@@ -209,6 +209,7 @@ impl Default for SlaConfig {
 pub struct JobsConfig {
     pub check_sla_seconds: u64,
     pub close_resolved_seconds: u64,
+    pub run_automations_seconds: u64,
     pub purge_activities_seconds: u64,
 }
 
@@ -217,6 +218,7 @@ impl Default for JobsConfig {
         Self {
             check_sla_seconds: 60,
             close_resolved_seconds: 3600,
+            run_automations_seconds: 300,
             purge_activities_seconds: 86_400,
         }
     }
@@ -227,12 +229,36 @@ impl Default for JobsConfig {
 pub struct ScriptsConfig {
     /// Folder of Rhai scripts (`macros/`, `actions/`, `automations/` inside).
     pub dir: String,
+    /// Most operations one script run may take.
+    pub max_operations: u64,
+    /// Deepest nesting of function calls.
+    pub max_call_levels: usize,
+    /// Deepest nesting of expressions, checked when a script compiles.
+    pub max_expr_depth: usize,
+    /// Longest string a script may build, in bytes.
+    pub max_string_size: usize,
+    /// Most items in an array a script builds.
+    pub max_array_size: usize,
+    /// Most entries in an object map a script builds.
+    pub max_map_size: usize,
+    /// Longest wall-clock time one script run may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// Compiled scripts kept in memory.
+    pub cache_capacity: u64,
 }
 
 impl Default for ScriptsConfig {
     fn default() -> Self {
         Self {
             dir: "scripts".into(),
+            max_operations: 100_000,
+            max_call_levels: 32,
+            max_expr_depth: 64,
+            max_string_size: 100_000,
+            max_array_size: 10_000,
+            max_map_size: 10_000,
+            timeout_ms: 1000,
+            cache_capacity: 1000,
         }
     }
 }
@@ -403,6 +429,19 @@ impl Config {
         }
         if !(10..=3_600_000).contains(&self.webhooks.retry_base_ms) {
             return fail("webhooks.retry_base_ms", "must be between 10 and 3600000");
+        }
+        let scripts = &self.scripts;
+        if scripts.max_operations == 0
+            || scripts.max_call_levels == 0
+            || scripts.max_expr_depth == 0
+        {
+            return fail(
+                "scripts",
+                "max_operations, max_call_levels and max_expr_depth must be at least 1",
+            );
+        }
+        if !(1..=600_000).contains(&scripts.timeout_ms) {
+            return fail("scripts.timeout_ms", "must be between 1 and 600000");
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return fail("log.level", &err.to_string());

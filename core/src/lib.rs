@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod plugins;
+pub mod scripting;
 pub mod seed;
 pub mod server;
 pub mod store;

@@ -21,6 +21,7 @@ use crate::{
         users::{self, NewUser},
     },
     error::Error,
+    scripting::Scripts,
     store::Store,
 };
 
@@ -75,6 +76,7 @@ pub struct DemoReport {
 /// Seeds the demo data; refuses when it is already there.
 pub async fn demo(
     store: &Store,
+    scripts: &Scripts,
     tickets: usize,
     reference_prefix: &str,
 ) -> anyhow::Result<DemoReport> {
@@ -201,6 +203,7 @@ pub async fn demo(
     ] {
         macros::create(
             store,
+            scripts,
             lead,
             MacroInput {
                 name: Some(name.into()),

@@ -316,7 +316,7 @@ async fn oversize_body_is_413(app: TestApp) {
     assert_eq!(reply.message(), "Request body too large.");
     // Just under the limit is parsed.
     let fits = json!({ "name": "padded", "user_id": 1, "abilities": ["*"] }).to_string()
-        + &" ".repeat(900);
+        + " ".repeat(900).as_str();
     assert!(fits.len() < 1024);
     app.raw(Method::POST, &url, &[("Authorization", &bearer)], &fits)
         .await

@@ -6,7 +6,10 @@ both_databases!(demo_seed_fills_every_resource_once);
 
 async fn demo_seed_fills_every_resource_once(app: TestApp) {
     let store = app.store().await;
-    let report = escalated::seed::demo(&store, 40, "ESC").await.unwrap();
+    let scripts = escalated::scripting::Scripts::new(&escalated::config::Config::default().scripts);
+    let report = escalated::seed::demo(&store, &scripts, 40, "ESC")
+        .await
+        .unwrap();
     assert_eq!((report.agents, report.tickets), (6, 40));
     let token = app.admin_token.clone();
     let tickets = app.get("/tickets?per_page=100", &token).await.expect(200);
@@ -69,7 +72,9 @@ async fn demo_seed_fills_every_resource_once(app: TestApp) {
         app.scalar("SELECT COUNT(*) FROM replies").await as usize,
         report.replies
     );
-    let again = escalated::seed::demo(&store, 40, "ESC").await.unwrap_err();
+    let again = escalated::seed::demo(&store, &scripts, 40, "ESC")
+        .await
+        .unwrap_err();
     assert!(again.to_string().contains("already"));
     store.close().await;
 }

@@ -201,6 +201,7 @@ impl TestApp {
         config.jobs.check_sla_seconds = 0;
         config.jobs.close_resolved_seconds = 0;
         config.jobs.purge_activities_seconds = 0;
+        config.jobs.run_automations_seconds = 0;
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();

@@ -145,7 +145,9 @@ pub struct CreateMacroRequest {
     #[serde(default)]
     #[oai(validator(max_items = 50))]
     pub actions: Option<Vec<MacroActionInput>>,
-    /// Rhai source. Give `actions` or `script`, not both.
+    /// Rhai source (see docs/scripting.md). Give `actions` or `script`, not both. A script
+    /// that does not compile, or calls an unknown function, is 422 on `script` with the line
+    /// and column.
     #[serde(default)]
     #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
@@ -231,6 +233,7 @@ impl AdminMacrosApi {
         let body = body.0;
         let created_macro = macros::create(
             &state.store,
+            &state.scripts,
             caller.0.user_id,
             MacroInput {
                 name: Some(body.name),
@@ -266,6 +269,7 @@ impl AdminMacrosApi {
         let body = body.parse()?;
         let updated = macros::update(
             &state.store,
+            &state.scripts,
             caller.0.user_id,
             id.0,
             MacroInput {

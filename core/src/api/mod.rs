@@ -1,6 +1,7 @@
 //! HTTP endpoints, thin: each parses its input, calls one domain operation and shapes the
 //! envelope. The OpenAPI document is generated from these definitions.
 
+pub mod admin_actions;
 pub mod admin_canned_responses;
 pub mod admin_departments;
 pub mod admin_macros;
@@ -20,6 +21,7 @@ pub mod removal;
 pub mod resources;
 pub mod security;
 pub mod ticket_resources;
+pub mod ticket_scripts;
 pub mod tickets;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
@@ -51,6 +53,8 @@ pub enum ApiTags {
     AdminSlaPolicies,
     /// Outbound webhooks and their delivery log (admin).
     AdminWebhooks,
+    /// Custom ticket actions (admin).
+    AdminActions,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -60,6 +64,7 @@ pub fn endpoints() -> impl OpenApi {
     (
         auth::AuthApi,
         tickets::TicketsApi,
+        ticket_scripts::TicketScriptsApi,
         dashboard::DashboardApi,
         realtime::RealtimeApi,
         admin_tokens::AdminTokensApi,
@@ -71,6 +76,7 @@ pub fn endpoints() -> impl OpenApi {
         admin_macros::AdminMacrosApi,
         admin_sla_policies::AdminSlaPoliciesApi,
         admin_webhooks::AdminWebhooksApi,
+        admin_actions::AdminActionsApi,
     )
 }
 

@@ -5,10 +5,16 @@
 use super::{
     Owner,
     actions::{self, Action, RawAction},
+    tickets::{
+        Actor,
+        activity::Kind,
+        apply::{self, Applied, Program, Run, named},
+    },
     validate,
 };
 use crate::{
     error::{Error, FieldErrors, Result},
+    scripting::{Entry, Scripts},
     store::{
         Store,
         macros::{self as db, MacroRow},
@@ -97,7 +103,13 @@ pub struct MacroInput {
 }
 
 /// Checks the input onto `row`; `actor` becomes the owner when the macro turns personal.
-fn apply(row: &mut MacroRow, input: MacroInput, actor: i64, creating: bool) -> Result<()> {
+fn apply(
+    scripts: &Scripts,
+    row: &mut MacroRow,
+    input: MacroInput,
+    actor: i64,
+    creating: bool,
+) -> Result<()> {
     let mut errors = FieldErrors::new();
     if creating || input.name.is_some() {
         let name = input.name.as_deref().unwrap_or_default();
@@ -131,11 +143,12 @@ fn apply(row: &mut MacroRow, input: MacroInput, actor: i64, creating: bool) -> R
                 row.script = None;
             }
         }
-        // Compiling the script on save comes with the script engine.
         (None, Some(script)) => {
-            if let Some(script) =
-                errors.check("script", validate::body("script", script, MAX_SCRIPT))
-            {
+            let script = validate::body("script", script, MAX_SCRIPT).and_then(|script| {
+                scripts.compile(&script).map_err(|err| err.0)?;
+                Ok(script)
+            });
+            if let Some(script) = errors.check("script", script) {
                 row.script = Some(script);
                 row.actions = None;
             }
@@ -164,7 +177,12 @@ fn vanished(id: i64) -> Error {
 }
 
 /// Creates a macro; a personal one belongs to `actor`.
-pub async fn create(store: &Store, actor: i64, input: MacroInput) -> Result<Macro> {
+pub async fn create(
+    store: &Store,
+    scripts: &Scripts,
+    actor: i64,
+    input: MacroInput,
+) -> Result<Macro> {
     let now = time::now();
     let mut row = MacroRow {
         id: 0,
@@ -179,7 +197,7 @@ pub async fn create(store: &Store, actor: i64, input: MacroInput) -> Result<Macr
         created_at: now,
         updated_at: now,
     };
-    apply(&mut row, input, actor, true)?;
+    apply(scripts, &mut row, input, actor, true)?;
     let mut tx = store.begin().await?;
     let id = db::insert(&mut tx, &row).await?;
     let created = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
@@ -187,12 +205,18 @@ pub async fn create(store: &Store, actor: i64, input: MacroInput) -> Result<Macr
     created.try_into()
 }
 
-pub async fn update(store: &Store, actor: i64, id: i64, input: MacroInput) -> Result<Macro> {
+pub async fn update(
+    store: &Store,
+    scripts: &Scripts,
+    actor: i64,
+    id: i64,
+    input: MacroInput,
+) -> Result<Macro> {
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
         .ok_or_else(|| Error::not_found("Macro"))?;
-    apply(&mut row, input, actor, false)?;
+    apply(scripts, &mut row, input, actor, false)?;
     row.updated_at = time::now();
     db::update(&mut tx, &row).await?;
     let updated = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
@@ -246,4 +270,39 @@ pub async fn visible_to(store: &Store, user_id: i64) -> Result<Vec<Macro>> {
         .into_iter()
         .map(Macro::try_from)
         .collect()
+}
+
+/// Applies the macro `macro_id` (one the actor may use; otherwise 422 on `macro_id`) to the
+/// ticket `reference` in one transaction, recording `macro_applied`. A refused change or a
+/// failing script is 422 `Macro failed.` and writes nothing; `dry_run` writes nothing either.
+pub async fn apply_to_ticket(
+    store: &Store,
+    scripts: &Scripts,
+    actor: &Actor,
+    user: serde_json::Value,
+    reference: &str,
+    macro_id: i64,
+    dry_run: bool,
+) -> Result<(Macro, Applied)> {
+    let Some(found) = find_visible(store, actor.user_id, macro_id).await? else {
+        return Err(Error::field("macro_id", validate::invalid("macro_id")));
+    };
+    let program = match &found.body {
+        MacroBody::Actions(list) => Program::Actions(list.clone()),
+        MacroBody::Script(source) => Program::Script {
+            source: source.clone(),
+            entry: Entry::Main,
+        },
+    };
+    let run = Run {
+        headline: "Macro failed.",
+        actor: Some(actor),
+        user,
+        activity: Some((Kind::MacroApplied, named("macro", found.id, &found.name))),
+        origin: None,
+        dry_run,
+        now: time::now(),
+    };
+    let applied = apply::apply(store, scripts, reference, program, run).await?;
+    Ok((found, applied))
 }

@@ -14,6 +14,7 @@ pub mod plugin_kv;
 pub mod roles;
 pub mod sla_policies;
 pub mod tags;
+pub mod ticket_actions;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

@@ -16,6 +16,7 @@ pub mod replies;
 pub mod sla;
 pub mod sla_policies;
 pub mod tags;
+pub mod ticket_actions;
 pub mod ticket_links;
 pub mod tickets;
 pub mod tokens;

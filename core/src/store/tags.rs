@@ -23,6 +23,16 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TagRow>> {
     )
 }
 
+/// The tag with this name (compared case-insensitively, like the unique key).
+pub async fn find_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<TagRow>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, color, created_at, updated_at FROM tags WHERE name = ?")
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
 /// Whether another tag (not `except_id`) has this name; the column compares case-insensitively.
 pub async fn name_taken(conn: &mut AnyConnection, name: &str, except_id: i64) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE name = ? AND id <> ?")

@@ -20,6 +20,10 @@ pub enum Kind {
     Replied,
     NoteAdded,
     MacroApplied,
+    /// A custom ticket action ran (`action_run`); its changes have their own entries.
+    ActionRun,
+    /// An automation applied changes (`automation_applied`).
+    AutomationApplied,
     SlaBreached,
     Deleted,
 }
@@ -39,7 +43,10 @@ impl Kind {
             Kind::MacroApplied => "macro.applied",
             Kind::SlaBreached => "sla.breached",
             Kind::Deleted => "ticket.deleted",
-            Kind::TypeChanged | Kind::DepartmentChanged => return None,
+            Kind::TypeChanged
+            | Kind::DepartmentChanged
+            | Kind::ActionRun
+            | Kind::AutomationApplied => return None,
         })
     }
 
@@ -57,6 +64,8 @@ impl Kind {
             Kind::Replied => "replied",
             Kind::NoteAdded => "note_added",
             Kind::MacroApplied => "macro_applied",
+            Kind::ActionRun => "action_run",
+            Kind::AutomationApplied => "automation_applied",
             Kind::SlaBreached => "sla_breached",
             Kind::Deleted => "deleted",
         }

@@ -26,6 +26,9 @@ pub struct Editing {
     /// Who acts; `None` is the system (scheduled jobs).
     pub actor: Option<Actor>,
     pub now: Timestamp,
+    /// Joined to every event this edit emits as `origin` (e.g. the automations that caused it),
+    /// so automations can tell their own changes apart.
+    pub origin: Option<serde_json::Value>,
     changed: bool,
 }
 
@@ -56,15 +59,19 @@ impl Editing {
             row,
             actor,
             now,
+            origin: None,
             changed: false,
         })
     }
 
-    /// The acting person, for changes only a person can make (replies, following).
+    /// The acting person, for changes only a person can make (following).
     fn person(&self) -> Result<&Actor> {
-        self.actor
-            .as_ref()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a system change needs an acting user")))
+        self.actor.as_ref().ok_or_else(|| {
+            Error::field(
+                "follow",
+                "Only a person can follow a ticket, not the system.",
+            )
+        })
     }
 
     pub fn id(&self) -> i64 {
@@ -102,7 +109,10 @@ impl Editing {
     }
 
     /// Queues an event about this ticket (as it is now) for the outbox.
-    pub fn emit(&self, tx: &mut Tx, name: &'static str, extra: serde_json::Value) {
+    pub fn emit(&self, tx: &mut Tx, name: &'static str, mut extra: serde_json::Value) {
+        if let (Some(origin), Some(fields)) = (&self.origin, extra.as_object_mut()) {
+            fields.insert("origin".into(), origin.clone());
+        }
         events::record(tx, name, &self.row, extra, self.now);
     }
 
@@ -337,11 +347,10 @@ impl Editing {
             .collect())
     }
 
-    /// Adds a public reply or an internal note by the actor (or by nobody, for the system).
-    /// The first public reply by staff records the first response.
+    /// Adds a public reply or an internal note by the actor (by no one for the system, e.g. an
+    /// automation). The first public reply by staff records the first response.
     pub async fn reply(&mut self, tx: &mut Tx, body: &str, internal: bool) -> Result<i64> {
         let body = validate::body("body", body, MAX_BODY).map_err(|m| Error::field("body", m))?;
-        // The system (a job, a plugin acting for nobody) may write notes and replies too.
         let author = self.actor.clone();
         let id = replies::insert(
             tx,

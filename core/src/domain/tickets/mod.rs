@@ -2,6 +2,7 @@
 //! assignment, the conversation) and the read model the API shows.
 
 pub mod activity;
+pub mod apply;
 pub mod create;
 pub mod dashboard;
 pub mod editing;

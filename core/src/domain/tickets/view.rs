@@ -85,3 +85,11 @@ pub async fn load(
     });
     Ok(view)
 }
+
+/// `Ticket not found.` unless the ticket `reference` exists (and is not deleted).
+pub async fn exists(conn: &mut sqlx::AnyConnection, reference: &str) -> Result<()> {
+    tickets::find_by_reference(conn, reference)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("Ticket"))
+}

@@ -1,0 +1,191 @@
+//! Macros and custom actions applied to one ticket: `POST /tickets/{reference}/macro`,
+//! `GET /tickets/{reference}/actions`, `POST /tickets/{reference}/actions/{key}`.
+
+use poem::web::Data as State;
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use serde::Deserialize;
+
+use super::{
+    ApiTags,
+    admin_macros::MacroAction,
+    body::DeferredJson,
+    envelope::{Data, Written, data, written},
+    errors::ApiResult,
+    security::Caller,
+    ticket_resources::TicketResource,
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        actions::Action,
+        macros, ticket_actions,
+        tickets::{apply::Applied, view},
+    },
+    scripting::values,
+};
+
+pub struct TicketScriptsApi;
+
+#[derive(Debug, Object, Deserialize)]
+pub struct ApplyMacroRequest {
+    /// A macro the caller may use (shared, or their own).
+    pub macro_id: i64,
+    /// Answer as if applied (`data.ticket` shows the result) and write nothing. Default false.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+/// The ticket after the changes, and the changes as `{type, value}`.
+#[derive(Debug, Object)]
+pub struct AppliedChanges {
+    /// The full ticket as `GET /tickets/{reference}` shows it.
+    pub ticket: TicketResource,
+    pub changes: Vec<MacroAction>,
+}
+
+impl From<Applied> for AppliedChanges {
+    fn from(applied: Applied) -> Self {
+        AppliedChanges {
+            ticket: applied.ticket.into(),
+            changes: applied.changes.iter().map(change).collect(),
+        }
+    }
+}
+
+fn change(action: &Action) -> MacroAction {
+    MacroAction {
+        kind: action.action_type().as_str().to_string(),
+        value: action.value(),
+    }
+}
+
+/// A custom action as a ticket lists it.
+#[derive(Debug, Object)]
+pub struct TicketActionItem {
+    pub key: String,
+    pub label: String,
+    /// Whether it may run now (`POST` answers 403 when not).
+    pub enabled: bool,
+}
+
+/// The caller as scripts see it (`user`).
+pub fn script_user(caller: &Principal) -> serde_json::Value {
+    values::user(Some(&caller.actor()), &caller.name, &caller.email)
+}
+
+/// 404 for an unknown ticket, before the body is judged.
+async fn existing(state: &AppState, reference: &str) -> crate::error::Result<()> {
+    let mut conn = state.store.conn().await?;
+    view::exists(&mut conn, reference).await
+}
+
+#[OpenApi(tag = "ApiTags::Tickets")]
+impl TicketScriptsApi {
+    /// Apply a macro
+    ///
+    /// Requires `tickets:write`. Applies every change of the macro (declarative actions or a
+    /// Rhai script) in one transaction, with a `macro_applied` activity: all of it or none of
+    /// it. An unknown or invisible `macro_id` is 422 on `macro_id`; a change the rules refuse, a
+    /// script error or a script over a limit is 422 `Macro failed.` with `errors.script` (or
+    /// the refused field). `dry_run: true` answers the same and writes nothing.
+    #[oai(
+        path = "/tickets/:reference/macro",
+        method = "post",
+        operation_id = "tickets.macro"
+    )]
+    async fn apply_macro(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        body: DeferredJson<ApplyMacroRequest>,
+    ) -> ApiResult<Json<Written<AppliedChanges>>> {
+        existing(&state, &reference.0).await?;
+        let body = body.parse()?;
+        let dry_run = body.dry_run.unwrap_or(false);
+        let (found, applied) = macros::apply_to_ticket(
+            &state.store,
+            &state.scripts,
+            &caller.0.actor(),
+            script_user(&caller.0),
+            &reference.0,
+            body.macro_id,
+            dry_run,
+        )
+        .await?;
+        let message = if dry_run {
+            "Dry run: nothing was changed.".to_string()
+        } else {
+            format!("Macro \"{}\" applied.", found.name)
+        };
+        Ok(written(applied.into(), &message))
+    }
+
+    /// List the custom actions of a ticket
+    ///
+    /// Requires `tickets:read`. The active actions whose `visible(ticket, user)` is true for
+    /// this ticket and caller, each with `enabled`.
+    #[oai(
+        path = "/tickets/:reference/actions",
+        method = "get",
+        operation_id = "tickets.actions"
+    )]
+    async fn actions(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+    ) -> ApiResult<Json<Data<Vec<TicketActionItem>>>> {
+        let listed = ticket_actions::for_ticket(
+            &state.store,
+            &state.scripts,
+            &caller.0.actor(),
+            &script_user(&caller.0),
+            &reference.0,
+        )
+        .await?;
+        Ok(data(
+            listed
+                .into_iter()
+                .map(|(a, enabled)| TicketActionItem {
+                    key: a.key,
+                    label: a.label,
+                    enabled,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Run a custom action on a ticket
+    ///
+    /// Requires `tickets:write`. 404 for an unknown, inactive or invisible action; 403 when it
+    /// is not enabled. What `run(ticket, user)` records is applied in one transaction, like a
+    /// macro; a refused change or a script error is 422 `Action failed.` and writes nothing.
+    #[oai(
+        path = "/tickets/:reference/actions/:key",
+        method = "post",
+        operation_id = "tickets.actions.run"
+    )]
+    async fn run_action(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        reference: Path<String>,
+        key: Path<String>,
+    ) -> ApiResult<Json<Written<AppliedChanges>>> {
+        let (action, applied) = ticket_actions::run(
+            &state.store,
+            &state.scripts,
+            &caller.0.actor(),
+            script_user(&caller.0),
+            &reference.0,
+            &key.0,
+        )
+        .await?;
+        Ok(written(
+            applied.into(),
+            &format!("Action \"{}\" done.", action.label),
+        ))
+    }
+}

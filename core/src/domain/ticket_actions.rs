@@ -1,0 +1,304 @@
+//! Custom ticket actions: admin-defined buttons backed by a Rhai script that defines
+//! `visible(ticket, user)`, `enabled(ticket, user)` and `run(ticket, user)`. A ticket lists the
+//! visible ones (with `enabled`); running one applies what `run` records through the same path
+//! as a macro.
+
+use serde_json::Value;
+
+use super::{
+    tickets::{
+        Actor,
+        apply::{self, Applied, Program, Run},
+        view,
+    },
+    unique_name, validate,
+};
+use crate::{
+    error::{Error, FieldErrors, Result},
+    scripting::{Entry, Scripts, values},
+    store::{
+        Store,
+        ticket_actions::{self as db, TicketActionRow},
+    },
+    time::{self, Timestamp},
+};
+
+const MAX_KEY: usize = 100;
+const MAX_LABEL: usize = 255;
+const MAX_SCRIPT: usize = 65_535;
+/// The functions every action script defines, each taking `(ticket, user)`.
+const FUNCTIONS: [&str; 3] = ["visible", "enabled", "run"];
+
+#[derive(Debug, Clone)]
+pub struct TicketAction {
+    pub id: i64,
+    pub key: String,
+    pub label: String,
+    pub script: String,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<TicketActionRow> for TicketAction {
+    fn from(row: TicketActionRow) -> Self {
+        TicketAction {
+            id: row.id,
+            key: row.action_key,
+            label: row.label,
+            script: row.script,
+            is_active: row.is_active != 0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The fields of an action; `None` leaves one alone (on create: required or default).
+#[derive(Debug, Default)]
+pub struct ActionInput {
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub script: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+fn key(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > MAX_KEY {
+        return Err(format!("The key must be 1 to {MAX_KEY} characters."));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err("The key may contain only a-z, 0-9, _ and -.".into());
+    }
+    Ok(value.to_string())
+}
+
+fn script(scripts: &Scripts, source: &str) -> Result<String, String> {
+    let source = validate::body("script", source, MAX_SCRIPT)?;
+    for name in FUNCTIONS {
+        if !scripts.defines(&source, name, 2).map_err(|e| e.0)? {
+            return Err(format!(
+                "The script must define visible(ticket, user), enabled(ticket, user) and run(ticket, user); {name} is missing."
+            ));
+        }
+    }
+    Ok(source)
+}
+
+fn check(
+    scripts: &Scripts,
+    row: &mut TicketActionRow,
+    input: ActionInput,
+    creating: bool,
+) -> Result<()> {
+    let mut errors = FieldErrors::new();
+    if (creating || input.key.is_some())
+        && let Some(k) = errors.check("key", key(input.key.as_deref().unwrap_or_default()))
+    {
+        row.action_key = k;
+    }
+    if creating || input.label.is_some() {
+        let label = input.label.as_deref().unwrap_or_default();
+        if let Some(l) = errors.check("label", validate::line("label", label, MAX_LABEL)) {
+            row.label = l;
+        }
+    }
+    if creating || input.script.is_some() {
+        let source = input.script.as_deref().unwrap_or_default();
+        if let Some(s) = errors.check("script", script(scripts, source)) {
+            row.script = s;
+        }
+    }
+    if let Some(active) = input.is_active {
+        row.is_active = i64::from(active);
+    }
+    errors.into_result()
+}
+
+fn key_taken() -> Error {
+    Error::field("key", "The key has already been taken.")
+}
+
+pub async fn create(store: &Store, scripts: &Scripts, input: ActionInput) -> Result<TicketAction> {
+    let now = time::now();
+    let mut row = TicketActionRow {
+        id: 0,
+        action_key: String::new(),
+        label: String::new(),
+        script: String::new(),
+        is_active: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    check(scripts, &mut row, input, true)?;
+    let mut tx = store.begin().await?;
+    if db::key_taken(&mut tx, &row.action_key, 0).await? {
+        return Err(key_taken());
+    }
+    row.id = db::insert(&mut tx, &row)
+        .await
+        .map_err(|e| unique_name(e).into_key())?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+pub async fn update(
+    store: &Store,
+    scripts: &Scripts,
+    id: i64,
+    input: ActionInput,
+) -> Result<TicketAction> {
+    let mut tx = store.begin().await?;
+    let mut row = db::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("Action"))?;
+    check(scripts, &mut row, input, false)?;
+    if db::key_taken(&mut tx, &row.action_key, id).await? {
+        return Err(key_taken());
+    }
+    row.updated_at = time::now();
+    db::update(&mut tx, &row)
+        .await
+        .map_err(|e| unique_name(e).into_key())?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+trait IntoKey {
+    fn into_key(self) -> Error;
+}
+
+impl IntoKey for Error {
+    /// The unique-key refusal names `key` here, not `name`.
+    fn into_key(self) -> Error {
+        match self {
+            Error::Validation(_) => key_taken(),
+            other => other,
+        }
+    }
+}
+
+pub async fn delete(store: &Store, id: i64) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if !db::delete(&mut tx, id).await? {
+        return Err(Error::not_found("Action"));
+    }
+    tx.commit().await
+}
+
+pub async fn find(store: &Store, id: i64) -> Result<TicketAction> {
+    db::find(&mut *store.conn().await?, id)
+        .await?
+        .map(TicketAction::from)
+        .ok_or_else(|| Error::not_found("Action"))
+}
+
+pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<TicketAction>, i64)> {
+    let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
+    Ok((rows.into_iter().map(TicketAction::from).collect(), total))
+}
+
+/// Asks `function` of the action's script about the ticket; a script error counts as `false`
+/// (logged), so one broken action does not hide the others.
+async fn ask(
+    scripts: &Scripts,
+    action: &TicketAction,
+    function: &'static str,
+    ticket: &Value,
+    user: &Value,
+) -> bool {
+    let outcome = scripts
+        .run(
+            action.script.clone(),
+            Entry::Function(function),
+            values::to_map(ticket),
+            values::to_map(user),
+        )
+        .await;
+    match outcome {
+        Ok(outcome) => outcome.value.as_bool().unwrap_or(false),
+        Err(err) => {
+            tracing::warn!(action = %action.key, function, error = %err, "custom action script failed");
+            false
+        }
+    }
+}
+
+/// The active actions visible on the ticket `reference` to `user`, each with whether it is
+/// enabled.
+pub async fn for_ticket(
+    store: &Store,
+    scripts: &Scripts,
+    actor: &Actor,
+    user: &Value,
+    reference: &str,
+) -> Result<Vec<(TicketAction, bool)>> {
+    let mut conn = store.conn().await?;
+    let ticket = values::ticket(
+        &view::load(&mut conn, reference, actor.user_id).await?,
+        time::now(),
+    );
+    let actions = db::active(&mut conn).await?;
+    drop(conn);
+    let mut visible = Vec::new();
+    for action in actions.into_iter().map(TicketAction::from) {
+        if ask(scripts, &action, "visible", &ticket, user).await {
+            let enabled = ask(scripts, &action, "enabled", &ticket, user).await;
+            visible.push((action, enabled));
+        }
+    }
+    Ok(visible)
+}
+
+/// Runs the action `key` on the ticket `reference`: 404 when it is unknown, inactive or not
+/// visible; 403 when it is not enabled; then `run` is applied like a macro (`Action failed.`).
+pub async fn run(
+    store: &Store,
+    scripts: &Scripts,
+    actor: &Actor,
+    user: Value,
+    reference: &str,
+    key: &str,
+) -> Result<(TicketAction, Applied)> {
+    let mut conn = store.conn().await?;
+    let ticket = values::ticket(
+        &view::load(&mut conn, reference, actor.user_id).await?,
+        time::now(),
+    );
+    let action: TicketAction = db::find_by_key(&mut conn, key)
+        .await?
+        .filter(|row| row.is_active != 0)
+        .ok_or_else(|| Error::not_found("Action"))?
+        .into();
+    drop(conn);
+    if !ask(scripts, &action, "visible", &ticket, &user).await {
+        return Err(Error::not_found("Action"));
+    }
+    if !ask(scripts, &action, "enabled", &ticket, &user).await {
+        return Err(Error::Forbidden(
+            "This action is not enabled for this ticket.",
+        ));
+    }
+    let program = Program::Script {
+        source: action.script.clone(),
+        entry: Entry::Function("run"),
+    };
+    let run = Run {
+        headline: "Action failed.",
+        actor: Some(actor),
+        user,
+        activity: Some((
+            super::tickets::activity::Kind::ActionRun,
+            apply::named("action", action.id, &action.key),
+        )),
+        origin: None,
+        dry_run: false,
+        now: time::now(),
+    };
+    let applied = apply::apply(store, scripts, reference, program, run).await?;
+    Ok((action, applied))
+}

@@ -1,0 +1,192 @@
+//! Rhai scripts: macros, custom ticket actions and automations (contract §7, §8).
+//!
+//! A script reads the ticket (`ticket`) and the acting user (`user`) and records intended
+//! changes through the §8 functions; it never touches the database. The changes it records come
+//! back as [`RawAction`]s, which the host checks and applies through the same path as a
+//! declarative macro (`domain::tickets::apply`). Every run is bounded (operations, call depth,
+//! sizes, wall-clock time) and happens on a blocking thread, so a runaway script costs one
+//! thread for at most `timeout_ms` and the server goes on serving.
+
+mod check;
+mod engine;
+pub mod values;
+
+use std::{
+    collections::HashSet,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
+
+use crate::{config::ScriptsConfig, domain::actions::RawAction};
+
+/// Why a script was refused or stopped; the message is for the admin who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScriptError(pub String);
+
+/// Which part of a script a run executes.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// The top-level statements (macros, automations).
+    Main,
+    /// A function defined by the script, called with `(ticket, user)` (custom actions).
+    Function(&'static str),
+}
+
+/// What a run gives back: the entry's value and the changes it recorded.
+#[derive(Debug)]
+pub struct Outcome {
+    pub value: Dynamic,
+    pub changes: Vec<RawAction>,
+}
+
+/// The shared runtime: one hardened engine, and compiled scripts cached by source hash.
+#[derive(Clone)]
+pub struct Scripts {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    known: HashSet<String>,
+    cache: moka::sync::Cache<u64, Arc<AST>>,
+    limits: ScriptsConfig,
+}
+
+impl Scripts {
+    pub fn new(limits: &ScriptsConfig) -> Scripts {
+        let engine = engine::build(limits);
+        let known = engine::known_functions(&engine);
+        Scripts {
+            inner: Arc::new(Inner {
+                engine,
+                known,
+                cache: moka::sync::Cache::new(limits.cache_capacity),
+                limits: limits.clone(),
+            }),
+        }
+    }
+
+    /// Compiles `source` (or takes it from the cache), checking that every function it calls
+    /// exists. The error names the line and column.
+    pub fn compile(&self, source: &str) -> Result<Arc<AST>, ScriptError> {
+        let key = hash(source);
+        if let Some(ast) = self.inner.cache.get(&key) {
+            return Ok(ast);
+        }
+        let ast = check::compile(&self.inner.engine, &self.inner.known, source)?;
+        let ast = Arc::new(ast);
+        self.inner.cache.insert(key, ast.clone());
+        Ok(ast)
+    }
+
+    /// Whether the compiled script defines `name` with `params` parameters.
+    pub fn defines(&self, source: &str, name: &str, params: usize) -> Result<bool, ScriptError> {
+        Ok(self
+            .compile(source)?
+            .iter_functions()
+            .any(|f| f.name == name && f.params.len() == params))
+    }
+
+    /// Runs `entry` of `source` on this thread, within every limit.
+    pub fn run_blocking(
+        &self,
+        source: &str,
+        entry: &Entry,
+        ticket: Map,
+        user: Map,
+    ) -> Result<Outcome, ScriptError> {
+        let ast = self.compile(source)?;
+        let engine = &self.inner.engine;
+        let mut scope = Scope::new();
+        engine::begin_run(Instant::now() + Duration::from_millis(self.inner.limits.timeout_ms));
+        let result = match entry {
+            Entry::Main => {
+                scope.push_constant("ticket", ticket);
+                scope.push_constant("user", user);
+                engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+            }
+            Entry::Function(name) => engine.call_fn_with_options::<Dynamic>(
+                CallFnOptions::new().eval_ast(false),
+                &mut scope,
+                &ast,
+                name,
+                (Dynamic::from_map(ticket), Dynamic::from_map(user)),
+            ),
+        };
+        let changes = engine::end_run();
+        match result {
+            Ok(value) => Ok(Outcome { value, changes }),
+            Err(err) => Err(ScriptError(self.describe(&err))),
+        }
+    }
+
+    /// [`Scripts::run_blocking`] on a blocking thread, off the async runtime.
+    pub async fn run(
+        &self,
+        source: String,
+        entry: Entry,
+        ticket: Map,
+        user: Map,
+    ) -> Result<Outcome, ScriptError> {
+        let scripts = self.clone();
+        tokio::task::spawn_blocking(move || scripts.run_blocking(&source, &entry, ticket, user))
+            .await
+            .unwrap_or_else(|err| Err(ScriptError(format!("The script crashed: {err}."))))
+    }
+
+    /// An error as the admin should read it: a stop at a limit names the limit.
+    fn describe(&self, err: &EvalAltResult) -> String {
+        let limits = &self.inner.limits;
+        let at = |pos: rhai::Position| match (pos.line(), pos.position()) {
+            (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
+            (Some(line), None) => format!(" (line {line})"),
+            _ => String::new(),
+        };
+        match err {
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => self.describe(inner),
+            EvalAltResult::ErrorTooManyOperations(pos) => format!(
+                "The script stopped at its operation limit (max_operations = {}){}.",
+                limits.max_operations,
+                at(*pos)
+            ),
+            EvalAltResult::ErrorStackOverflow(pos) => format!(
+                "The script stopped at its call depth limit (max_call_levels = {}){}.",
+                limits.max_call_levels,
+                at(*pos)
+            ),
+            EvalAltResult::ErrorDataTooLarge(what, pos) => {
+                let (key, max) = match what.as_str() {
+                    w if w.contains("rray") => ("max_array_size", limits.max_array_size),
+                    w if w.contains("ap") => ("max_map_size", limits.max_map_size),
+                    _ => ("max_string_size", limits.max_string_size),
+                };
+                format!(
+                    "The script stopped at its size limit ({what}: {key} = {max}){}.",
+                    at(*pos)
+                )
+            }
+            EvalAltResult::ErrorTerminated(_, pos) => format!(
+                "The script stopped at its time limit (timeout_ms = {}){}.",
+                limits.timeout_ms,
+                at(*pos)
+            ),
+            EvalAltResult::ErrorRuntime(value, pos) => {
+                format!("The script failed: {value}{}.", at(*pos))
+            }
+            other => format!("The script failed: {other}."),
+        }
+    }
+}
+
+fn hash(source: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    source.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests;
