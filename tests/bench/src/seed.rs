@@ -48,6 +48,20 @@ const STATUSES: [&str; 6] = [
 ];
 const TYPES: [&str; 4] = ["question", "problem", "incident", "task"];
 
+/// One ticket row to seed.
+struct SeedTicket {
+    id: i64,
+    subject: String,
+    description: String,
+    status: &'static str,
+    priority: i64,
+    kind: &'static str,
+    requester: i64,
+    assignee: Option<i64>,
+    department: Option<i64>,
+    created: i64,
+}
+
 pub struct Seeded {
     pub tickets: i64,
     pub agents: Vec<i64>,
@@ -77,7 +91,7 @@ async fn insert_rows<T>(
                 break;
             }
             let mut q = QueryBuilder::<Any>::new(head);
-            q.push_values(chunk, |b, row| push(b, row));
+            q.push_values(chunk, &mut push);
             q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -144,34 +158,20 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
 
     // Tickets spread over the last year, oldest first.
     let span = 365 * 86_400;
-    let tickets: Vec<(
-        i64,
-        String,
-        String,
-        &str,
-        i64,
-        &str,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        i64,
-    )> = (1..=n)
-        .map(|id| {
-            let created = now - span + span * id / n.max(1);
-            let status = *STATUSES.choose(&mut rng).unwrap();
-            (
-                id,
-                sentence(&mut rng, 5),
-                sentence(&mut rng, 30),
-                status,
-                rng.random_range(1..=5),
-                *TYPES.choose(&mut rng).unwrap(),
-                first_user + 20 + rng.random_range(0..customers),
-                rng.random_bool(0.7)
-                    .then(|| *agents.choose(&mut rng).unwrap()),
-                rng.random_bool(0.8).then(|| rng.random_range(1..=5)),
-                created,
-            )
+    let tickets: Vec<SeedTicket> = (1..=n)
+        .map(|id| SeedTicket {
+            id,
+            subject: sentence(&mut rng, 5),
+            description: sentence(&mut rng, 30),
+            status: STATUSES.choose(&mut rng).unwrap(),
+            priority: rng.random_range(1..=5),
+            kind: TYPES.choose(&mut rng).unwrap(),
+            requester: first_user + 20 + rng.random_range(0..customers),
+            assignee: rng
+                .random_bool(0.7)
+                .then(|| *agents.choose(&mut rng).unwrap()),
+            department: rng.random_bool(0.8).then(|| rng.random_range(1..=5)),
+            created: now - span + span * id / n.max(1),
         })
         .collect();
     insert_rows(
@@ -181,25 +181,25 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
          resolution_due_at, sla_breached, resolved_at, created_at, updated_at) ",
         tickets.iter(),
         |mut b, t| {
-            let resolved = matches!(t.3, "resolved" | "closed").then_some(t.9 + 3600);
-            b.push_bind(t.0)
-                .push_bind(format!("ESC-{:05}", t.0))
-                .push_bind(t.1.clone())
-                .push_bind(t.2.clone())
-                .push_bind(t.3)
-                .push_bind(t.4)
-                .push_bind(t.5)
+            let resolved = matches!(t.status, "resolved" | "closed").then_some(t.created + 3600);
+            b.push_bind(t.id)
+                .push_bind(format!("ESC-{:05}", t.id))
+                .push_bind(t.subject.clone())
+                .push_bind(t.description.clone())
+                .push_bind(t.status)
+                .push_bind(t.priority)
+                .push_bind(t.kind)
                 .push_bind("api")
-                .push_bind(t.6)
-                .push_bind(t.7)
-                .push_bind(t.8)
+                .push_bind(t.requester)
+                .push_bind(t.assignee)
+                .push_bind(t.department)
                 .push_bind(1i64)
-                .push_bind(t.9 + 8 * 3600)
-                .push_bind(t.9 + 48 * 3600)
-                .push_bind((t.0 % 17 == 0) as i64)
+                .push_bind(t.created + 8 * 3600)
+                .push_bind(t.created + 48 * 3600)
+                .push_bind((t.id % 17 == 0) as i64)
                 .push_bind(resolved)
-                .push_bind(t.9)
-                .push_bind(t.9 + 600);
+                .push_bind(t.created)
+                .push_bind(t.created + 600);
         },
     )
     .await?;
@@ -208,12 +208,12 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
         "INSERT INTO replies (ticket_id, author_id, body, is_internal_note, created_at) ",
         tickets.iter().flat_map(|t| {
             [
-                (t.0, t.6, t.9 + 60, 0i64),
+                (t.id, t.requester, t.created + 60, 0i64),
                 (
-                    t.0,
-                    t.7.unwrap_or(agents[0]),
-                    t.9 + 120,
-                    (t.0 % 5 == 0) as i64,
+                    t.id,
+                    t.assignee.unwrap_or(agents[0]),
+                    t.created + 120,
+                    (t.id % 5 == 0) as i64,
                 ),
             ]
         }),
@@ -231,8 +231,14 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
         "INSERT INTO activities (ticket_id, causer_id, type, properties, created_at) ",
         tickets.iter().flat_map(|t| {
             [
-                (t.0, t.6, "created", "{}", t.9),
-                (t.0, agents[0], "replied", "{\"reply_id\":0}", t.9 + 120),
+                (t.id, t.requester, "created", "{}", t.created),
+                (
+                    t.id,
+                    agents[0],
+                    "replied",
+                    "{\"reply_id\":0}",
+                    t.created + 120,
+                ),
             ]
         }),
         |mut b, (ticket, causer, kind, props, at)| {
@@ -249,8 +255,8 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
         "INSERT INTO ticket_tags (ticket_id, tag_id) ",
         tickets
             .iter()
-            .filter(|t| t.0 % 3 != 0)
-            .map(|t| (t.0, 1 + t.0 % 20)),
+            .filter(|t| t.id % 3 != 0)
+            .map(|t| (t.id, 1 + t.id % 20)),
         |mut b, (ticket, tag)| {
             b.push_bind(ticket).push_bind(tag);
         },
@@ -261,8 +267,8 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
         "INSERT INTO ticket_followers (ticket_id, user_id, created_at) ",
         tickets
             .iter()
-            .filter(|t| t.0 % 4 == 0)
-            .map(|t| (t.0, agents[(t.0 % 20) as usize], t.9)),
+            .filter(|t| t.id % 4 == 0)
+            .map(|t| (t.id, agents[(t.id % 20) as usize], t.created)),
         |mut b, (ticket, user, at)| {
             b.push_bind(ticket).push_bind(user).push_bind(at);
         },
