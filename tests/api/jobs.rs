@@ -19,7 +19,58 @@ both_databases!(
     a_job_does_not_run_while_another_node_holds_its_lease,
 );
 
+both_databases!(
+    config = |c| c.jobs.check_sla_seconds = 1;
+    two_servers_on_one_database_mark_each_breach_once,
+);
+
 const HOUR: i64 = 3600;
+
+/// Two `serve` processes' schedulers share one database: the lease keeps each run of the job on
+/// one of them at a time, and every breach is marked (and announced) exactly once.
+async fn two_servers_on_one_database_mark_each_breach_once(app: TestApp) {
+    let mut config = Config::default();
+    config.server.bind = "127.0.0.1:0".parse().unwrap();
+    config.database.url = app.database_url.clone();
+    config.jobs.check_sla_seconds = 1;
+    config.jobs.close_resolved_seconds = 0;
+    config.jobs.purge_activities_seconds = 0;
+    let second = escalated::server::start(config, std::future::pending())
+        .await
+        .unwrap();
+    let (_, token) = app.agent(&["agent"]).await;
+    for i in 0..20 {
+        app.ticket(&token, &format!("Overdue {i}"), json!({})).await;
+    }
+    // Every first response is now overdue; both schedulers look every second.
+    app.exec("UPDATE tickets SET first_response_due_at = 1000")
+        .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app
+        .scalar("SELECT COUNT(*) FROM tickets WHERE first_response_breached = 1")
+        .await
+        < 20
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the schedulers marked the breaches"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A few more rounds of both schedulers change nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE type = 'sla.breached'")
+            .await,
+        20
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM activities WHERE type = 'sla_breached'")
+            .await,
+        20
+    );
+    second.stop().await.unwrap();
+}
 
 async fn run(app: &TestApp, job: Job, at: i64) -> Option<String> {
     let store = app.store().await;
