@@ -707,3 +707,36 @@ async fn the_status_state_machine_is_configurable_row_by_row() {
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn jobs_run_by_hand_and_report_what_they_did() {
+    let (url, dir, _scratch) = scratch().await;
+    for (job, says) in [
+        (
+            "check-sla",
+            "check-sla: 0 breaches marked, 0 warnings sent.",
+        ),
+        (
+            "close-resolved",
+            "close-resolved: 0 resolved tickets closed.",
+        ),
+        ("purge-activities", "purge-activities: 0 activities purged."),
+    ] {
+        let done = run(escalated(&dir)
+            .args(["jobs", job])
+            .env("ESCALATED_DATABASE__URL", &url))
+        .await
+        .expect_success();
+        assert_eq!(done.stdout.trim(), says);
+    }
+    let unknown = run(escalated(&dir)
+        .args(["jobs", "reindex"])
+        .env("ESCALATED_DATABASE__URL", &url))
+    .await
+    .expect_failure();
+    assert!(
+        unknown.stderr.contains("check-sla"),
+        "names the jobs there are: {}",
+        unknown.stderr
+    );
+}
