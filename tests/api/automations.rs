@@ -16,6 +16,7 @@ both_databases!(
     a_schedule_automation_applies_once_per_ticket_per_period,
     an_event_automation_fires_on_ticket_created,
     an_automation_does_not_retrigger_itself,
+    waiting_on_customer_tickets_auto_close_after_five_days,
 );
 
 async fn automations_are_managed_and_their_scripts_checked(app: TestApp) {
@@ -235,4 +236,55 @@ async fn an_automation_does_not_retrigger_itself(app: TestApp) {
     // Give a loop time to show itself.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(count_applied(&app).await, 1);
+}
+
+const AUTO_CLOSE: &str = r#"
+if ticket.status == "waiting_on_customer" && ticket.hours_since_update >= 120 {
+    add_reply("We are closing this ticket as we have not heard back. Reply to reopen it.");
+    set_status("closed");
+}
+"#;
+
+async fn waiting_on_customer_tickets_auto_close_after_five_days(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    app.post(
+        "/admin/automations/create",
+        &app.admin_token,
+        json!({"name": "Auto-close", "trigger": "schedule", "interval_minutes": 60,
+               "script": AUTO_CLOSE}),
+    )
+    .await
+    .expect(201);
+    let waiting = app.ticket(&token, "Any news?", json!({})).await;
+    let reference = waiting["reference"].as_str().unwrap();
+    app.patch(
+        &format!("/tickets/{reference}/status"),
+        &token,
+        json!({"status": "waiting_on_customer"}),
+    )
+    .await
+    .expect(200);
+    let store = app.store().await;
+    let config = Config::default();
+    let now = escalated::time::now();
+    for (at, applied) in [(now + 4 * 86_400, 0), (now + 6 * 86_400, 1)] {
+        let summary = jobs::run(Job::RunAutomations, &store, &config, at)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary, format!("{applied} automation applications"));
+    }
+    store.close().await;
+    let shown = app
+        .get(&format!("/tickets/{reference}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(shown.data()["status"], "closed", "{}", shown.data());
+    let last = shown.data()["replies"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(last["body"].as_str().unwrap().starts_with("We are closing"));
 }
