@@ -137,12 +137,23 @@ async fn a_schedule_automation_applies_once_per_ticket_per_period(app: TestApp) 
             .unwrap();
         summaries.push(summary);
     }
+    let runs = "SELECT COUNT(*) FROM automation_runs";
+    assert_eq!(app.scalar(runs).await, 4);
+    // Runs are forgotten once past the longest period (a week, plus a day).
+    jobs::run(Job::RunAutomations, &store, &config, start + 9 * 86_400)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.scalar(runs).await,
+        2,
+        "only the new period's runs remain"
+    );
     store.close().await;
     assert_eq!(
         summaries,
         [2, 0, 0, 2, 0].map(|n| format!("{n} automation applications"))
     );
-    assert_eq!(count_applied(&app).await, 4);
+    assert_eq!(count_applied(&app).await, 6);
     let shown = app
         .get(
             &format!("/tickets/{}", first["reference"].as_str().unwrap()),
@@ -157,7 +168,7 @@ async fn a_schedule_automation_applies_once_per_ticket_per_period(app: TestApp) 
         .iter()
         .filter(|r| r["body"] == format!("Reminder for {reference}"))
         .collect();
-    assert_eq!(notes.len(), 2, "{}", shown.data());
+    assert_eq!(notes.len(), 3, "{}", shown.data());
 }
 
 /// Polls the ticket until `done` holds (automations run in the background).

@@ -35,6 +35,9 @@ const MAX_SCRIPT: usize = 65_535;
 pub const SCHEDULE: &str = "schedule";
 /// Longest period of a scheduled automation: a week.
 const MAX_INTERVAL: i64 = 10_080;
+/// How long runs are remembered: past the longest period, after which no period can repeat
+/// (and past any event still being handled).
+const KEEP_RUNS: i64 = (MAX_INTERVAL + 24 * 60) * 60;
 /// Tickets read per query by the scheduled run.
 const BATCH: i64 = 200;
 
@@ -242,6 +245,11 @@ async fn apply_to(
 /// it has not applied to in its current period. A failing script is logged and counts as
 /// applied for the period, so it is not retried on every run. Returns the applications made.
 pub async fn run_scheduled(store: &Store, scripts: &Scripts, now: Timestamp) -> Result<u64> {
+    {
+        let mut tx = store.begin().await?;
+        db::forget_runs(&mut tx, now - KEEP_RUNS).await?;
+        tx.commit().await?;
+    }
     let automations = db::active(&mut *store.conn().await?, SCHEDULE).await?;
     let mut applied = 0;
     for automation in automations.into_iter().map(Automation::from) {

@@ -152,3 +152,12 @@ pub async fn record_run(
     .await?;
     Ok(())
 }
+
+/// Forgets the runs recorded before `before`; returns how many.
+pub async fn forget_runs(conn: &mut AnyConnection, before: Timestamp) -> Result<u64> {
+    let result = sqlx::query("DELETE FROM automation_runs WHERE created_at < ?")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected())
+}
