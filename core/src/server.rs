@@ -105,6 +105,9 @@ pub async fn start(
     events.forward_to_plugins(plugins.clone());
     let state = AppState::new(config, store, events, plugins.clone());
     jobs::spawn_scheduler(state.store.clone(), state.config.clone());
+    state
+        .events
+        .forward_to_automations(state.store.clone(), state.scripts.clone());
     webhooks::spawn(
         state.store.clone(),
         state.config.clone(),

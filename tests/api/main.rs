@@ -11,6 +11,7 @@ mod admin_sla_policies;
 mod admin_tags;
 mod admin_users;
 mod auth;
+mod automations;
 mod cli;
 mod errors;
 mod jobs;

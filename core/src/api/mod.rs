@@ -2,6 +2,7 @@
 //! envelope. The OpenAPI document is generated from these definitions.
 
 pub mod admin_actions;
+pub mod admin_automations;
 pub mod admin_canned_responses;
 pub mod admin_departments;
 pub mod admin_macros;
@@ -55,6 +56,8 @@ pub enum ApiTags {
     AdminWebhooks,
     /// Custom ticket actions (admin).
     AdminActions,
+    /// Automations: scripts run on a schedule or on events (admin).
+    AdminAutomations,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -77,6 +80,7 @@ pub fn endpoints() -> impl OpenApi {
         admin_sla_policies::AdminSlaPoliciesApi,
         admin_webhooks::AdminWebhooksApi,
         admin_actions::AdminActionsApi,
+        admin_automations::AdminAutomationsApi,
     )
 }
 

@@ -3,6 +3,7 @@
 
 pub mod abilities;
 pub mod actions;
+pub mod automations;
 pub mod bootstrap;
 pub mod business_hours;
 pub mod business_time;

@@ -8,8 +8,9 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::broadcast;
 
 use crate::{
-    domain::events::envelope,
+    domain::{automations, events::envelope},
     plugins::PluginHost,
+    scripting::Scripts,
     store::{
         Store,
         events::{self, EventRow},
@@ -86,6 +87,30 @@ impl EventBus {
                         tracing::warn!(
                             missed,
                             "plugins fell behind the event stream; events skipped"
+                        )
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
+    /// Runs the event-driven automations of every event, in order. Every node reads every
+    /// event; each (automation, event) is claimed in the database first, so one node runs it.
+    pub fn forward_to_automations(&self, store: Store, scripts: Scripts) {
+        let mut events = self.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(row) => {
+                        if let Err(err) = automations::on_event(&store, &scripts, &row).await {
+                            tracing::warn!(event = row.id, error = %err, "automations of an event failed");
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "automations fell behind the event stream; events skipped"
                         )
                     }
                     Err(broadcast::error::RecvError::Closed) => break,

@@ -6,8 +6,9 @@ use std::{sync::LazyLock, time::Duration};
 
 use crate::{
     config::Config,
-    domain::tickets::housekeeping,
+    domain::{automations, tickets::housekeeping},
     error::Result,
+    scripting::Scripts,
     store::{Store, jobs as leases},
     time::{self, Timestamp},
 };
@@ -37,16 +38,24 @@ pub enum Job {
     CloseResolved,
     /// Delete activities older than `tickets.purge_activities_after_days`.
     PurgeActivities,
+    /// Run the active schedule automations over the open tickets (once per ticket per period).
+    RunAutomations,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::CheckSla, Job::CloseResolved, Job::PurgeActivities];
+    pub const ALL: [Job; 4] = [
+        Job::CheckSla,
+        Job::CloseResolved,
+        Job::PurgeActivities,
+        Job::RunAutomations,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::CheckSla => "check-sla",
             Job::CloseResolved => "close-resolved",
             Job::PurgeActivities => "purge-activities",
+            Job::RunAutomations => "run-automations",
         }
     }
 
@@ -55,6 +64,7 @@ impl Job {
             Job::CheckSla => config.jobs.check_sla_seconds,
             Job::CloseResolved => config.jobs.close_resolved_seconds,
             Job::PurgeActivities => config.jobs.purge_activities_seconds,
+            Job::RunAutomations => config.jobs.run_automations_seconds,
         }
     }
 
@@ -78,6 +88,12 @@ impl Job {
                 let days = config.tickets.purge_activities_after_days;
                 let n = housekeeping::purge_activities(store, now, days).await?;
                 format!("{n} activities purged")
+            }
+            Job::RunAutomations => {
+                // A job may run from the CLI, without a server: it gets its own runtime.
+                let scripts = Scripts::new(&config.scripts);
+                let n = automations::run_scheduled(store, &scripts, now).await?;
+                format!("{n} automation applications")
             }
         })
     }

@@ -6,6 +6,7 @@
 //! one aggregate; none of them decides a rule (that is `domain/`).
 
 pub mod activities;
+pub mod automations;
 pub mod canned_responses;
 pub mod departments;
 pub mod events;

@@ -1,0 +1,342 @@
+//! Automations: a Rhai script run as the system, either on a schedule over the open tickets
+//! (`trigger: "schedule"`, at most once per ticket per `interval_minutes`) or on each event of
+//! one name (`trigger: "ticket.created"`, ...). What the script records is applied through the
+//! one apply path; recording nothing means the ticket does not match.
+//!
+//! Loops are impossible: the events of an automation's changes carry
+//! `origin: {automations: [ids]}` (the chain of automations that led to them), and an event
+//! never triggers an automation already in its chain.
+
+use serde_json::{Value, json};
+
+use super::{
+    events,
+    tickets::{
+        activity::Kind,
+        apply::{self, Run},
+    },
+    validate,
+};
+use crate::{
+    error::{Error, FieldErrors, Result},
+    scripting::{Entry, Scripts, values},
+    store::{
+        Store,
+        automations::{self as db, AutomationRow},
+        events::EventRow,
+        is_unique_violation,
+    },
+    time::{self, Timestamp},
+};
+
+const MAX_NAME: usize = 255;
+const MAX_SCRIPT: usize = 65_535;
+/// The trigger of time-based automations.
+pub const SCHEDULE: &str = "schedule";
+/// Longest period of a scheduled automation: a week.
+const MAX_INTERVAL: i64 = 10_080;
+/// How long runs are remembered: past the longest period, after which no period can repeat
+/// (and past any event still being handled).
+const KEEP_RUNS: i64 = (MAX_INTERVAL + 24 * 60) * 60;
+/// Tickets read per query by the scheduled run.
+const BATCH: i64 = 200;
+
+#[derive(Debug, Clone)]
+pub struct Automation {
+    pub id: i64,
+    pub name: String,
+    pub script: String,
+    pub trigger: String,
+    pub interval_minutes: Option<i64>,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<AutomationRow> for Automation {
+    fn from(row: AutomationRow) -> Self {
+        Automation {
+            id: row.id,
+            name: row.name,
+            script: row.script,
+            trigger: row.trigger_on,
+            interval_minutes: row.interval_minutes,
+            is_active: row.is_active != 0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The fields of an automation; `None` leaves one alone (on create: required or default).
+#[derive(Debug, Default)]
+pub struct AutomationInput {
+    pub name: Option<String>,
+    pub script: Option<String>,
+    pub trigger: Option<String>,
+    pub interval_minutes: Option<i64>,
+    pub is_active: Option<bool>,
+}
+
+fn trigger(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value == SCHEDULE || events::is_event_name(value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "The trigger must be schedule or one of: {}.",
+            events::EVENT_NAMES.join(", ")
+        ))
+    }
+}
+
+fn check(
+    scripts: &Scripts,
+    row: &mut AutomationRow,
+    input: AutomationInput,
+    creating: bool,
+) -> Result<()> {
+    let mut errors = FieldErrors::new();
+    if creating || input.name.is_some() {
+        let name = input.name.as_deref().unwrap_or_default();
+        if let Some(n) = errors.check("name", validate::line("name", name, MAX_NAME)) {
+            row.name = n;
+        }
+    }
+    if creating || input.script.is_some() {
+        let source = input.script.as_deref().unwrap_or_default();
+        let compiled = validate::body("script", source, MAX_SCRIPT)
+            .and_then(|s| scripts.compile(&s).map(|_| s).map_err(|e| e.0));
+        if let Some(s) = errors.check("script", compiled) {
+            row.script = s;
+        }
+    }
+    if creating || input.trigger.is_some() {
+        let value = input.trigger.as_deref().unwrap_or_default();
+        if let Some(t) = errors.check("trigger", trigger(value)) {
+            row.trigger_on = t;
+        }
+    }
+    if input.interval_minutes.is_some() {
+        row.interval_minutes = input.interval_minutes;
+    }
+    if row.trigger_on == SCHEDULE {
+        match row.interval_minutes {
+            Some(m) if (1..=MAX_INTERVAL).contains(&m) => {}
+            _ => errors.add(
+                "interval_minutes",
+                format!(
+                    "The interval_minutes field is required for a schedule, from 1 to {MAX_INTERVAL}."
+                ),
+            ),
+        }
+    } else if !row.trigger_on.is_empty() {
+        // Only a schedule has a period.
+        row.interval_minutes = None;
+    }
+    if let Some(active) = input.is_active {
+        row.is_active = i64::from(active);
+    }
+    errors.into_result()
+}
+
+pub async fn create(
+    store: &Store,
+    scripts: &Scripts,
+    input: AutomationInput,
+) -> Result<Automation> {
+    let now = time::now();
+    let mut row = AutomationRow {
+        id: 0,
+        name: String::new(),
+        script: String::new(),
+        trigger_on: String::new(),
+        interval_minutes: None,
+        is_active: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    check(scripts, &mut row, input, true)?;
+    let mut tx = store.begin().await?;
+    row.id = db::insert(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+pub async fn update(
+    store: &Store,
+    scripts: &Scripts,
+    id: i64,
+    input: AutomationInput,
+) -> Result<Automation> {
+    let mut tx = store.begin().await?;
+    let mut row = db::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("Automation"))?;
+    check(scripts, &mut row, input, false)?;
+    row.updated_at = time::now();
+    db::update(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+pub async fn delete(store: &Store, id: i64) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if !db::delete(&mut tx, id).await? {
+        return Err(Error::not_found("Automation"));
+    }
+    tx.commit().await
+}
+
+pub async fn find(store: &Store, id: i64) -> Result<Automation> {
+    db::find(&mut *store.conn().await?, id)
+        .await?
+        .map(Automation::from)
+        .ok_or_else(|| Error::not_found("Automation"))
+}
+
+pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Automation>, i64)> {
+    let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
+    Ok((rows.into_iter().map(Automation::from).collect(), total))
+}
+
+/// Runs the automation's script on the ticket `reference` as the system and applies what it
+/// records; `chain` is the automations that led here (this one is added). `Ok(false)` when the
+/// script recorded nothing (no match).
+async fn apply_to(
+    store: &Store,
+    scripts: &Scripts,
+    automation: &Automation,
+    reference: &str,
+    chain: &[i64],
+    now: Timestamp,
+) -> Result<bool> {
+    let mut automations = chain.to_vec();
+    automations.push(automation.id);
+    let run = Run {
+        headline: "Automation failed.",
+        actor: None,
+        user: values::user(None, "", ""),
+        activity: Some((
+            Kind::AutomationApplied,
+            apply::named("automation", automation.id, &automation.name),
+        )),
+        origin: Some(json!({ "automations": automations })),
+        dry_run: false,
+        now,
+    };
+    let (_, changes) = apply::evaluate(
+        store,
+        scripts,
+        reference,
+        automation.script.clone(),
+        Entry::Main,
+        &run,
+    )
+    .await?;
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    apply::apply_changes(store, reference, changes, run).await?;
+    Ok(true)
+}
+
+/// The scheduled job's work at `now`: every active schedule automation over the open tickets
+/// it has not applied to in its current period. A failing script is logged and counts as
+/// applied for the period, so it is not retried on every run. Returns the applications made.
+pub async fn run_scheduled(store: &Store, scripts: &Scripts, now: Timestamp) -> Result<u64> {
+    {
+        let mut tx = store.begin().await?;
+        db::forget_runs(&mut tx, now - KEEP_RUNS).await?;
+        tx.commit().await?;
+    }
+    let automations = db::active(&mut *store.conn().await?, SCHEDULE).await?;
+    let mut applied = 0;
+    for automation in automations.into_iter().map(Automation::from) {
+        let Some(minutes) = automation.interval_minutes.filter(|m| *m > 0) else {
+            continue;
+        };
+        let period = now.div_euclid(minutes * 60);
+        let mut after = 0;
+        loop {
+            let batch = db::due_tickets(
+                &mut *store.conn().await?,
+                automation.id,
+                period,
+                after,
+                BATCH,
+            )
+            .await?;
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            after = last;
+            for (ticket_id, reference) in &batch {
+                let ran = match apply_to(store, scripts, &automation, reference, &[], now).await {
+                    Ok(ran) => ran,
+                    Err(err) => {
+                        tracing::warn!(automation = automation.id, ticket = %reference, error = %err, "automation failed");
+                        true
+                    }
+                };
+                if ran {
+                    let mut tx = store.begin().await?;
+                    db::record_run(&mut tx, automation.id, *ticket_id, period, now).await?;
+                    tx.commit().await?;
+                    applied += 1;
+                }
+            }
+            if (batch.len() as i64) < BATCH {
+                break;
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// The automations in the chain that caused an event (`data.origin.automations`).
+fn chain_of(data: &Value) -> Vec<i64> {
+    data.pointer("/origin/automations")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+/// Claims the run of `automation` on `event` for this node: a run row with the period
+/// `-event.id` (scheduled periods are positive), which only one node can insert.
+async fn claim(store: &Store, automation: &Automation, event: &EventRow) -> Result<bool> {
+    let Some(ticket_id) = event.ticket_id else {
+        return Ok(false);
+    };
+    let mut tx = store.begin().await?;
+    match db::record_run(&mut tx, automation.id, ticket_id, -event.id, time::now()).await {
+        Ok(()) => tx.commit().await.map(|_| true),
+        Err(err) if is_unique_violation(&err) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Runs the active automations triggered by `event` on its ticket, skipping those already in
+/// the chain that caused it. Failures are logged: an event has no one to answer to.
+pub async fn on_event(store: &Store, scripts: &Scripts, event: &EventRow) -> Result<()> {
+    let automations = db::active(&mut *store.conn().await?, &event.kind).await?;
+    if automations.is_empty() {
+        return Ok(());
+    }
+    let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    let Some(reference) = data.pointer("/ticket/reference").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let chain = chain_of(&data);
+    for automation in automations.into_iter().map(Automation::from) {
+        if chain.contains(&automation.id) || !claim(store, &automation, event).await? {
+            continue;
+        }
+        if let Err(err) =
+            apply_to(store, scripts, &automation, reference, &chain, time::now()).await
+        {
+            tracing::warn!(automation = automation.id, event = event.id, ticket = %reference, error = %err, "automation failed");
+        }
+    }
+    Ok(())
+}
