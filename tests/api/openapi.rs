@@ -78,3 +78,27 @@ async fn served_document_and_docs_need_no_token(app: TestApp) {
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("rapi-doc"));
 }
+
+#[test]
+fn every_request_body_has_an_example() {
+    let spec: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let mut bodies = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let Some(content) = op["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            for media in content.values() {
+                let reference = media["schema"]["$ref"].as_str().unwrap_or_default();
+                let name = reference.rsplit('/').next().unwrap_or_default();
+                assert!(
+                    schemas[name]["example"].is_object(),
+                    "{method} {path}: the request body {name} has no example"
+                );
+                bodies += 1;
+            }
+        }
+    }
+    assert!(bodies > 20, "found {bodies} request bodies");
+}

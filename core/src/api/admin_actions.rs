@@ -59,6 +59,7 @@ impl From<TicketAction> for ActionRecord {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateActionRequest {
     #[oai(validator(max_length = 100))]
     pub key: String,
@@ -73,6 +74,7 @@ pub struct CreateActionRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateActionRequest {
     #[serde(default)]
     #[oai(validator(max_length = 100))]

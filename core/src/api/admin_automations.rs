@@ -63,6 +63,7 @@ impl From<Automation> for AutomationRecord {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateAutomationRequest {
     #[oai(validator(max_length = 255))]
     pub name: String,
@@ -81,6 +82,7 @@ pub struct CreateAutomationRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateAutomationRequest {
     #[serde(default)]
     #[oai(validator(max_length = 255))]

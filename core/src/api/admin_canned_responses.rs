@@ -75,6 +75,7 @@ impl From<CannedResponse> for CannedResponseRecord {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateCannedResponseRequest {
     #[oai(validator(max_length = 255))]
     pub title: String,
@@ -89,6 +90,7 @@ pub struct CreateCannedResponseRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateCannedResponseRequest {
     #[serde(default)]
     #[oai(validator(max_length = 255))]

@@ -72,6 +72,7 @@ impl From<Department> for DepartmentRecord {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateDepartmentRequest {
     /// Unique, regardless of case.
     #[oai(validator(max_length = 255))]
@@ -92,6 +93,7 @@ pub struct CreateDepartmentRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateDepartmentRequest {
     #[serde(default)]
     #[oai(validator(max_length = 255))]

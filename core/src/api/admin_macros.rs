@@ -129,6 +129,7 @@ fn raw_actions(list: Option<Vec<MacroActionInput>>) -> Option<Vec<RawAction>> {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateMacroRequest {
     #[oai(validator(max_length = 255))]
     pub name: String,
@@ -154,6 +155,7 @@ pub struct CreateMacroRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateMacroRequest {
     #[serde(default)]
     #[oai(validator(max_length = 255))]

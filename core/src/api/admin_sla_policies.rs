@@ -142,6 +142,7 @@ impl From<SlaPolicy> for SlaPolicyRecord {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateSlaPolicyRequest {
     /// Unique, regardless of case.
     #[oai(validator(max_length = 255))]
@@ -165,6 +166,7 @@ pub struct CreateSlaPolicyRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateSlaPolicyRequest {
     #[serde(default)]
     #[oai(validator(max_length = 255))]

@@ -51,6 +51,7 @@ impl From<Tag> for TagRecord {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateTagRequest {
     /// Unique, regardless of case.
     #[oai(validator(max_length = 100))]
@@ -61,6 +62,7 @@ pub struct CreateTagRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateTagRequest {
     #[serde(default)]
     #[oai(validator(max_length = 100))]

@@ -80,6 +80,7 @@ impl From<Token> for ApiToken {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateTokenRequest {
     /// A label for people, e.g. `Zapier integration`.
     #[oai(validator(max_length = 255))]
@@ -97,6 +98,7 @@ pub struct CreateTokenRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateTokenRequest {
     #[serde(default)]
     pub name: Option<String>,

@@ -56,6 +56,7 @@ impl From<User> for AdminUser {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateUserRequest {
     #[oai(validator(max_length = 255))]
     pub name: String,
@@ -70,6 +71,7 @@ pub struct CreateUserRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateUserRequest {
     #[serde(default)]
     #[oai(validator(max_length = 255))]

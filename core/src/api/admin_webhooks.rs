@@ -64,6 +64,7 @@ pub struct CreatedWebhook {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateWebhookRequest {
     /// An http or https URL whose host resolves to public addresses only (unless
     /// `webhooks.allow_private`).
@@ -82,6 +83,7 @@ pub struct CreateWebhookRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct UpdateWebhookRequest {
     #[serde(default)]
     #[oai(validator(max_length = 2048))]

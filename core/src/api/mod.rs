@@ -16,6 +16,7 @@ pub mod body;
 pub mod dashboard;
 pub mod envelope;
 pub mod errors;
+pub mod examples;
 pub mod params;
 pub mod realtime;
 pub mod removal;

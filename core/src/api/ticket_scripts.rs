@@ -28,6 +28,7 @@ use crate::{
 pub struct TicketScriptsApi;
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct ApplyMacroRequest {
     /// A macro the caller may use (shared, or their own).
     pub macro_id: i64,

@@ -65,6 +65,7 @@ pub struct RequesterRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct CreateTicketRequest {
     /// Up to 255 characters, not blank.
     pub subject: String,
@@ -83,6 +84,7 @@ pub struct CreateTicketRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct ReplyRequest {
     /// Up to 65535 characters, not blank; stored verbatim.
     pub body: String,
@@ -92,16 +94,19 @@ pub struct ReplyRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct StatusRequest {
     pub status: Status,
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct PriorityRequest {
     pub priority: Priority,
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct AssignRequest {
     /// An active agent or admin; `null` unassigns. The key is required.
     #[serde(default)]
@@ -109,6 +114,7 @@ pub struct AssignRequest {
 }
 
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 pub struct TagsRequest {
     /// The complete set of tag ids the ticket should have (existing tags; at most 50; `[]` clears).
     pub tag_ids: Vec<i64>,
