@@ -12,6 +12,10 @@ async fn demo_seed_fills_every_resource_once(app: TestApp) {
         .unwrap();
     assert_eq!((report.agents, report.tickets), (6, 40));
     let token = app.admin_token.clone();
+    let listed = |path: &'static str| {
+        let (app, token) = (&app, &token);
+        async move { app.get(path, token).await.data().as_array().unwrap().len() }
+    };
     let tickets = app.get("/tickets?per_page=100", &token).await.expect(200);
     assert_eq!(tickets.body["meta"]["total"], 40);
     let statuses: std::collections::BTreeSet<&str> = tickets
@@ -22,52 +26,11 @@ async fn demo_seed_fills_every_resource_once(app: TestApp) {
         .map(|t| t["status"].as_str().unwrap())
         .collect();
     assert!(statuses.len() >= 3, "a mix of statuses: {statuses:?}");
-    assert_eq!(
-        app.get("/agents", &token)
-            .await
-            .data()
-            .as_array()
-            .unwrap()
-            .len(),
-        7,
-        "six agents and the admin"
-    );
-    assert_eq!(
-        app.get("/departments", &token)
-            .await
-            .data()
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
-    assert_eq!(
-        app.get("/tags", &token)
-            .await
-            .data()
-            .as_array()
-            .unwrap()
-            .len(),
-        8
-    );
-    assert_eq!(
-        app.get("/macros", &token)
-            .await
-            .data()
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
-    assert_eq!(
-        app.get("/canned-responses", &token)
-            .await
-            .data()
-            .as_array()
-            .unwrap()
-            .len(),
-        5
-    );
+    assert_eq!(listed("/agents").await, 7, "six agents and the admin");
+    assert_eq!(listed("/departments").await, 3);
+    assert_eq!(listed("/tags").await, 8);
+    assert_eq!(listed("/macros").await, 3);
+    assert_eq!(listed("/canned-responses").await, 5);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM replies").await as usize,
         report.replies
