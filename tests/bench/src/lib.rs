@@ -2,6 +2,7 @@
 //! `cargo run --release -p escalated-bench -- --help` for the options; docs/performance.md for
 //! the figures and how they were made.
 
+pub mod auth_cost;
 pub mod load;
 pub mod seed;
 
@@ -9,16 +10,20 @@ use load::Measured;
 
 /// A markdown table of one run.
 pub fn table(label: &str, rows: &[Measured]) -> String {
-    let mut out =
-        format!("| {label} | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|\n");
+    let mut out = format!(
+        "| {label} | req/s | p50 ms | p99 ms | errors | server CPU µs/req |\n|---|---|---|---|---|---|\n"
+    );
     for m in rows {
         out.push_str(&format!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} |\n",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {} |\n",
             m.op.name(),
             m.rps(),
             m.p50_ms,
             m.p99_ms,
-            m.errors
+            m.errors,
+            m.server_cpu_us
+                .map(|us| format!("{us:.0}"))
+                .unwrap_or_default()
         ));
     }
     out
@@ -31,6 +36,7 @@ pub fn json(label: &str, rows: &[Measured]) -> serde_json::Value {
         "results": rows.iter().map(|m| serde_json::json!({
             "op": m.op.name(), "requests": m.requests, "errors": m.errors, "seconds": m.seconds,
             "rps": m.rps(), "p50_ms": m.p50_ms, "p99_ms": m.p99_ms,
+            "server_cpu_us": m.server_cpu_us,
         })).collect::<Vec<_>>(),
     })
 }
@@ -44,7 +50,7 @@ mod smoke {
 
     use escalated::{config::Config, server};
 
-    use super::{load, seed};
+    use super::{auth_cost, load, seed};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn harness_seeds_serves_and_measures_every_operation() {
@@ -76,6 +82,10 @@ mod smoke {
             assert!(m.requests > 0, "{} made no requests", op.name());
             assert_eq!(m.errors, 0, "{} had errors", op.name());
         }
+        let cost = auth_cost::measure(&store, &token, Duration::from_millis(200))
+            .await
+            .unwrap();
+        assert!(cost.with_guard_ns > 0.0 && cost.without_guard_ns > 0.0);
         running.stop().await.unwrap();
         let _ = std::fs::remove_dir_all(dir);
     }

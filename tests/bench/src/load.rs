@@ -49,6 +49,8 @@ pub struct Measured {
     pub seconds: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Server CPU time per request, in microseconds, when the server is a child process.
+    pub server_cpu_us: Option<f64>,
 }
 
 impl Measured {
@@ -162,5 +164,6 @@ pub async fn drive(
         seconds,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
+        server_cpu_us: None,
     }
 }
