@@ -227,7 +227,8 @@ impl Default for JobsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScriptsConfig {
-    /// Folder of Rhai scripts (`macros/`, `actions/`, `automations/` inside).
+    /// Folder of script files (`macros/`, `actions/`, `automations/` inside, `*.rhai` each),
+    /// loaded at start and on every change (`domain::script_files`).
     pub dir: String,
     /// Most operations one script run may take.
     pub max_operations: u64,

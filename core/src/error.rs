@@ -61,6 +61,10 @@ pub enum Error {
     /// Authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Allowed, but the thing cannot be changed this way (403): a script loaded from a file.
+    /// The message says where to change it.
+    #[error("{0}")]
+    ReadOnly(String),
     /// The thing addressed does not exist (or is not visible): `Ticket not found.`
     #[error("{0}")]
     NotFound(String),

@@ -1,6 +1,6 @@
 //! Assembles the HTTP application and runs it.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::Context;
 use poem::{
@@ -14,7 +14,7 @@ use crate::{
     app::AppState,
     auth::guard::Guard,
     config::Config,
-    domain::bootstrap,
+    domain::{bootstrap, script_files},
     events::EventBus,
     jobs,
     plugins::{self, PluginHost, routes::PluginRoutes},
@@ -104,7 +104,12 @@ pub async fn start(
     let events = EventBus::start(store.clone()).await?;
     events.forward_to_plugins(plugins.clone());
     let state = AppState::new(config, store, events, plugins.clone());
-    jobs::spawn_scheduler(state.store.clone(), state.config.clone());
+    script_files::start(&state.scripts, Path::new(&state.config.scripts.dir)).await;
+    jobs::spawn_scheduler(
+        state.store.clone(),
+        state.scripts.clone(),
+        state.config.clone(),
+    );
     state
         .events
         .forward_to_automations(state.store.clone(), state.scripts.clone());

@@ -20,6 +20,7 @@ mod plugins;
 mod rate_limits;
 mod realtime;
 mod resources;
+mod script_files;
 mod seed;
 mod sla_clock;
 mod ticket_actions;

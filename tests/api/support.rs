@@ -114,6 +114,8 @@ pub struct TestApp {
     /// The bootstrap admin's token (`*` abilities).
     pub admin_token: String,
     pub database_url: String,
+    /// The configuration the server started with.
+    pub config: Config,
     running: Option<server::Running>,
     _scratch: Scratch,
 }
@@ -205,7 +207,7 @@ impl TestApp {
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();
-        let running = server::start(config, std::future::pending())
+        let running = server::start(config.clone(), std::future::pending())
             .await
             .expect("server starts");
         let origin = format!("http://{}", running.addr);
@@ -219,6 +221,7 @@ impl TestApp {
                 .clone()
                 .expect("a fresh database bootstraps an admin"),
             database_url,
+            config,
             running: Some(running),
             _scratch: scratch,
         })

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
+    admin_macros::origin,
     body::JsonBody,
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
@@ -37,8 +38,12 @@ pub struct ActionRecord {
     /// Rhai source defining `visible(ticket, user)`, `enabled(ticket, user)`, `run(ticket, user)`.
     pub script: String,
     pub is_active: bool,
-    /// Where the action comes from: `database` (made through this API).
+    /// `database` (made through this API) or `file` (read from a script file: read-only, a
+    /// negative `id`, the key `file:{file name}`; see docs/scripting.md).
     pub origin: String,
+    /// The script file of a `file` action, relative to `[scripts] dir`
+    /// (`actions/escalate-vip.rhai`); `null` for a database one.
+    pub file: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -51,7 +56,8 @@ impl From<TicketAction> for ActionRecord {
             label: a.label,
             script: a.script,
             is_active: a.is_active,
-            origin: "database".into(),
+            origin: origin(&a.file).into(),
+            file: a.file,
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }
@@ -93,7 +99,8 @@ pub struct UpdateActionRequest {
 impl AdminActionsApi {
     /// List custom ticket actions
     ///
-    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100), by id.
+    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100):
+    /// the actions from script files first (by file name), then the others by id.
     #[oai(path = "/admin/actions", method = "get", operation_id = "actions.list")]
     async fn list(
         &self,
@@ -103,8 +110,13 @@ impl AdminActionsApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<Paged<ActionRecord>>> {
         let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            ticket_actions::page(&state.store, request.limit(), request.offset()).await?;
+        let (items, total) = ticket_actions::page(
+            &state.store,
+            &state.scripts,
+            request.limit(),
+            request.offset(),
+        )
+        .await?;
         Ok(paged(
             items.into_iter().map(ActionRecord::from).collect(),
             PageMeta::new(request.page, request.per_page, total),
@@ -125,7 +137,11 @@ impl AdminActionsApi {
         state: State<&AppState>,
         id: Path<i64>,
     ) -> ApiResult<Json<Data<ActionRecord>>> {
-        Ok(data(ticket_actions::find(&state.store, id.0).await?.into()))
+        Ok(data(
+            ticket_actions::find(&state.store, &state.scripts, id.0)
+                .await?
+                .into(),
+        ))
     }
 
     /// Create a custom ticket action
@@ -160,7 +176,8 @@ impl AdminActionsApi {
 
     /// Update a custom ticket action
     ///
-    /// Requires the `admin` ability and an admin owner.
+    /// Requires the `admin` ability and an admin owner. An action from a script file is 403
+    /// (edit the file).
     #[oai(
         path = "/admin/actions/:id/update",
         method = "patch",
@@ -191,7 +208,8 @@ impl AdminActionsApi {
 
     /// Delete a custom ticket action
     ///
-    /// Requires the `admin` ability and an admin owner.
+    /// Requires the `admin` ability and an admin owner. An action from a script file is 403
+    /// (remove the file).
     #[oai(
         path = "/admin/actions/:id/delete",
         method = "delete",
@@ -203,7 +221,7 @@ impl AdminActionsApi {
         state: State<&AppState>,
         id: Path<i64>,
     ) -> ApiResult<Json<Written<RemovalResult>>> {
-        ticket_actions::delete(&state.store, id.0).await?;
+        ticket_actions::delete(&state.store, &state.scripts, id.0).await?;
         Ok(removed(id.0, Removal::Deleted, "Action deleted."))
     }
 }

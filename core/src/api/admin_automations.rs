@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
+    admin_macros::origin,
     body::JsonBody,
     envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
     errors::ApiResult,
@@ -40,8 +41,12 @@ pub struct AutomationRecord {
     /// For `schedule`: the period, in minutes, in which it applies at most once per ticket.
     pub interval_minutes: Option<i64>,
     pub is_active: bool,
-    /// Where the automation comes from: `database` (made through this API).
+    /// `database` (made through this API) or `file` (read from a script file: read-only, a
+    /// negative `id`; see docs/scripting.md).
     pub origin: String,
+    /// The script file of a `file` automation, relative to `[scripts] dir`
+    /// (`automations/urgent-on-keyword.rhai`); `null` for a database one.
+    pub file: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -55,7 +60,8 @@ impl From<Automation> for AutomationRecord {
             trigger: a.trigger,
             interval_minutes: a.interval_minutes,
             is_active: a.is_active,
-            origin: "database".into(),
+            origin: origin(&a.file).into(),
+            file: a.file,
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),
         }
@@ -103,7 +109,8 @@ pub struct UpdateAutomationRequest {
 impl AdminAutomationsApi {
     /// List automations
     ///
-    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100), by id.
+    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100):
+    /// the automations from script files first (by file name), then the others by id.
     #[oai(
         path = "/admin/automations",
         method = "get",
@@ -117,8 +124,13 @@ impl AdminAutomationsApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<Paged<AutomationRecord>>> {
         let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            automations::page(&state.store, request.limit(), request.offset()).await?;
+        let (items, total) = automations::page(
+            &state.store,
+            &state.scripts,
+            request.limit(),
+            request.offset(),
+        )
+        .await?;
         Ok(paged(
             items.into_iter().map(AutomationRecord::from).collect(),
             PageMeta::new(request.page, request.per_page, total),
@@ -139,7 +151,11 @@ impl AdminAutomationsApi {
         state: State<&AppState>,
         id: Path<i64>,
     ) -> ApiResult<Json<Data<AutomationRecord>>> {
-        Ok(data(automations::find(&state.store, id.0).await?.into()))
+        Ok(data(
+            automations::find(&state.store, &state.scripts, id.0)
+                .await?
+                .into(),
+        ))
     }
 
     /// Create an automation
@@ -176,7 +192,8 @@ impl AdminAutomationsApi {
 
     /// Update an automation
     ///
-    /// Requires the `admin` ability and an admin owner.
+    /// Requires the `admin` ability and an admin owner. An automation from a script file is
+    /// 403 (edit the file).
     #[oai(
         path = "/admin/automations/:id/update",
         method = "patch",
@@ -208,7 +225,8 @@ impl AdminAutomationsApi {
 
     /// Delete an automation
     ///
-    /// Requires the `admin` ability and an admin owner.
+    /// Requires the `admin` ability and an admin owner. An automation from a script file is
+    /// 403 (remove the file).
     #[oai(
         path = "/admin/automations/:id/delete",
         method = "delete",
@@ -220,7 +238,7 @@ impl AdminAutomationsApi {
         state: State<&AppState>,
         id: Path<i64>,
     ) -> ApiResult<Json<Written<RemovalResult>>> {
-        automations::delete(&state.store, id.0).await?;
+        automations::delete(&state.store, &state.scripts, id.0).await?;
         Ok(removed(id.0, Removal::Deleted, "Automation deleted."))
     }
 }

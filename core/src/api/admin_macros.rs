@@ -68,6 +68,12 @@ pub struct MacroRecord {
     pub actions: Option<Vec<MacroAction>>,
     /// The Rhai source of a `script` macro; `null` for actions.
     pub script: Option<String>,
+    /// `database` (made through this API) or `file` (read from a script file: read-only, a
+    /// negative `id`; see docs/scripting.md).
+    pub origin: String,
+    /// The script file of a `file` macro, relative to `[scripts] dir`
+    /// (`macros/close-as-duplicate.rhai`); `null` for a database one.
+    pub file: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -99,10 +105,17 @@ impl From<Macro> for MacroRecord {
             kind,
             actions,
             script,
+            origin: origin(&m.file).into(),
+            file: m.file,
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
         }
     }
+}
+
+/// `file` for a script loaded from a file, else `database`.
+pub fn origin(file: &Option<String>) -> &'static str {
+    if file.is_some() { "file" } else { "database" }
 }
 
 /// An action as sent; its type and value are checked by the server.
@@ -183,7 +196,8 @@ impl AdminMacrosApi {
     /// List macros
     ///
     /// Requires the `admin` ability and an admin owner. Every macro, personal ones of all
-    /// users included. Paginated (`page`, `per_page` 1..100), by id.
+    /// users included. Paginated (`page`, `per_page` 1..100): the macros from script files
+    /// first (by file name), then the others by id.
     #[oai(path = "/admin/macros", method = "get", operation_id = "macros.list")]
     async fn list(
         &self,
@@ -193,7 +207,13 @@ impl AdminMacrosApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<Paged<MacroRecord>>> {
         let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) = macros::page(&state.store, request.limit(), request.offset()).await?;
+        let (items, total) = macros::page(
+            &state.store,
+            &state.scripts,
+            request.limit(),
+            request.offset(),
+        )
+        .await?;
         Ok(paged(
             items.into_iter().map(MacroRecord::from).collect(),
             PageMeta::new(request.page, request.per_page, total),
@@ -214,7 +234,11 @@ impl AdminMacrosApi {
         state: State<&AppState>,
         id: Path<i64>,
     ) -> ApiResult<Json<Data<MacroRecord>>> {
-        Ok(data(macros::find(&state.store, id.0).await?.into()))
+        Ok(data(
+            macros::find(&state.store, &state.scripts, id.0)
+                .await?
+                .into(),
+        ))
     }
 
     /// Create a macro
@@ -253,7 +277,7 @@ impl AdminMacrosApi {
     /// Update a macro
     ///
     /// Requires the `admin` ability and an admin owner. Giving `actions` or `script` (not
-    /// both) replaces what the macro does.
+    /// both) replaces what the macro does. A macro from a script file is 403 (edit the file).
     #[oai(
         path = "/admin/macros/:id/update",
         method = "patch",
@@ -266,8 +290,8 @@ impl AdminMacrosApi {
         id: Path<i64>,
         body: DeferredJson<UpdateMacroRequest>,
     ) -> ApiResult<Json<Written<MacroRecord>>> {
-        // An unknown id is 404 before the body is judged (contract §8).
-        macros::find(&state.store, id.0).await?;
+        // An unknown id is 404, and a file macro 403, before the body is judged (contract §8).
+        macros::writable(&state.store, &state.scripts, id.0).await?;
         let body = body.parse()?;
         let updated = macros::update(
             &state.store,
@@ -289,7 +313,8 @@ impl AdminMacrosApi {
 
     /// Delete a macro
     ///
-    /// Requires the `admin` ability and an admin owner.
+    /// Requires the `admin` ability and an admin owner. A macro from a script file is 403
+    /// (remove the file).
     #[oai(
         path = "/admin/macros/:id/delete",
         method = "delete",
@@ -301,7 +326,7 @@ impl AdminMacrosApi {
         state: State<&AppState>,
         id: Path<i64>,
     ) -> ApiResult<Json<Written<RemovalResult>>> {
-        macros::delete(&state.store, id.0).await?;
+        macros::delete(&state.store, &state.scripts, id.0).await?;
         Ok(removed(id.0, Removal::Deleted, "Macro deleted."))
     }
 }

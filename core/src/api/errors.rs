@@ -33,7 +33,7 @@ impl Error {
         match self {
             Error::InvalidJson => StatusCode::BAD_REQUEST,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::ReadOnly(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Validation(_) | Error::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -121,7 +121,7 @@ pub const ERROR_STATUSES: [(u16, &str); 7] = [
     ),
     (
         403,
-        "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`).",
+        "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`); or the resource is read-only (a script loaded from a file: the message names the file).",
     ),
     (404, "The addressed resource does not exist."),
     (

@@ -110,15 +110,16 @@ impl ResourcesApi {
 
     /// List macros
     ///
-    /// Requires the `tickets:read` ability. The shared macros and the caller's personal ones,
-    /// by `order`, then name.
+    /// Requires the `tickets:read` ability. The shared macros (those from script files
+    /// included, `origin: "file"`) and the caller's personal ones, by `order`, then name (within
+    /// one `order`, file macros come after the others).
     #[oai(path = "/macros", method = "get", operation_id = "macros.visible")]
     async fn macros(
         &self,
         caller: Caller,
         state: State<&AppState>,
     ) -> ApiResult<Json<Data<Vec<MacroRecord>>>> {
-        let list = macros::visible_to(&state.store, caller.0.user_id).await?;
+        let list = macros::visible_to(&state.store, &state.scripts, caller.0.user_id).await?;
         Ok(data(list.into_iter().map(MacroRecord::from).collect()))
     }
 }

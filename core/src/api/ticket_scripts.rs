@@ -64,6 +64,7 @@ fn change(action: &Action) -> MacroAction {
 /// A custom action as a ticket lists it.
 #[derive(Debug, Object)]
 pub struct TicketActionItem {
+    /// What to run it by; `file:{file name}` for an action from a script file.
     pub key: String,
     pub label: String,
     /// Whether it may run now (`POST` answers 403 when not).
@@ -126,7 +127,8 @@ impl TicketScriptsApi {
     /// List the custom actions of a ticket
     ///
     /// Requires `tickets:read`. The active actions whose `visible(ticket, user)` is true for
-    /// this ticket and caller, each with `enabled`.
+    /// this ticket and caller, each with `enabled`: the database's by label, then those of
+    /// script files (keys `file:{file name}`) by label.
     #[oai(
         path = "/tickets/:reference/actions",
         method = "get",

@@ -3,6 +3,10 @@
 //! one name (`trigger: "ticket.created"`, ...). What the script records is applied through the
 //! one apply path; recording nothing means the ticket does not match.
 //!
+//! Automations come from the database (admin API) and from script files
+//! ([`super::script_files`]: read-only, negative ids). A file automation's runs are recorded
+//! under its id, which stays the same while the file keeps its name.
+//!
 //! Loops are impossible: the events of an automation's changes carry
 //! `origin: {automations: [ids]}` (the chain of automations that led to them), and an event
 //! never triggers an automation already in its chain.
@@ -11,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     events,
+    script_files::{self, FileScript},
     tickets::{
         activity::Kind,
         apply::{self, Run},
@@ -51,6 +56,8 @@ pub struct Automation {
     pub is_active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The script file it comes from (`automations/x.rhai`); `None` for a database one.
+    pub file: Option<String>,
 }
 
 impl From<AutomationRow> for Automation {
@@ -64,6 +71,7 @@ impl From<AutomationRow> for Automation {
             is_active: row.is_active != 0,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            file: None,
         }
     }
 }
@@ -140,13 +148,8 @@ fn check(
     errors.into_result()
 }
 
-pub async fn create(
-    store: &Store,
-    scripts: &Scripts,
-    input: AutomationInput,
-) -> Result<Automation> {
-    let now = time::now();
-    let mut row = AutomationRow {
+fn blank_row(now: Timestamp) -> AutomationRow {
+    AutomationRow {
         id: 0,
         name: String::new(),
         script: String::new(),
@@ -155,7 +158,44 @@ pub async fn create(
         is_active: 1,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// An automation read from a script file, checked by the same rules as [`create`].
+pub fn from_file(
+    scripts: &Scripts,
+    file: &FileScript,
+    input: AutomationInput,
+) -> Result<Automation> {
+    let mut row = blank_row(file.modified);
+    check(scripts, &mut row, input, true)?;
+    let mut automation = Automation::from(row);
+    automation.id = file.id;
+    automation.file = Some(file.path.clone());
+    Ok(automation)
+}
+
+/// For a file automation's id (negative): 403, read-only; 404 when no file has it.
+fn refuse_file(scripts: &Scripts, id: i64) -> Result<()> {
+    if id > 0 {
+        return Ok(());
+    }
+    match scripts
+        .files()
+        .automation_by_id(id)
+        .and_then(|a| a.file.clone())
+    {
+        Some(path) => Err(script_files::read_only("automation", &path)),
+        None => Err(Error::not_found("Automation")),
+    }
+}
+
+pub async fn create(
+    store: &Store,
+    scripts: &Scripts,
+    input: AutomationInput,
+) -> Result<Automation> {
+    let mut row = blank_row(time::now());
     check(scripts, &mut row, input, true)?;
     let mut tx = store.begin().await?;
     row.id = db::insert(&mut tx, &row).await?;
@@ -169,6 +209,7 @@ pub async fn update(
     id: i64,
     input: AutomationInput,
 ) -> Result<Automation> {
+    refuse_file(scripts, id)?;
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
@@ -180,7 +221,8 @@ pub async fn update(
     Ok(row.into())
 }
 
-pub async fn delete(store: &Store, id: i64) -> Result<()> {
+pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
+    refuse_file(scripts, id)?;
     let mut tx = store.begin().await?;
     if !db::delete(&mut tx, id).await? {
         return Err(Error::not_found("Automation"));
@@ -188,16 +230,50 @@ pub async fn delete(store: &Store, id: i64) -> Result<()> {
     tx.commit().await
 }
 
-pub async fn find(store: &Store, id: i64) -> Result<Automation> {
+/// The automation `id`: from the files when negative, else from the database.
+pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<Automation> {
+    if id < 0 {
+        return scripts
+            .files()
+            .automation_by_id(id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("Automation"));
+    }
     db::find(&mut *store.conn().await?, id)
         .await?
         .map(Automation::from)
         .ok_or_else(|| Error::not_found("Automation"))
 }
 
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Automation>, i64)> {
-    let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
-    Ok((rows.into_iter().map(Automation::from).collect(), total))
+/// A page of every automation: the file ones first (by file name), then the database's by id.
+pub async fn page(
+    store: &Store,
+    scripts: &Scripts,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Automation>, i64)> {
+    let files = scripts.files();
+    script_files::merged_page(
+        &files.automations,
+        limit,
+        offset,
+        |limit, offset| async move {
+            let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
+            Ok((rows.into_iter().map(Automation::from).collect(), total))
+        },
+    )
+    .await
+}
+
+/// The active automations with `trigger`: the database's by id, then the files' by name.
+async fn active(store: &Store, scripts: &Scripts, trigger: &str) -> Result<Vec<Automation>> {
+    let mut automations: Vec<Automation> = db::active(&mut *store.conn().await?, trigger)
+        .await?
+        .into_iter()
+        .map(Automation::from)
+        .collect();
+    automations.extend(scripts.files().active_automations(trigger).cloned());
+    Ok(automations)
 }
 
 /// Runs the automation's script on the ticket `reference` as the system and applies what it
@@ -250,9 +326,9 @@ pub async fn run_scheduled(store: &Store, scripts: &Scripts, now: Timestamp) -> 
         db::forget_runs(&mut tx, now - KEEP_RUNS).await?;
         tx.commit().await?;
     }
-    let automations = db::active(&mut *store.conn().await?, SCHEDULE).await?;
+    let automations = active(store, scripts, SCHEDULE).await?;
     let mut applied = 0;
-    for automation in automations.into_iter().map(Automation::from) {
+    for automation in automations {
         let Some(minutes) = automation.interval_minutes.filter(|m| *m > 0) else {
             continue;
         };
@@ -319,7 +395,7 @@ async fn claim(store: &Store, automation: &Automation, event: &EventRow) -> Resu
 /// Runs the active automations triggered by `event` on its ticket, skipping those already in
 /// the chain that caused it. Failures are logged: an event has no one to answer to.
 pub async fn on_event(store: &Store, scripts: &Scripts, event: &EventRow) -> Result<()> {
-    let automations = db::active(&mut *store.conn().await?, &event.kind).await?;
+    let automations = active(store, scripts, &event.kind).await?;
     if automations.is_empty() {
         return Ok(());
     }
@@ -328,7 +404,7 @@ pub async fn on_event(store: &Store, scripts: &Scripts, event: &EventRow) -> Res
         return Ok(());
     };
     let chain = chain_of(&data);
-    for automation in automations.into_iter().map(Automation::from) {
+    for automation in automations {
         if chain.contains(&automation.id) || !claim(store, &automation, event).await? {
             continue;
         }

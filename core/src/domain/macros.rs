@@ -1,10 +1,13 @@
 //! Macros: a named bundle of ticket changes an agent applies in one go, written either as a
 //! list of declarative actions ([`super::actions`]) or as a Rhai script. Shared macros are for
-//! everyone; a personal one belongs to its creator and only they see it.
+//! everyone; a personal one belongs to its creator and only they see it. Macros come from the
+//! database (admin API) and from script files ([`super::script_files`]: shared, read-only,
+//! negative ids).
 
 use super::{
     Owner,
     actions::{self, Action, RawAction},
+    script_files::{self, FileScript},
     tickets::{
         Actor,
         activity::Kind,
@@ -57,6 +60,8 @@ pub struct Macro {
     pub body: MacroBody,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The script file it comes from (`macros/x.rhai`); `None` for a database macro.
+    pub file: Option<String>,
 }
 
 impl Macro {
@@ -86,6 +91,7 @@ impl TryFrom<MacroRow> for Macro {
             body,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            file: None,
         })
     }
 }
@@ -176,15 +182,8 @@ fn vanished(id: i64) -> Error {
     ))
 }
 
-/// Creates a macro; a personal one belongs to `actor`.
-pub async fn create(
-    store: &Store,
-    scripts: &Scripts,
-    actor: i64,
-    input: MacroInput,
-) -> Result<Macro> {
-    let now = time::now();
-    let mut row = MacroRow {
+fn blank_row(now: Timestamp) -> MacroRow {
+    MacroRow {
         id: 0,
         name: String::new(),
         description: None,
@@ -196,7 +195,44 @@ pub async fn create(
         script: None,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// A macro read from a script file, checked by the same rules as [`create`].
+pub fn from_file(scripts: &Scripts, file: &FileScript, input: MacroInput) -> Result<Macro> {
+    let mut row = blank_row(file.modified);
+    apply(scripts, &mut row, input, 0, true)?;
+    let mut found = Macro::try_from(row)?;
+    found.id = file.id;
+    found.file = Some(file.path.clone());
+    Ok(found)
+}
+
+/// For a file macro's id (negative): 403, read-only; 404 when no file has it.
+fn refuse_file(scripts: &Scripts, id: i64) -> Result<()> {
+    if id > 0 {
+        return Ok(());
+    }
+    match scripts.files().macro_by_id(id).and_then(|m| m.file.clone()) {
+        Some(path) => Err(script_files::read_only("macro", &path)),
+        None => Err(Error::not_found("Macro")),
+    }
+}
+
+/// 404 for an unknown macro, 403 for one from a file, before a change is judged.
+pub async fn writable(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
+    refuse_file(scripts, id)?;
+    find(store, scripts, id).await.map(drop)
+}
+
+/// Creates a macro; a personal one belongs to `actor`.
+pub async fn create(
+    store: &Store,
+    scripts: &Scripts,
+    actor: i64,
+    input: MacroInput,
+) -> Result<Macro> {
+    let mut row = blank_row(time::now());
     apply(scripts, &mut row, input, actor, true)?;
     let mut tx = store.begin().await?;
     let id = db::insert(&mut tx, &row).await?;
@@ -212,6 +248,7 @@ pub async fn update(
     id: i64,
     input: MacroInput,
 ) -> Result<Macro> {
+    refuse_file(scripts, id)?;
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
@@ -224,7 +261,8 @@ pub async fn update(
     updated.try_into()
 }
 
-pub async fn delete(store: &Store, id: i64) -> Result<()> {
+pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
+    refuse_file(scripts, id)?;
     let mut tx = store.begin().await?;
     if !db::delete(&mut tx, id).await? {
         return Err(Error::not_found("Macro"));
@@ -232,7 +270,15 @@ pub async fn delete(store: &Store, id: i64) -> Result<()> {
     tx.commit().await
 }
 
-pub async fn find(store: &Store, id: i64) -> Result<Macro> {
+/// The macro `id`: from the files when negative, else from the database.
+pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<Macro> {
+    if id < 0 {
+        return scripts
+            .files()
+            .macro_by_id(id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("Macro"));
+    }
     let mut conn = store.conn().await?;
     db::find(&mut conn, id)
         .await?
@@ -241,7 +287,16 @@ pub async fn find(store: &Store, id: i64) -> Result<Macro> {
 }
 
 /// The macro if `user_id` may use it (shared, or their own); `None` otherwise.
-pub async fn find_visible(store: &Store, user_id: i64, id: i64) -> Result<Option<Macro>> {
+pub async fn find_visible(
+    store: &Store,
+    scripts: &Scripts,
+    user_id: i64,
+    id: i64,
+) -> Result<Option<Macro>> {
+    if id < 0 {
+        // File macros are shared.
+        return Ok(scripts.files().macro_by_id(id).cloned());
+    }
     let mut conn = store.conn().await?;
     match db::find(&mut conn, id).await? {
         Some(row) => {
@@ -252,24 +307,41 @@ pub async fn find_visible(store: &Store, user_id: i64, id: i64) -> Result<Option
     }
 }
 
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Macro>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    let macros = rows
-        .into_iter()
-        .map(Macro::try_from)
-        .collect::<Result<_>>()?;
-    Ok((macros, total))
+/// A page of every macro: the file ones first (by file name), then the database's by id.
+pub async fn page(
+    store: &Store,
+    scripts: &Scripts,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Macro>, i64)> {
+    let files = scripts.files();
+    script_files::merged_page(&files.macros, limit, offset, |limit, offset| async move {
+        let mut conn = store.conn().await?;
+        let (rows, total) = db::page(&mut conn, limit, offset).await?;
+        let macros = rows
+            .into_iter()
+            .map(Macro::try_from)
+            .collect::<Result<_>>()?;
+        Ok((macros, total))
+    })
+    .await
 }
 
-/// The shared macros and `user_id`'s own, in display order.
-pub async fn visible_to(store: &Store, user_id: i64) -> Result<Vec<Macro>> {
+/// The shared macros (file ones included) and `user_id`'s own, by `order`; within one order
+/// the database's by name, then the files' by name.
+pub async fn visible_to(store: &Store, scripts: &Scripts, user_id: i64) -> Result<Vec<Macro>> {
     let mut conn = store.conn().await?;
-    db::visible_to(&mut conn, user_id)
+    let mut macros = db::visible_to(&mut conn, user_id)
         .await?
         .into_iter()
         .map(Macro::try_from)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    let mut files = scripts.files().macros.clone();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    macros.extend(files);
+    // Stable: each source keeps its own order within one `order`.
+    macros.sort_by_key(|m| m.order);
+    Ok(macros)
 }
 
 /// Applies the macro `macro_id` (one the actor may use; otherwise 422 on `macro_id`) to the
@@ -284,7 +356,7 @@ pub async fn apply_to_ticket(
     macro_id: i64,
     dry_run: bool,
 ) -> Result<(Macro, Applied)> {
-    let Some(found) = find_visible(store, actor.user_id, macro_id).await? else {
+    let Some(found) = find_visible(store, scripts, actor.user_id, macro_id).await? else {
         return Err(Error::field("macro_id", validate::invalid("macro_id")));
     };
     let program = match &found.body {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod macros;
 pub mod plugin_kv;
 pub mod roles;
+pub mod script_files;
 pub mod sla_policies;
 pub mod tags;
 pub mod ticket_actions;

@@ -1,11 +1,13 @@
 //! Custom ticket actions: admin-defined buttons backed by a Rhai script that defines
 //! `visible(ticket, user)`, `enabled(ticket, user)` and `run(ticket, user)`. A ticket lists the
 //! visible ones (with `enabled`); running one applies what `run` records through the same path
-//! as a macro.
+//! as a macro. Actions come from the database (admin API) and from script files
+//! ([`super::script_files`]: read-only, negative ids, keys `file:{file name}`).
 
 use serde_json::Value;
 
 use super::{
+    script_files::{self, ACTION_KEY_PREFIX, FileScript},
     tickets::{
         Actor,
         apply::{self, Applied, Program, Run},
@@ -38,6 +40,8 @@ pub struct TicketAction {
     pub is_active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The script file it comes from (`actions/x.rhai`); `None` for a database action.
+    pub file: Option<String>,
 }
 
 impl From<TicketActionRow> for TicketAction {
@@ -50,6 +54,7 @@ impl From<TicketActionRow> for TicketAction {
             is_active: row.is_active != 0,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            file: None,
         }
     }
 }
@@ -63,7 +68,9 @@ pub struct ActionInput {
     pub is_active: Option<bool>,
 }
 
-fn key(value: &str) -> Result<String, String> {
+/// The rule of action keys (`[a-z0-9_-]`, 1 to 100 characters); also the rule of script file
+/// names.
+pub fn check_key(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > MAX_KEY {
         return Err(format!("The key must be 1 to {MAX_KEY} characters."));
@@ -97,7 +104,7 @@ fn check(
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
     if (creating || input.key.is_some())
-        && let Some(k) = errors.check("key", key(input.key.as_deref().unwrap_or_default()))
+        && let Some(k) = errors.check("key", check_key(input.key.as_deref().unwrap_or_default()))
     {
         row.action_key = k;
     }
@@ -123,9 +130,8 @@ fn key_taken() -> Error {
     Error::field("key", "The key has already been taken.")
 }
 
-pub async fn create(store: &Store, scripts: &Scripts, input: ActionInput) -> Result<TicketAction> {
-    let now = time::now();
-    let mut row = TicketActionRow {
+fn blank_row(now: Timestamp) -> TicketActionRow {
+    TicketActionRow {
         id: 0,
         action_key: String::new(),
         label: String::new(),
@@ -133,7 +139,38 @@ pub async fn create(store: &Store, scripts: &Scripts, input: ActionInput) -> Res
         is_active: 1,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// An action read from a script file (its key is the file name), checked by the same rules as
+/// [`create`]; it is run by the key `file:{key}`.
+pub fn from_file(scripts: &Scripts, file: &FileScript, input: ActionInput) -> Result<TicketAction> {
+    let mut row = blank_row(file.modified);
+    check(scripts, &mut row, input, true)?;
+    let mut action = TicketAction::from(row);
+    action.id = file.id;
+    action.key = format!("{ACTION_KEY_PREFIX}{}", action.key);
+    action.file = Some(file.path.clone());
+    Ok(action)
+}
+
+/// For a file action's id (negative): 403, read-only; 404 when no file has it.
+fn refuse_file(scripts: &Scripts, id: i64) -> Result<()> {
+    if id > 0 {
+        return Ok(());
+    }
+    match scripts
+        .files()
+        .action_by_id(id)
+        .and_then(|a| a.file.clone())
+    {
+        Some(path) => Err(script_files::read_only("action", &path)),
+        None => Err(Error::not_found("Action")),
+    }
+}
+
+pub async fn create(store: &Store, scripts: &Scripts, input: ActionInput) -> Result<TicketAction> {
+    let mut row = blank_row(time::now());
     check(scripts, &mut row, input, true)?;
     let mut tx = store.begin().await?;
     if db::key_taken(&mut tx, &row.action_key, 0).await? {
@@ -152,6 +189,7 @@ pub async fn update(
     id: i64,
     input: ActionInput,
 ) -> Result<TicketAction> {
+    refuse_file(scripts, id)?;
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
@@ -182,7 +220,8 @@ impl IntoKey for Error {
     }
 }
 
-pub async fn delete(store: &Store, id: i64) -> Result<()> {
+pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
+    refuse_file(scripts, id)?;
     let mut tx = store.begin().await?;
     if !db::delete(&mut tx, id).await? {
         return Err(Error::not_found("Action"));
@@ -190,16 +229,53 @@ pub async fn delete(store: &Store, id: i64) -> Result<()> {
     tx.commit().await
 }
 
-pub async fn find(store: &Store, id: i64) -> Result<TicketAction> {
+/// The action `id`: from the files when negative, else from the database.
+pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<TicketAction> {
+    if id < 0 {
+        return scripts
+            .files()
+            .action_by_id(id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("Action"));
+    }
     db::find(&mut *store.conn().await?, id)
         .await?
         .map(TicketAction::from)
         .ok_or_else(|| Error::not_found("Action"))
 }
 
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<TicketAction>, i64)> {
-    let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
-    Ok((rows.into_iter().map(TicketAction::from).collect(), total))
+/// A page of every action: the file ones first (by file name), then the database's by id.
+pub async fn page(
+    store: &Store,
+    scripts: &Scripts,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<TicketAction>, i64)> {
+    let files = scripts.files();
+    script_files::merged_page(&files.actions, limit, offset, |limit, offset| async move {
+        let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
+        Ok((rows.into_iter().map(TicketAction::from).collect(), total))
+    })
+    .await
+}
+
+/// The active action `key`: a file one for `file:...`, else the database's.
+async fn find_active(
+    conn: &mut sqlx::AnyConnection,
+    scripts: &Scripts,
+    key: &str,
+) -> Result<Option<TicketAction>> {
+    if key.starts_with(ACTION_KEY_PREFIX) {
+        return Ok(scripts
+            .files()
+            .action_by_key(key)
+            .filter(|a| a.is_active)
+            .cloned());
+    }
+    Ok(db::find_by_key(conn, key)
+        .await?
+        .filter(|row| row.is_active != 0)
+        .map(TicketAction::from))
 }
 
 /// Asks `function` of the action's script about the ticket; a script error counts as `false`
@@ -229,7 +305,7 @@ async fn ask(
 }
 
 /// The active actions visible on the ticket `reference` to `user`, each with whether it is
-/// enabled.
+/// enabled: the database's by label, then the files' by label.
 pub async fn for_ticket(
     store: &Store,
     scripts: &Scripts,
@@ -242,10 +318,23 @@ pub async fn for_ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
         time::now(),
     );
-    let actions = db::active(&mut conn).await?;
+    let mut actions: Vec<TicketAction> = db::active(&mut conn)
+        .await?
+        .into_iter()
+        .map(TicketAction::from)
+        .collect();
     drop(conn);
+    let mut files: Vec<TicketAction> = scripts
+        .files()
+        .actions
+        .iter()
+        .filter(|a| a.is_active)
+        .cloned()
+        .collect();
+    files.sort_by(|a, b| a.label.cmp(&b.label));
+    actions.extend(files);
     let mut visible = Vec::new();
-    for action in actions.into_iter().map(TicketAction::from) {
+    for action in actions {
         if ask(scripts, &action, "visible", &ticket, user).await {
             let enabled = ask(scripts, &action, "enabled", &ticket, user).await;
             visible.push((action, enabled));
@@ -269,11 +358,9 @@ pub async fn run(
         &view::load(&mut conn, reference, actor.user_id).await?,
         time::now(),
     );
-    let action: TicketAction = db::find_by_key(&mut conn, key)
+    let action = find_active(&mut conn, scripts, key)
         .await?
-        .filter(|row| row.is_active != 0)
-        .ok_or_else(|| Error::not_found("Action"))?
-        .into();
+        .ok_or_else(|| Error::not_found("Action"))?;
     drop(conn);
     if !ask(scripts, &action, "visible", &ticket, &user).await {
         return Err(Error::not_found("Action"));

@@ -2,11 +2,11 @@
 //! one by hand, against the same database, even while servers are serving it. Every run takes
 //! the job's lease first, so across any number of nodes a job runs on one of them at a time.
 
-use std::{sync::LazyLock, time::Duration};
+use std::{path::PathBuf, sync::LazyLock, time::Duration};
 
 use crate::{
     config::Config,
-    domain::{automations, tickets::housekeeping},
+    domain::{automations, script_files, tickets::housekeeping},
     error::Result,
     scripting::Scripts,
     store::{Store, jobs as leases},
@@ -69,7 +69,13 @@ impl Job {
     }
 
     /// Does the work for the moment `now`; returns a line for people.
-    async fn work(self, store: &Store, config: &Config, now: Timestamp) -> Result<String> {
+    async fn work(
+        self,
+        store: &Store,
+        scripts: &Scripts,
+        config: &Config,
+        now: Timestamp,
+    ) -> Result<String> {
         Ok(match self {
             Job::CheckSla => {
                 let warning = i64::from(config.sla.warning_minutes) * 60;
@@ -90,19 +96,38 @@ impl Job {
                 format!("{n} activities purged")
             }
             Job::RunAutomations => {
-                // A job may run from the CLI, without a server: it gets its own runtime.
-                let scripts = Scripts::new(&config.scripts);
-                let n = automations::run_scheduled(store, &scripts, now).await?;
+                let n = automations::run_scheduled(store, scripts, now).await?;
                 format!("{n} automation applications")
             }
         })
     }
 }
 
-/// Runs `job` for `now` under its lease; `None` when another node holds the lease.
+/// Runs `job` for `now` under its lease, outside a server (the CLI): with a script runtime of
+/// its own and the script files as they are now. `None` when another node holds the lease.
 pub async fn run(
     job: Job,
     store: &Store,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let scripts = Scripts::new(&config.scripts);
+    if job == Job::RunAutomations {
+        let (loader, dir) = (scripts.clone(), PathBuf::from(&config.scripts.dir));
+        let files = tokio::task::spawn_blocking(move || script_files::load(&loader, &dir))
+            .await
+            .map_err(anyhow::Error::from)?;
+        scripts.replace_files(files);
+    }
+    run_with(job, store, &scripts, config, now).await
+}
+
+/// Runs `job` for `now` under its lease with the server's script runtime (and so the script
+/// files it keeps loaded); `None` when another node holds the lease.
+pub async fn run_with(
+    job: Job,
+    store: &Store,
+    scripts: &Scripts,
     config: &Config,
     now: Timestamp,
 ) -> Result<Option<String>> {
@@ -124,7 +149,7 @@ pub async fn run(
             return Ok(None);
         }
     }
-    let outcome = job.work(store, config, now).await;
+    let outcome = job.work(store, scripts, config, now).await;
     let mut tx = store.begin().await?;
     leases::release(&mut tx, job.name(), holder).await?;
     tx.commit().await?;
@@ -132,19 +157,19 @@ pub async fn run(
 }
 
 /// Starts one loop per job with a non-zero interval. They stop with the runtime.
-pub fn spawn_scheduler(store: Store, config: std::sync::Arc<Config>) {
+pub fn spawn_scheduler(store: Store, scripts: Scripts, config: std::sync::Arc<Config>) {
     for job in Job::ALL {
         let every = job.interval(&config);
         if every == 0 {
             continue;
         }
-        let (store, config) = (store.clone(), config.clone());
+        let (store, scripts, config) = (store.clone(), scripts.clone(), config.clone());
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(every));
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match run(job, &store, &config, time::now()).await {
+                match run_with(job, &store, &scripts, &config, time::now()).await {
                     Ok(Some(summary)) => tracing::info!(job = job.name(), "{summary}"),
                     Ok(None) => tracing::debug!(job = job.name(), "another node holds the lease"),
                     Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed"),

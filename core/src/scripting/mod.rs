@@ -14,13 +14,16 @@ pub mod values;
 use std::{
     collections::HashSet,
     hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
+    sync::{Arc, PoisonError, RwLock},
     time::{Duration, Instant},
 };
 
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
 
-use crate::{config::ScriptsConfig, domain::actions::RawAction};
+use crate::{
+    config::ScriptsConfig,
+    domain::{actions::RawAction, script_files::FileSet},
+};
 
 /// Why a script was refused or stopped; the message is for the admin who wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +46,8 @@ pub struct Outcome {
     pub changes: Vec<RawAction>,
 }
 
-/// The shared runtime: one hardened engine, and compiled scripts cached by source hash.
+/// The shared runtime: one hardened engine, compiled scripts cached by source hash, and the
+/// scripts loaded from files (`[scripts] dir`, see `domain::script_files`).
 #[derive(Clone)]
 pub struct Scripts {
     inner: Arc<Inner>,
@@ -54,6 +58,8 @@ struct Inner {
     known: HashSet<String>,
     cache: moka::sync::Cache<u64, Arc<AST>>,
     limits: ScriptsConfig,
+    /// Replaced whole on each reload, so a reader sees one consistent set.
+    files: RwLock<Arc<FileSet>>,
 }
 
 impl Scripts {
@@ -66,8 +72,28 @@ impl Scripts {
                 known,
                 cache: moka::sync::Cache::new(limits.cache_capacity),
                 limits: limits.clone(),
+                files: RwLock::new(Arc::default()),
             }),
         }
+    }
+
+    /// The macros, custom actions and automations loaded from script files (none until
+    /// `domain::script_files` loads them).
+    pub fn files(&self) -> Arc<FileSet> {
+        self.inner
+            .files
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `files` in place of the current set, at once for every reader.
+    pub fn replace_files(&self, files: FileSet) {
+        *self
+            .inner
+            .files
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(files);
     }
 
     /// Compiles `source` (or takes it from the cache), checking that every function it calls

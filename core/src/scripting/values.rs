@@ -5,7 +5,7 @@ use rhai::{Dynamic, Map};
 use serde_json::{Value, json};
 
 use crate::{
-    domain::tickets::{Actor, Priority, view::TicketView},
+    domain::tickets::{Actor, Priority, Status, view::TicketView},
     time::Timestamp,
 };
 
@@ -57,12 +57,16 @@ pub fn ticket(view: &TicketView, now: Timestamp) -> Value {
         Value::Null,
         |id| json!({"id": id, "name": row.department_name}),
     );
+    let allowed: Vec<&str> = Status::parse(&row.status).map_or_else(Vec::new, |status| {
+        status.transitions().iter().map(|s| s.as_str()).collect()
+    });
     json!({
         "id": row.id,
         "reference": row.reference,
         "subject": row.subject,
         "description": row.description.clone().unwrap_or_default(),
         "status": row.status,
+        "allowed_transitions": allowed,
         "priority": Priority::from_rank(row.priority).as_str(),
         "type": row.ticket_type,
         "channel": row.channel,

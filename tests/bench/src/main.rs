@@ -129,6 +129,12 @@ async fn start_server(url: &str) -> anyhow::Result<(Server, u16)> {
         .env("ESCALATED_JOBS__CLOSE_RESOLVED_SECONDS", "0")
         .env("ESCALATED_JOBS__PURGE_ACTIVITIES_SECONDS", "0")
         .env("ESCALATED_DATABASE__MAX_CONNECTIONS", "16")
+        // No script files: run from the repository, the server would load the shipped examples
+        // (an automation on every ticket.created), and the figures would measure them too.
+        .env(
+            "ESCALATED_SCRIPTS__DIR",
+            std::env::temp_dir().join("escalated-bench-no-scripts"),
+        )
         .stdout(Stdio::null());
     let server = Server {
         child: command.spawn().context("starting the server")?,

@@ -1,0 +1,210 @@
+//! Script files: macros, custom ticket actions and automations read from the folder
+//! `[scripts] dir` (`macros/*.rhai`, `actions/*.rhai`, `automations/*.rhai`), one per file.
+//!
+//! A file's metadata is a header of `// key: value` comment lines naming the same fields as the
+//! admin API ([`header`]); the whole file is the script. Each file goes through the same checks
+//! as an admin API write (`macros::from_file`, ...), and a file that fails them is skipped with
+//! a warning naming the file, the line and the problem.
+//!
+//! File scripts are read-only through the API (`origin: "file"`). They are identified by their
+//! folder and file name: a negative `id` ([`file_id`]; database ids are positive) and, for
+//! actions, the key `file:{name}` (database keys cannot hold `:`). The set is loaded at start
+//! ([`start`]) and loaded again whenever the folder changes ([`watch`]); each load replaces the
+//! whole set at once (`Scripts::replace_files`).
+
+mod header;
+mod load;
+mod watch;
+
+use std::path::Path;
+
+pub use load::load;
+pub use watch::watch;
+
+use super::{automations::Automation, macros::Macro, ticket_actions::TicketAction};
+use crate::{error::Error, scripting::Scripts, time::Timestamp};
+
+/// Most files read from one folder; the rest (by name) are skipped with a warning.
+pub const MAX_FILES: usize = 1000;
+
+/// The key prefix of custom actions from files, which no database key can have.
+pub const ACTION_KEY_PREFIX: &str = "file:";
+
+/// The scripts loaded from files, in file-name order within each kind.
+#[derive(Debug, Default)]
+pub struct FileSet {
+    pub macros: Vec<Macro>,
+    pub actions: Vec<TicketAction>,
+    pub automations: Vec<Automation>,
+}
+
+impl FileSet {
+    pub fn macro_by_id(&self, id: i64) -> Option<&Macro> {
+        self.macros.iter().find(|m| m.id == id)
+    }
+
+    pub fn action_by_id(&self, id: i64) -> Option<&TicketAction> {
+        self.actions.iter().find(|a| a.id == id)
+    }
+
+    pub fn action_by_key(&self, key: &str) -> Option<&TicketAction> {
+        self.actions.iter().find(|a| a.key == key)
+    }
+
+    pub fn automation_by_id(&self, id: i64) -> Option<&Automation> {
+        self.automations.iter().find(|a| a.id == id)
+    }
+
+    /// The active file automations with `trigger` (`schedule` or an event name).
+    pub fn active_automations(&self, trigger: &str) -> impl Iterator<Item = &Automation> {
+        self.automations
+            .iter()
+            .filter(move |a| a.is_active && a.trigger == trigger)
+    }
+}
+
+/// Which file a script was read from.
+#[derive(Debug, Clone)]
+pub struct FileScript {
+    /// [`file_id`] of the file.
+    pub id: i64,
+    /// The file name without `.rhai`: the action key after [`ACTION_KEY_PREFIX`].
+    pub name: String,
+    /// Relative to `[scripts] dir`, with `/`: `macros/close-as-duplicate.rhai`.
+    pub path: String,
+    /// When the file was last modified (its `created_at` and `updated_at`).
+    pub modified: Timestamp,
+}
+
+/// The id of the file `{folder}/{name}.rhai`: negative, so never a database id (those count up
+/// from 1), and the same on every start and every node, so the runs of a file automation are
+/// remembered across restarts. It fits in 53 bits, so JavaScript clients read it exactly.
+/// Renaming the file makes it another script.
+pub fn file_id(folder: &str, name: &str) -> i64 {
+    // FNV-1a: stable across Rust releases, unlike `DefaultHasher`.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in folder.bytes().chain([b'/']).chain(name.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    -((hash >> 11) as i64) - 1
+}
+
+/// The answer to a change of a file script through the API (403): it names the file to edit.
+pub fn read_only(what: &str, path: &str) -> Error {
+    Error::ReadOnly(format!(
+        "This {what} comes from the script file {path} and is read-only here; edit or remove that file instead."
+    ))
+}
+
+/// Loads the script files of `dir` into `scripts`, then watches the folder and loads it again
+/// on every change. A missing folder is fine: no files.
+pub async fn start(scripts: &Scripts, dir: &Path) {
+    let loaded = {
+        let (scripts, dir) = (scripts.clone(), dir.to_path_buf());
+        tokio::task::spawn_blocking(move || load(&scripts, &dir)).await
+    };
+    match loaded {
+        Ok(set) => scripts.replace_files(set),
+        Err(err) => tracing::warn!(error = %err, "loading the script files failed"),
+    }
+    watch(scripts.clone(), dir.to_path_buf());
+}
+
+/// One page of `files` followed by the database's items, as one list: files first. `db` is
+/// asked for `(limit, offset)` of its own items and answers them with its total.
+pub async fn merged_page<T: Clone, F, Fut>(
+    files: &[T],
+    limit: i64,
+    offset: i64,
+    db: F,
+) -> crate::error::Result<(Vec<T>, i64)>
+where
+    F: FnOnce(i64, i64) -> Fut,
+    Fut: Future<Output = crate::error::Result<(Vec<T>, i64)>>,
+{
+    let count = files.len() as i64;
+    let start = offset.clamp(0, count);
+    let end = offset.saturating_add(limit).clamp(start, count);
+    let mut items: Vec<T> = files[start as usize..end as usize].to_vec();
+    let (rows, total) = db(limit - (end - start), (offset - count).max(0)).await?;
+    items.extend(rows);
+    Ok((items, count + total))
+}
+
+#[cfg(test)]
+mod tests {
+    use rhai::Map;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        config::ScriptsConfig,
+        scripting::{Entry, values},
+    };
+
+    fn shipped() -> (Scripts, FileSet) {
+        let scripts = Scripts::new(&ScriptsConfig::default());
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+        let set = load(&scripts, &dir);
+        (scripts, set)
+    }
+
+    #[test]
+    fn the_shipped_examples_load() {
+        let (_, set) = shipped();
+        let names: Vec<&str> = set.automations.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(set.macros[0].name, "Close as duplicate");
+        assert_eq!(set.actions[0].key, "file:escalate-vip");
+        assert_eq!(
+            names,
+            [
+                "Auto-close waiting on customer after 5 days",
+                "Urgent on keyword"
+            ]
+        );
+    }
+
+    #[test]
+    fn urgent_on_keyword_matches_whole_words() {
+        let (scripts, set) = shipped();
+        let source = &set.automations[1].script;
+        let changes = |subject: &str, priority: &str| {
+            let ticket = json!({"subject": subject, "description": "x".repeat(70_000),
+                "priority": priority});
+            scripts
+                .run_blocking(source, &Entry::Main, values::to_map(&ticket), Map::new())
+                .unwrap()
+                .changes
+                .len()
+        };
+        assert_eq!(changes("Site DOWN!", "low"), 2);
+        assert_eq!(changes("(outage) in EU", "medium"), 2);
+        assert_eq!(changes("Download page", "low"), 0);
+        assert_eq!(changes("Site down", "critical"), 0);
+    }
+
+    #[test]
+    fn file_ids_are_negative_stable_and_distinct() {
+        let id = file_id("macros", "close-as-duplicate");
+        assert!((-(1 << 53)..0).contains(&id));
+        assert_eq!(id, file_id("macros", "close-as-duplicate"));
+        assert_ne!(id, file_id("automations", "close-as-duplicate"));
+        assert_ne!(id, file_id("macros", "close-as-duplicates"));
+    }
+
+    #[tokio::test]
+    async fn pages_run_through_files_then_the_database() {
+        let files = [-3, -2, -1];
+        let db = |limit: i64, offset: i64| async move {
+            let rows: Vec<i64> = (1..=4).skip(offset as usize).take(limit as usize).collect();
+            Ok((rows, 4))
+        };
+        let page = |limit, offset| merged_page(&files, limit, offset, db);
+        assert_eq!(page(2, 0).await.unwrap(), (vec![-3, -2], 7));
+        assert_eq!(page(2, 2).await.unwrap(), (vec![-1, 1], 7));
+        assert_eq!(page(2, 4).await.unwrap(), (vec![2, 3], 7));
+        assert_eq!(page(5, 5).await.unwrap(), (vec![3, 4], 7));
+        assert_eq!(page(5, 10).await.unwrap(), (vec![], 7));
+    }
+}
