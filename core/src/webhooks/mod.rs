@@ -40,6 +40,9 @@ const LEASE_RETRY: i64 = 10;
 /// Longest sleep between rounds (events from other nodes, redeliveries, retries).
 const POLL: Duration = Duration::from_secs(1);
 const MIN_WAIT: Duration = Duration::from_millis(100);
+/// After an event wakes the worker, how long it waits for more before a round: under a burst
+/// of writes one round (a cursor read and a write) serves many events instead of each.
+const GATHER: Duration = Duration::from_millis(50);
 const FAN_OUT_BATCH: i64 = 500;
 const SEND_BATCH: i64 = 50;
 /// Requests in flight at once.
@@ -115,6 +118,12 @@ impl Worker {
                     if matches!(woke, Err(broadcast::error::RecvError::Closed)) {
                         break;
                     }
+                    tokio::time::sleep(GATHER).await;
+                    // The round reads the outbox itself; the wake-ups only say "something new".
+                    while !matches!(
+                        events.try_recv(),
+                        Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
+                    ) {}
                 }
                 _ = tokio::time::sleep(wait) => {}
             }
