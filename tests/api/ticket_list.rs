@@ -7,7 +7,12 @@ use crate::{both_databases, support::TestApp};
 both_databases!(
     list_defaults_to_newest_first_with_meta_and_summaries,
     each_filter_narrows_and_filters_combine,
-    search_matches_subject_description_and_reference_literally,
+    search_matches_every_word_as_a_prefix_or_the_reference,
+    search_treats_query_syntax_as_plain_text,
+    search_without_indexable_words_looks_in_subjects,
+    search_bad_input_is_422_on_search,
+    search_index_follows_edits_and_deletes,
+    search_reads_the_full_text_index,
     sort_by_priority_is_by_severity,
     pagination_edges,
     bad_list_parameters_are_422_naming_the_parameter,
@@ -154,40 +159,316 @@ async fn each_filter_narrows_and_filters_combine(app: TestApp) {
     }
 }
 
-async fn search_matches_subject_description_and_reference_literally(app: TestApp) {
+/// `text` percent-encoded for a query string (every byte but letters and digits).
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The references `GET /tickets?search={text}` lists, newest first.
+async fn found(app: &TestApp, token: &str, text: &str) -> Vec<String> {
+    refs(
+        &app.get(&format!("/tickets?search={}", encoded(text)), token)
+            .await
+            .expect(200),
+    )
+}
+
+/// Five tickets the search tests look for (ESC-00001 .. ESC-00005, oldest first).
+async fn searchable(app: &TestApp, token: &str) {
+    for (subject, description) in [
+        ("Printer on fire", "Smoke from room 12, it is on fire"),
+        ("Café crème", "Naïve résumé for the Ünïcode team"),
+        ("Login broken", "50% of users affected; see ops/foo_bar"),
+        ("To do it", "an it thing"),
+        ("Refund order 2017", "The customer wants a refund"),
+    ] {
+        app.ticket(token, subject, json!({"description": description}))
+            .await;
+    }
+}
+
+async fn search_matches_every_word_as_a_prefix_or_the_reference(app: TestApp) {
     let (_, token) = app.agent(&["agent"]).await;
-    app.ticket(&token, "Refund please", json!({"description": "order 17"}))
+    searchable(&app, &token).await;
+    let none: Vec<&str> = Vec::new();
+    for (text, expected) in [
+        ("print", vec!["ESC-00001"]),
+        ("printer", vec!["ESC-00001"]),
+        ("fire PRINT", vec!["ESC-00001"]),
+        ("smoke room", vec!["ESC-00001"]),
+        ("printer smoke", vec!["ESC-00001"]),
+        ("printer scanner", none.clone()),
+        ("rinter", none.clone()),
+        ("cafe", vec!["ESC-00002"]),
+        ("CRÈME naive RESUME", vec!["ESC-00002"]),
+        ("unicode", vec!["ESC-00002"]),
+        ("foo_bar", vec!["ESC-00003"]),
+        ("foo", vec!["ESC-00003"]),
+        ("refund 2017", vec!["ESC-00005"]),
+        ("ord", vec!["ESC-00005"]),
+        ("ESC-00003", vec!["ESC-00003"]),
+        ("esc-00003", vec!["ESC-00003"]),
+        ("ESC-0000", none.clone()),
+        ("ESC-00009", none.clone()),
+        ("esc", none.clone()),
+        ("nothing-like-this", none.clone()),
+    ] {
+        assert_eq!(found(&app, &token, text).await, expected, "search {text:?}");
+    }
+    // Several matches come newest first, and the total counts the same rows.
+    app.ticket(&token, "Printer jam", json!({})).await;
+    let reply = app.get("/tickets?search=printer", &token).await.expect(200);
+    assert_eq!(refs(&reply), ["ESC-00006", "ESC-00001"]);
+    assert_eq!(reply.body["meta"]["total"], 2);
+    let reply = app
+        .get("/tickets?search=printer&per_page=1&page=2", &token)
+        .await
+        .expect(200);
+    assert_eq!(refs(&reply), ["ESC-00001"]);
+    assert_eq!(reply.body["meta"]["total"], 2);
+    // The search combines with the other filters.
+    assert_eq!(
+        refs(
+            &app.get("/tickets?search=printer&priority=urgent", &token)
+                .await
+                .expect(200)
+        ),
+        none
+    );
+}
+
+async fn search_treats_query_syntax_as_plain_text(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    searchable(&app, &token).await;
+    // Operator characters of FTS5 and of InnoDB's boolean mode separate words and do nothing
+    // else: no negation, no phrase, no column filter, no error.
+    for text in [
+        "\"printer\"",
+        "\"printer",
+        "printer*",
+        "*printer",
+        "-printer",
+        "+printer",
+        "+fire -printer",
+        "(printer",
+        "printer)",
+        "(printer OR fire",
+        "printer:fire",
+        "^printer",
+        "~printer @8",
+        "printer% fire!",
+        "'printer' & \"fire\" | <>",
+    ] {
+        assert_eq!(
+            found(&app, &token, text).await,
+            ["ESC-00001"],
+            "search {text:?}"
+        );
+    }
+    // Operator words are words that must match like any other.
+    for text in [
+        "printer AND fire",
+        "NEAR(printer fire)",
+        "printer NOT fire",
+        "subject:scanner",
+        "\"",
+        "*",
+        "-",
+        "+",
+        "(",
+        ")",
+        ":",
+        "\"\" * - + ( ) :",
+        "NEAR",
+        "AND",
+        "%",
+        "!",
+        "\\",
+        "';--",
+    ] {
+        assert_eq!(
+            found(&app, &token, text).await,
+            Vec::<String>::new(),
+            "search {text:?}"
+        );
+    }
+    // `OR` alone is a short word like any other (see the next test): "Refund order 2017".
+    assert_eq!(found(&app, &token, "OR").await, ["ESC-00005"]);
+}
+
+async fn search_without_indexable_words_looks_in_subjects(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    searchable(&app, &token).await;
+    // Words under 3 characters and stopwords are not in MariaDB's full-text index: beside other
+    // words they are ignored...
+    for text in [
+        "printer on",
+        "the printer",
+        "printer 99",
+        "it is the printer",
+    ] {
+        assert_eq!(
+            found(&app, &token, text).await,
+            ["ESC-00001"],
+            "search {text:?}"
+        );
+    }
+    // ...and alone, each must occur in the subject (anywhere in it).
+    for (text, expected) in [
+        ("it", vec!["ESC-00004"]),
+        ("to do", vec!["ESC-00004"]),
+        ("TO", vec!["ESC-00004"]),
+        ("on", vec!["ESC-00001"]),
+        ("in", vec!["ESC-00003", "ESC-00001"]),
+        ("12", vec![]),
+        ("20", vec!["ESC-00005"]),
+        ("is", vec![]),
+        ("the", vec![]),
+    ] {
+        assert_eq!(found(&app, &token, text).await, expected, "search {text:?}");
+    }
+}
+
+async fn search_bad_input_is_422_on_search(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    searchable(&app, &token).await;
+    let message = app
+        .get(&format!("/tickets?search={}", "x".repeat(256)), &token)
+        .await
+        .expect_invalid("search");
+    assert!(message.contains("255"), "{message}");
+    let message = app
+        .get(
+            &format!("/tickets?search={}", encoded("a b c d e f g h i")),
+            &token,
+        )
+        .await
+        .expect_invalid("search");
+    assert!(message.contains('8'), "{message}");
+    // At the limits it is fine; a very long word still matches as its prefix.
+    app.get(&format!("/tickets?search={}", "x".repeat(255)), &token)
+        .await
+        .expect(200);
+    assert_eq!(
+        found(&app, &token, "printer on fire from room it is smoke").await,
+        ["ESC-00001"]
+    );
+    app.ticket(&token, &"y".repeat(60), json!({})).await;
+    assert_eq!(found(&app, &token, &"y".repeat(50)).await, ["ESC-00006"]);
+    // Blank is no search at all.
+    assert_eq!(found(&app, &token, "   ").await.len(), 6);
+}
+
+async fn search_index_follows_edits_and_deletes(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    searchable(&app, &token).await;
+    assert_eq!(found(&app, &token, "printer").await, ["ESC-00001"]);
+    // No endpoint edits a subject; the index must follow whoever writes the row.
+    app.exec("UPDATE tickets SET subject = 'Scanner on fire' WHERE reference = 'ESC-00001'")
         .await;
-    app.ticket(
+    assert_eq!(found(&app, &token, "printer").await, Vec::<String>::new());
+    assert_eq!(found(&app, &token, "scanner").await, ["ESC-00001"]);
+    assert_eq!(found(&app, &token, "smoke").await, ["ESC-00001"]);
+    // Status changes write the row back without touching the text.
+    app.patch(
+        "/tickets/ESC-00001/status",
         &token,
-        "Login broken",
-        json!({"description": "50% of users affected"}),
+        json!({"status": "in_progress"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(found(&app, &token, "scanner").await, ["ESC-00001"]);
+    app.delete("/tickets/ESC-00005", &app.admin_token.clone())
+        .await
+        .expect(200);
+    assert_eq!(found(&app, &token, "refund").await, Vec::<String>::new());
+    assert_eq!(found(&app, &token, "ESC-00005").await, Vec::<String>::new());
+    // A row removed outright leaves the index too: otherwise the old words would still find a
+    // new row that takes its id.
+    app.exec("DELETE FROM tickets WHERE reference = 'ESC-00002'")
+        .await;
+    app.exec(
+        "INSERT INTO tickets (id, reference, subject, description, status, priority, \
+         ticket_type, channel, requester_id, created_at, updated_at) \
+         SELECT 2, 'ESC-00002', 'Replacement', 'Nothing here', 'open', 2, 'question', 'api', \
+         MIN(id), 0, 0 FROM users",
     )
     .await;
-    app.ticket(&token, "Other", json!({"description": "5000 users"}))
-        .await;
-    let search = |q: &str| {
-        let (app, token, q) = (&app, &token, q.to_string());
-        async move {
-            refs(
-                &app.get(&format!("/tickets?search={q}"), token)
-                    .await
-                    .expect(200),
-            )
+    assert_eq!(found(&app, &token, "cafe").await, Vec::<String>::new());
+    assert_eq!(found(&app, &token, "replacement").await, ["ESC-00002"]);
+}
+
+/// (table, access type, key) of every table in a MariaDB `EXPLAIN FORMAT=JSON` document.
+fn tables(plan: &Value, out: &mut Vec<(String, String, String)>) {
+    match plan {
+        Value::Object(fields) => {
+            if let Some(Value::String(name)) = fields.get("table_name") {
+                let text = |key: &str| fields.get(key).and_then(Value::as_str).unwrap_or("");
+                out.push((name.clone(), text("access_type").into(), text("key").into()));
+            }
+            fields.values().for_each(|v| tables(v, out));
         }
-    };
-    assert_eq!(search("refund").await, ["ESC-00001"]);
-    assert_eq!(search("order%2017").await, ["ESC-00001"]);
-    assert_eq!(search("ESC-00002").await, ["ESC-00002"]);
-    assert_eq!(
-        search("50%25").await,
-        ["ESC-00002"],
-        "% is literal, not a wildcard"
-    );
-    assert_eq!(search("nothing-like-this").await, Vec::<String>::new());
-    app.get(&format!("/tickets?search={}", "x".repeat(256)), &token)
-        .await
-        .expect(422);
+        Value::Array(items) => items.iter().for_each(|v| tables(v, out)),
+        _ => {}
+    }
+}
+
+async fn search_reads_the_full_text_index(app: TestApp) {
+    use escalated::{domain::tickets::search, store::tickets};
+    let (_, token) = app.agent(&["agent"]).await;
+    searchable(&app, &token).await;
+    let store = app.store().await;
+    let mut conn = store.conn().await.unwrap();
+    for text in ["printer fire", "ESC-00003"] {
+        let filter = tickets::TicketFilter {
+            search: Some(search::parse(text).unwrap()),
+            status: Some("open".into()),
+            ..Default::default()
+        };
+        let plan = tickets::explain_page(&mut conn, &filter).await.unwrap();
+        let plan = plan.join("\n");
+        match store.dialect() {
+            escalated::store::Dialect::Sqlite => {
+                assert!(plan.contains("SCAN tickets_fts VIRTUAL TABLE"), "{plan}");
+                assert!(
+                    plan.contains("SEARCH t USING INTEGER PRIMARY KEY"),
+                    "tickets are read by id, not scanned: {plan}"
+                );
+                assert!(
+                    !plan.contains("SCAN t\n") && !plan.ends_with("SCAN t"),
+                    "{plan}"
+                );
+            }
+            escalated::store::Dialect::MySql => {
+                let plan: Value = serde_json::from_str(&plan).unwrap();
+                let mut access = Vec::new();
+                tables(&plan, &mut access);
+                assert!(
+                    access
+                        .iter()
+                        .any(|(_, how, key)| how == "fulltext" && key == "tickets_search"),
+                    "{plan:#}"
+                );
+                // No ticket table is read whole (tiny user tables may be).
+                for (table, how, _) in &access {
+                    assert!(
+                        how != "ALL" || !matches!(table.as_str(), "t" | "tickets"),
+                        "{plan:#}"
+                    );
+                }
+            }
+        }
+    }
+    drop(conn);
+    store.close().await;
 }
 
 async fn sort_by_priority_is_by_severity(app: TestApp) {
@@ -367,6 +648,18 @@ async fn list_runs_a_fixed_number_of_queries_whatever_the_page_size(app: TestApp
         "queries must not grow with the page size: {small} then {large}"
     );
     assert!(small <= 4, "page, count, tags, followers: {small}");
+    let (searched, statements) = app
+        .get_counting_queries("/tickets?search=ESC-00003%20q", &token)
+        .await;
+    assert_eq!(refs(&searched.expect(200)), Vec::<String>::new());
+    let (searched, statements2) = app
+        .get_counting_queries("/tickets?search=ESC-00003", &token)
+        .await;
+    assert_eq!(refs(&searched.expect(200)), ["ESC-00003"]);
+    assert!(
+        statements <= 4 && statements2 <= 4,
+        "a search adds no statement: {statements}, {statements2}"
+    );
 }
 
 async fn dashboard_counts_and_lists(app: TestApp) {

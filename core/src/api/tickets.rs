@@ -195,7 +195,14 @@ impl TicketsApi {
         assigned_to: Query<Option<i64>>,
         unassigned: Query<Option<Flag>>,
         ticket_type: Query<Option<TicketType>>,
-        /// Matches subject, description and reference.
+        /// Full-text search. Every word (a run of letters, digits and `_`, lower-cased) must
+        /// begin a word of the subject or the description, ignoring case and accents: `print`
+        /// finds "printer". Words under 3 characters and common stopwords (`the`, `on`, ...)
+        /// are ignored beside other words; when only such words are given, each must occur in
+        /// the subject. Text shaped like a ticket reference (`ESC-00042`, any case) also finds
+        /// that ticket. Quotes and operators (`"`, `*`, `-`, `+`, `(`, `:`, `NEAR`, `AND`...)
+        /// are plain text. At most 255 characters and 8 words (else 422); longer words count
+        /// by their first 32 characters.
         search: Query<Option<String>>,
         sla_breached: Query<Option<Flag>>,
         /// Only tickets the caller follows.

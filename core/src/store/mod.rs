@@ -66,6 +66,15 @@ impl Dialect {
             Dialect::Sqlite
         }
     }
+
+    /// The dialect a connection speaks (sqlx names its drivers `MySQL` and `SQLite`).
+    pub fn of_connection(conn: &AnyConnection) -> Dialect {
+        if conn.backend_name() == "MySQL" {
+            Dialect::MySql
+        } else {
+            Dialect::Sqlite
+        }
+    }
 }
 
 /// A handle on the database; cheap to clone.

@@ -1,7 +1,7 @@
 //! Tickets: the row with its requester, assignee and department joined in, the list query, and
 //! the tag and follower rows that hang off tickets.
 
-use sqlx::{Any, AnyConnection, QueryBuilder};
+use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
 use super::{Dialect, inserted_id};
 use crate::{error::Result, time::Timestamp};
@@ -45,9 +45,9 @@ pub struct TicketRow {
     pub updated_at: Timestamp,
 }
 
-/// The ticket query with `$description` for the description column and `$tail` after the joins.
-macro_rules! select_tickets {
-    ($description:literal, $tail:literal) => {
+/// The columns of a ticket row, with `$description` for the description column.
+macro_rules! ticket_columns {
+    ($description:literal) => {
         concat!(
             "SELECT t.id, t.reference, t.subject, ",
             $description,
@@ -58,10 +58,27 @@ macro_rules! select_tickets {
             "t.first_response_due_at, t.first_response_at, t.first_response_breached, ",
             "t.resolution_due_at, t.resolution_breached, t.sla_breached, t.sla_paused_at, ",
             "t.sla_paused_seconds, t.last_reply_at, ",
-            "t.resolved_at, t.closed_at, t.created_at, t.updated_at ",
-            "FROM tickets t JOIN users r ON r.id = t.requester_id ",
-            "LEFT JOIN users a ON a.id = t.assignee_id ",
-            "LEFT JOIN departments d ON d.id = t.department_id ",
+            "t.resolved_at, t.closed_at, t.created_at, t.updated_at "
+        )
+    };
+}
+
+/// The joins that bring in the names shown beside the ids, after `tickets t`.
+macro_rules! ticket_joins {
+    () => {
+        "JOIN users r ON r.id = t.requester_id \
+         LEFT JOIN users a ON a.id = t.assignee_id \
+         LEFT JOIN departments d ON d.id = t.department_id "
+    };
+}
+
+/// The ticket query with `$description` for the description column and `$tail` after the joins.
+macro_rules! select_tickets {
+    ($description:literal, $tail:literal) => {
+        concat!(
+            ticket_columns!($description),
+            "FROM tickets t ",
+            ticket_joins!(),
             $tail
         )
     };
@@ -243,6 +260,37 @@ impl SortColumn {
     }
 }
 
+/// A checked full-text search (built by `domain::tickets::search`). A ticket matches when it
+/// matches `words`, or `subject_patterns` when there are no words, or has one of `references`.
+#[derive(Debug, Clone, Default)]
+pub struct TicketSearch {
+    /// Lower-case words of letters, digits and `_` only, each of which must begin a word of the
+    /// subject or the description. Only these reach the full-text engine, so no query syntax
+    /// can; an empty list means the search does not use the index.
+    pub words: Vec<String>,
+    /// Used only when `words` is empty: LIKE patterns (escaped with `!`) that must all occur in
+    /// the subject. Both empty: no ticket matches the text.
+    pub subject_patterns: Vec<String>,
+    /// Exact spellings of a ticket reference to match too (an indexed lookup).
+    pub references: Vec<String>,
+}
+
+impl TicketSearch {
+    /// The FTS5 query: every word a quoted prefix term, implicitly ANDed (`"print"* "fire"*`).
+    /// Quoting makes `AND`, `NEAR` or `col:` plain words; the words hold no quote to escape.
+    fn fts5_query(&self) -> String {
+        let terms: Vec<String> = self.words.iter().map(|w| format!("\"{w}\"*")).collect();
+        terms.join(" ")
+    }
+
+    /// The InnoDB boolean-mode query: every word required, as a prefix (`+print* +fire*`).
+    /// The words hold none of the boolean operators (`+-<>()~*:"@&|`).
+    fn boolean_query(&self) -> String {
+        let terms: Vec<String> = self.words.iter().map(|w| format!("+{w}*")).collect();
+        terms.join(" ")
+    }
+}
+
 /// Checked list filters; every value is bound, never formatted into the SQL.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -252,8 +300,8 @@ pub struct TicketFilter {
     pub assignee_id: Option<i64>,
     pub unassigned: bool,
     pub ticket_type: Option<String>,
-    /// A LIKE pattern, already escaped with `!`.
-    pub search: Option<String>,
+    /// Full-text search (see [`TicketSearch`]).
+    pub search: Option<TicketSearch>,
     pub sla_breached: bool,
     /// Only tickets this user follows.
     pub followed_by: Option<i64>,
@@ -265,7 +313,109 @@ pub struct TicketFilter {
     pub min_priority: Option<i64>,
 }
 
-fn push_where(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
+/// How a search reads the tickets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchPlan {
+    /// The ids matching the index (and the reference) first, each ticket then by primary key.
+    Hits,
+    /// A `MATCH` condition on the ticket itself (MariaDB without a reference: it reads the
+    /// full-text index first anyway, and skips materialising the ids).
+    Condition,
+    /// No indexable word: patterns on the subject.
+    Subject,
+}
+
+fn search_plan(dialect: Dialect, search: &TicketSearch) -> SearchPlan {
+    if search.words.is_empty() {
+        SearchPlan::Subject
+    } else if dialect == Dialect::MySql && search.references.is_empty() {
+        SearchPlan::Condition
+    } else {
+        SearchPlan::Hits
+    }
+}
+
+/// The rows a list reads from: `tickets t`, or for a full-text search the matching ids first
+/// and each ticket by its primary key, so the index decides which rows are read (a plain
+/// `IN (...)` lets SQLite's planner walk every live ticket in list order and probe the
+/// matches; on MariaDB an `OR` beside `MATCH` disables the index, hence the `UNION`). See
+/// docs/performance.md, "Search". The same source serves the page and its count.
+fn push_source(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
+    let Some(search) = f
+        .search
+        .as_ref()
+        .filter(|s| search_plan(dialect, s) == SearchPlan::Hits)
+    else {
+        q.push("tickets t ");
+        return;
+    };
+    match dialect {
+        Dialect::Sqlite => q
+            .push("(SELECT rowid AS id FROM tickets_fts WHERE tickets_fts MATCH ")
+            .push_bind(search.fts5_query()),
+        Dialect::MySql => q
+            .push("(SELECT id FROM tickets WHERE MATCH (subject, description) AGAINST (")
+            .push_bind(search.boolean_query())
+            .push(" IN BOOLEAN MODE)"),
+    };
+    if !search.references.is_empty() {
+        q.push(" UNION SELECT id FROM tickets WHERE reference IN (");
+        push_list(q, &search.references);
+        q.push(")");
+    }
+    // CROSS JOIN fixes SQLite's join order (matches first); MariaDB reads the materialised
+    // matches first on its own.
+    q.push(match dialect {
+        Dialect::Sqlite => ") hits CROSS JOIN tickets t ON t.id = hits.id ",
+        Dialect::MySql => ") hits JOIN tickets t ON t.id = hits.id ",
+    });
+}
+
+/// The search's condition in the WHERE clause, when its plan has one.
+fn push_search_condition(q: &mut QueryBuilder<Any>, dialect: Dialect, search: &TicketSearch) {
+    match search_plan(dialect, search) {
+        SearchPlan::Hits => {}
+        SearchPlan::Condition => {
+            q.push(" AND MATCH (t.subject, t.description) AGAINST (")
+                .push_bind(search.boolean_query())
+                .push(" IN BOOLEAN MODE)");
+        }
+        SearchPlan::Subject => push_subject_search(q, search),
+    }
+}
+
+/// A search without indexable words: every pattern in the subject, or one of the references.
+fn push_subject_search(q: &mut QueryBuilder<Any>, search: &TicketSearch) {
+    q.push(" AND ((");
+    if search.subject_patterns.is_empty() {
+        q.push("1 = 0");
+    }
+    for (i, pattern) in search.subject_patterns.iter().enumerate() {
+        if i > 0 {
+            q.push(" AND ");
+        }
+        q.push("t.subject LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '!'");
+    }
+    q.push(")");
+    if !search.references.is_empty() {
+        q.push(" OR t.reference IN (");
+        push_list(q, &search.references);
+        q.push(")");
+    }
+    q.push(")");
+}
+
+/// `?, ?, ...` binding each value.
+fn push_list(q: &mut QueryBuilder<Any>, values: &[String]) {
+    let mut list = q.separated(", ");
+    for value in values {
+        list.push_bind(value.clone());
+    }
+}
+
+fn push_where(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
     q.push(" WHERE t.deleted_at IS NULL");
     if let Some(status) = &f.status {
         q.push(" AND t.status = ").push_bind(status.clone());
@@ -288,14 +438,8 @@ fn push_where(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
     if let Some(kind) = &f.ticket_type {
         q.push(" AND t.ticket_type = ").push_bind(kind.clone());
     }
-    if let Some(pattern) = &f.search {
-        q.push(" AND (t.subject LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '!' OR t.description LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '!' OR t.reference LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '!')");
+    if let Some(search) = &f.search {
+        push_search_condition(q, dialect, search);
     }
     if f.sla_breached {
         q.push(" AND t.sla_breached = 1");
@@ -324,8 +468,43 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<TicketRow>> {
-    let mut q = QueryBuilder::<Any>::new(select_tickets!("NULL", ""));
-    push_where(&mut q, filter);
+    let dialect = Dialect::of_connection(conn);
+    let mut q = page_query("", dialect, filter, sort, descending, limit, offset);
+    Ok(q.build_query_as().fetch_all(conn).await?)
+}
+
+/// How the database would read the first page of `filter` (newest first): the `detail` lines
+/// of SQLite's `EXPLAIN QUERY PLAN`, or MariaDB's `EXPLAIN FORMAT=JSON` document. For tests
+/// and diagnostics, e.g. to see that a search reads the full-text index, not every ticket.
+pub async fn explain_page(conn: &mut AnyConnection, filter: &TicketFilter) -> Result<Vec<String>> {
+    let dialect = Dialect::of_connection(conn);
+    let (prefix, column) = match dialect {
+        Dialect::Sqlite => ("EXPLAIN QUERY PLAN ", "detail"),
+        Dialect::MySql => ("EXPLAIN FORMAT=JSON ", "EXPLAIN"),
+    };
+    let mut q = page_query(prefix, dialect, filter, SortColumn::CreatedAt, true, 25, 0);
+    let rows = q.build().fetch_all(conn).await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get::<String, _>(column))
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+/// The page statement after `prefix` (empty, or an EXPLAIN).
+fn page_query(
+    prefix: &'static str,
+    dialect: Dialect,
+    filter: &TicketFilter,
+    sort: SortColumn,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> QueryBuilder<Any> {
+    let mut q = QueryBuilder::<Any>::new(prefix);
+    q.push(concat!(ticket_columns!("NULL"), "FROM "));
+    push_source(&mut q, dialect, filter);
+    q.push(ticket_joins!());
+    push_where(&mut q, dialect, filter);
     let dir = if descending { " DESC" } else { " ASC" };
     q.push(" ORDER BY ")
         .push(sort.sql())
@@ -334,12 +513,14 @@ pub async fn page(
         .push(dir);
     q.push(" LIMIT ").push_bind(limit);
     q.push(" OFFSET ").push_bind(offset);
-    Ok(q.build_query_as().fetch_all(conn).await?)
+    q
 }
 
 pub async fn count(conn: &mut AnyConnection, filter: &TicketFilter) -> Result<i64> {
-    let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM tickets t");
-    push_where(&mut q, filter);
+    let dialect = Dialect::of_connection(conn);
+    let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM ");
+    push_source(&mut q, dialect, filter);
+    push_where(&mut q, dialect, filter);
     Ok(q.build_query_scalar().fetch_one(conn).await?)
 }
 
@@ -479,4 +660,19 @@ pub async fn followers_count(conn: &mut AnyConnection, ticket_id: i64) -> Result
             .fetch_one(conn)
             .await?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TicketSearch;
+
+    #[test]
+    fn full_text_queries_require_every_word_as_a_prefix() {
+        let search = TicketSearch {
+            words: vec!["print".into(), "near".into()],
+            ..TicketSearch::default()
+        };
+        assert_eq!(search.fts5_query(), r#""print"* "near"*"#);
+        assert_eq!(search.boolean_query(), "+print* +near*");
+    }
 }

@@ -77,6 +77,25 @@ mod smoke {
             .await
             .unwrap();
         let base = format!("http://{}{}", running.addr, config.api.prefix);
+        // The seeded rows are in the full-text index: the harness's search word finds exactly
+        // the tickets that contain it.
+        let containing: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tickets WHERE subject LIKE '%printer%' OR description LIKE '%printer%'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let found: serde_json::Value = reqwest::Client::new()
+            .get(format!("{base}/tickets?search=printer&per_page=1"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(containing > 0);
+        assert_eq!(found["meta"]["total"], containing, "{found}");
         for op in load::Op::ALL {
             let m = load::drive(&base, &token, op, 1_000, 4, Duration::from_millis(700)).await;
             assert!(m.requests > 0, "{} made no requests", op.name());

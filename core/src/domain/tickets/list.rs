@@ -1,19 +1,16 @@
 //! The ticket list: filters, sorting and pagination, checked before any SQL is built.
 
 use super::{
-    Priority, Status, TicketType,
+    Priority, Status, TicketType, search,
     view::{self, TicketView},
 };
 use crate::{
-    error::{Error, Result},
+    error::Result,
     store::{
         Store,
         tickets::{self, SortColumn, TicketFilter},
     },
 };
-
-/// Longest search text, in characters.
-pub const MAX_SEARCH: usize = 255;
 
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -32,31 +29,11 @@ pub struct ListQuery {
     pub offset: i64,
 }
 
-/// `%text%` for LIKE, with `!` escaping the pattern characters (the statement says `ESCAPE '!'`).
-pub fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '!' | '%' | '_') {
-            out.push('!');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// A page of ticket summaries and the total matching.
 pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<TicketView>, i64)> {
-    let search = match q.search.as_deref().map(str::trim) {
-        Some(text) if text.chars().count() > MAX_SEARCH => {
-            return Err(Error::field(
-                "search",
-                crate::domain::validate::too_long("search", MAX_SEARCH),
-            ));
-        }
+    let terms = match q.search.as_deref().map(str::trim) {
         Some("") | None => None,
-        Some(text) => Some(like_pattern(text)),
+        Some(text) => Some(search::parse(text)?),
     };
     let filter = TicketFilter {
         status: q.status.map(|s| s.as_str().to_string()),
@@ -65,7 +42,7 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         assignee_id: q.assigned_to,
         unassigned: q.unassigned,
         ticket_type: q.ticket_type.map(|t| t.as_str().to_string()),
-        search,
+        search: terms,
         sla_breached: q.sla_breached,
         followed_by: q.following.then_some(viewer_id),
         ..TicketFilter::default()
@@ -89,14 +66,4 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         )
         .await?;
     Ok((view::decorate(&mut conn, rows, viewer_id).await?, total))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("50%_off!"), "%50!%!_off!!%");
-    }
 }

@@ -10,6 +10,7 @@ pub mod housekeeping;
 pub mod list;
 pub mod operations;
 pub mod priority;
+pub mod search;
 pub mod sla;
 pub mod status;
 pub mod view;
