@@ -12,7 +12,9 @@ use sqlx::{Any, QueryBuilder};
 /// Rows per INSERT statement.
 const BATCH: usize = 500;
 
-const WORDS: [&str; 24] = [
+/// Topics: each ticket is about one, named in its subject and description, so a topic word is
+/// in about 1 ticket in 24 (as a product word is in a real helpdesk, where search is selective).
+const TOPICS: [&str; 24] = [
     "printer",
     "invoice",
     "login",
@@ -68,9 +70,25 @@ pub struct Seeded {
     pub seconds: f64,
 }
 
-fn sentence(rng: &mut StdRng, words: usize) -> String {
+/// The everyday words around the topic: each is in most tickets, as in real ones.
+const FILLER: [&str; 40] = [
+    "please", "help", "since", "today", "cannot", "working", "again", "issue", "problem", "thanks",
+    "customer", "team", "after", "before", "still", "every", "morning", "getting", "need",
+    "office", "page", "screen", "users", "shows", "would", "could", "there", "because", "while",
+    "other", "first", "last", "week", "broken", "wrong", "missing", "new", "old", "our", "my",
+];
+
+/// `words` words about `topic`: the topic once, somewhere, among filler words.
+fn sentence(rng: &mut StdRng, topic: &str, words: usize) -> String {
+    let at = rng.random_range(0..words);
     (0..words)
-        .map(|_| *WORDS.choose(rng).unwrap())
+        .map(|i| {
+            if i == at {
+                topic
+            } else {
+                FILLER.choose(rng).unwrap()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -159,19 +177,22 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
     // Tickets spread over the last year, oldest first.
     let span = 365 * 86_400;
     let tickets: Vec<SeedTicket> = (1..=n)
-        .map(|id| SeedTicket {
-            id,
-            subject: sentence(&mut rng, 5),
-            description: sentence(&mut rng, 30),
-            status: STATUSES.choose(&mut rng).unwrap(),
-            priority: rng.random_range(1..=5),
-            kind: TYPES.choose(&mut rng).unwrap(),
-            requester: first_user + 20 + rng.random_range(0..customers),
-            assignee: rng
-                .random_bool(0.7)
-                .then(|| *agents.choose(&mut rng).unwrap()),
-            department: rng.random_bool(0.8).then(|| rng.random_range(1..=5)),
-            created: now - span + span * id / n.max(1),
+        .map(|id| {
+            let topic = TOPICS.choose(&mut rng).unwrap();
+            SeedTicket {
+                id,
+                subject: sentence(&mut rng, topic, 5),
+                description: sentence(&mut rng, topic, 30),
+                status: STATUSES.choose(&mut rng).unwrap(),
+                priority: rng.random_range(1..=5),
+                kind: TYPES.choose(&mut rng).unwrap(),
+                requester: first_user + 20 + rng.random_range(0..customers),
+                assignee: rng
+                    .random_bool(0.7)
+                    .then(|| *agents.choose(&mut rng).unwrap()),
+                department: rng.random_bool(0.8).then(|| rng.random_range(1..=5)),
+                created: now - span + span * id / n.max(1),
+            }
         })
         .collect();
     insert_rows(
