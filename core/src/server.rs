@@ -102,7 +102,7 @@ pub async fn start(
     let plugins = Arc::new(load_plugins(&config, &store).await?);
     let bind = config.server.bind;
     let events = EventBus::start(store.clone()).await?;
-    events.forward_to_plugins(plugins.clone());
+    events.forward_to_plugins(store.clone(), plugins.clone());
     let state = AppState::new(config, store, events, plugins.clone());
     script_files::start(&state.scripts, Path::new(&state.config.scripts.dir)).await;
     jobs::spawn_scheduler(

@@ -11,6 +11,8 @@
 //! `origin: {automations: [ids]}` (the chain of automations that led to them), and an event
 //! never triggers an automation already in its chain.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use super::{
@@ -392,10 +394,38 @@ async fn claim(store: &Store, automation: &Automation, event: &EventRow) -> Resu
     }
 }
 
-/// Runs the active automations triggered by `event` on its ticket, skipping those already in
-/// the chain that caused it. Failures are logged: an event has no one to answer to.
-pub async fn on_event(store: &Store, scripts: &Scripts, event: &EventRow) -> Result<()> {
-    let automations = active(store, scripts, &event.kind).await?;
+/// Runs the event-driven automations of each event in turn (see [`on_event`]); which
+/// automations are active is read once per event type in the batch. Failures are logged: an
+/// event has no one to answer to.
+pub async fn on_events(store: &Store, scripts: &Scripts, events: &[EventRow]) {
+    let mut active_by_kind: HashMap<&str, Vec<Automation>> = HashMap::new();
+    for event in events {
+        if !active_by_kind.contains_key(event.kind.as_str()) {
+            match active(store, scripts, &event.kind).await {
+                Ok(found) => {
+                    active_by_kind.insert(&event.kind, found);
+                }
+                Err(err) => {
+                    tracing::warn!(event = event.id, error = %err, "reading the automations of an event failed");
+                    continue;
+                }
+            }
+        }
+        let automations = &active_by_kind[event.kind.as_str()];
+        if let Err(err) = on_event(store, scripts, event, automations).await {
+            tracing::warn!(event = event.id, error = %err, "automations of an event failed");
+        }
+    }
+}
+
+/// Runs `automations` (the active ones triggered by `event`) on its ticket, skipping those
+/// already in the chain that caused it.
+async fn on_event(
+    store: &Store,
+    scripts: &Scripts,
+    event: &EventRow,
+    automations: &[Automation],
+) -> Result<()> {
     if automations.is_empty() {
         return Ok(());
     }
@@ -405,11 +435,10 @@ pub async fn on_event(store: &Store, scripts: &Scripts, event: &EventRow) -> Res
     };
     let chain = chain_of(&data);
     for automation in automations {
-        if chain.contains(&automation.id) || !claim(store, &automation, event).await? {
+        if chain.contains(&automation.id) || !claim(store, automation, event).await? {
             continue;
         }
-        if let Err(err) =
-            apply_to(store, scripts, &automation, reference, &chain, time::now()).await
+        if let Err(err) = apply_to(store, scripts, automation, reference, &chain, time::now()).await
         {
             tracing::warn!(automation = automation.id, event = event.id, ticket = %reference, error = %err, "automation failed");
         }

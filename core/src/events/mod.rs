@@ -5,6 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures::future::BoxFuture;
 use tokio::sync::broadcast;
 
 use crate::{
@@ -27,13 +28,16 @@ const POLL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<EventRow>>,
+    /// The newest event in the outbox when the bus started: followers begin after it.
+    started_after: i64,
 }
 
 impl EventBus {
     /// Starts the reader from the newest event now in the outbox. It stops when the last
     /// handle on the bus is dropped.
     pub async fn start(store: Store) -> crate::error::Result<EventBus> {
-        let mut last = events::last_id(&mut *store.conn().await?).await?;
+        let started_after = events::last_id(&mut *store.conn().await?).await?;
+        let mut last = started_after;
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
         let weak = sender.downgrade();
         tokio::spawn(async move {
@@ -67,7 +71,10 @@ impl EventBus {
                 }
             }
         });
-        Ok(EventBus { sender })
+        Ok(EventBus {
+            sender,
+            started_after,
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRow>> {
@@ -77,43 +84,68 @@ impl EventBus {
     /// Delivers every event, in order, to the plugins subscribed to it (each plugin has its own
     /// queue, so a slow one delays nobody). With several nodes, each node's plugins see every
     /// event.
-    pub fn forward_to_plugins(&self, plugins: Arc<PluginHost>) {
-        let mut events = self.subscribe();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(row) => plugins.dispatch(&row.kind, &envelope(&row)),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "plugins fell behind the event stream; events skipped"
-                        )
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
+    pub fn forward_to_plugins(&self, store: Store, plugins: Arc<PluginHost>) {
+        self.follow(store, "plugins", move |batch| {
+            for row in &batch {
+                plugins.dispatch(&row.kind, &envelope(row));
             }
+            Box::pin(std::future::ready(()))
         });
     }
 
     /// Runs the event-driven automations of every event, in order. Every node reads every
     /// event; each (automation, event) is claimed in the database first, so one node runs it.
     pub fn forward_to_automations(&self, store: Store, scripts: Scripts) {
-        let mut events = self.subscribe();
+        let reader = store.clone();
+        self.follow(reader, "automations", move |batch| {
+            let (store, scripts) = (store.clone(), scripts.clone());
+            Box::pin(async move { automations::on_events(&store, &scripts, &batch).await })
+        });
+    }
+
+    /// Hands every event after the bus started to `handle`, in id order, a batch at a time. The
+    /// broadcast only wakes the follower; it reads the outbox itself from its own position, so
+    /// however far a slow follower falls behind (a burst of writes, a busy pool), it skips
+    /// nothing and one read catches it up.
+    fn follow(
+        &self,
+        store: Store,
+        follower: &'static str,
+        mut handle: impl FnMut(Vec<EventRow>) -> BoxFuture<'static, ()> + Send + 'static,
+    ) {
+        let mut wake = self.subscribe();
+        let mut last = self.started_after;
         tokio::spawn(async move {
             loop {
-                match events.recv().await {
-                    Ok(row) => {
-                        if let Err(err) = automations::on_event(&store, &scripts, &row).await {
-                            tracing::warn!(event = row.id, error = %err, "automations of an event failed");
+                if let Err(broadcast::error::RecvError::Closed) = wake.recv().await {
+                    break;
+                }
+                // Wake-ups already waiting are served by the read below.
+                while !matches!(
+                    wake.try_recv(),
+                    Err(broadcast::error::TryRecvError::Empty
+                        | broadcast::error::TryRecvError::Closed)
+                ) {}
+                loop {
+                    let batch = match store.conn().await {
+                        Ok(mut conn) => events::after(&mut conn, last, BATCH).await,
+                        Err(err) => Err(err),
+                    };
+                    let batch = match batch {
+                        Ok(batch) => batch,
+                        Err(err) => {
+                            tracing::warn!(follower, error = %err, "reading the event outbox failed; retrying at the next event");
+                            break;
                         }
+                    };
+                    let full = batch.len() as i64 == BATCH;
+                    if let Some(row) = batch.last() {
+                        last = row.id;
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "automations fell behind the event stream; events skipped"
-                        )
+                    handle(batch).await;
+                    if !full {
+                        break;
                     }
-                    Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
         });

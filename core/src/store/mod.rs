@@ -91,7 +91,8 @@ pub struct Store {
     /// generation may be out of date.
     generation: Arc<AtomicU64>,
     /// Recent `COUNT(*)` results by query key, with the generation they were computed at.
-    counts: moka::sync::Cache<String, (u64, i64)>,
+    /// Counts by (key, commit generation they were computed at).
+    counts: moka::future::Cache<(String, u64), i64>,
     /// `sla.pause_while_waiting_on_customer`, handed to every transaction: the one setting
     /// ticket changes depend on, whichever caller (API, macro, job) makes them.
     pause_sla_while_waiting: bool,
@@ -143,7 +144,7 @@ impl Store {
             sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
             committed: Arc::new(Notify::new()),
             generation: Arc::new(AtomicU64::new(0)),
-            counts: moka::sync::Cache::builder()
+            counts: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(COUNT_CACHE_TTL)
                 .build(),
@@ -208,21 +209,19 @@ impl Store {
 
     /// A count by `key`, from memory when nothing was committed through this store since it
     /// was computed (and it is younger than [`COUNT_CACHE_TTL`], which bounds how long another
-    /// node's writes may go unseen); else from `count`, which is then remembered.
+    /// node's writes may go unseen); else from `count`, which is then remembered. Requests
+    /// that miss together wait for one `count` instead of each running it (on a large table a
+    /// count is the costliest statement of a page).
     pub async fn cached_count(
         &self,
         key: String,
         count: impl Future<Output = Result<i64>>,
     ) -> Result<i64> {
-        let now = self.generation.load(Ordering::Acquire);
-        if let Some((generation, value)) = self.counts.get(&key)
-            && generation == now
-        {
-            return Ok(value);
-        }
-        let value = count.await?;
-        self.counts.insert(key, (now, value));
-        Ok(value)
+        let generation = self.generation.load(Ordering::Acquire);
+        self.counts
+            .try_get_with((key, generation), count)
+            .await
+            .map_err(|err| crate::error::Error::Internal(anyhow::anyhow!("{err}")))
     }
 
     /// Resolves after the next commit made through this store.

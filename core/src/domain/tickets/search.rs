@@ -60,6 +60,7 @@ pub fn parse(text: &str) -> Result<TicketSearch> {
         words: indexed,
         subject_patterns,
         references: reference_spellings(text),
+        dense: false,
     })
 }
 
