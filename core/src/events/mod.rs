@@ -47,28 +47,14 @@ impl EventBus {
                     _ = tokio::time::sleep(POLL) => {},
                 }
                 let Some(sender) = weak.upgrade() else { break };
-                loop {
-                    let batch = match store.conn().await {
-                        Ok(mut conn) => events::after(&mut conn, last, BATCH).await,
-                        Err(err) => Err(err),
-                    };
-                    let batch = match batch {
-                        Ok(batch) => batch,
-                        Err(err) => {
-                            tracing::warn!(error = %err, "reading the event outbox failed; retrying");
-                            break;
-                        }
-                    };
-                    let full = batch.len() as i64 == BATCH;
+                catch_up(&store, &mut last, "bus", &mut |batch| {
                     for row in batch {
-                        last = row.id;
                         // No receivers is fine: nobody is listening on this node right now.
                         let _ = sender.send(Arc::new(row));
                     }
-                    if !full {
-                        break;
-                    }
-                }
+                    Box::pin(std::future::ready(()))
+                })
+                .await;
             }
         });
         Ok(EventBus {
@@ -126,28 +112,39 @@ impl EventBus {
                     Err(broadcast::error::TryRecvError::Empty
                         | broadcast::error::TryRecvError::Closed)
                 ) {}
-                loop {
-                    let batch = match store.conn().await {
-                        Ok(mut conn) => events::after(&mut conn, last, BATCH).await,
-                        Err(err) => Err(err),
-                    };
-                    let batch = match batch {
-                        Ok(batch) => batch,
-                        Err(err) => {
-                            tracing::warn!(follower, error = %err, "reading the event outbox failed; retrying at the next event");
-                            break;
-                        }
-                    };
-                    let full = batch.len() as i64 == BATCH;
-                    if let Some(row) = batch.last() {
-                        last = row.id;
-                    }
-                    handle(batch).await;
-                    if !full {
-                        break;
-                    }
-                }
+                catch_up(&store, &mut last, follower, &mut handle).await;
             }
         });
+    }
+}
+
+/// Hands the events after `last` to `handle`, batch by batch, moving `last` along. A failed read
+/// is logged and left for the next wake-up (the events stay in the outbox).
+async fn catch_up(
+    store: &Store,
+    last: &mut i64,
+    reader: &'static str,
+    handle: &mut (dyn FnMut(Vec<EventRow>) -> BoxFuture<'static, ()> + Send),
+) {
+    loop {
+        let batch = match store.conn().await {
+            Ok(mut conn) => events::after(&mut conn, *last, BATCH).await,
+            Err(err) => Err(err),
+        };
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(err) => {
+                tracing::warn!(reader, error = %err, "reading the event outbox failed; retrying at the next wake-up");
+                return;
+            }
+        };
+        let full = batch.len() as i64 == BATCH;
+        if let Some(row) = batch.last() {
+            *last = row.id;
+        }
+        handle(batch).await;
+        if !full {
+            return;
+        }
     }
 }
