@@ -71,6 +71,10 @@ impl EventBus {
     /// queue, so a slow one delays nobody). With several nodes, each node's plugins see every
     /// event.
     pub fn forward_to_plugins(&self, store: Store, plugins: Arc<PluginHost>) {
+        // Plugins are loaded at start only: without a subscriber now there never is one.
+        if !plugins.wants_events() {
+            return;
+        }
         self.follow(store, "plugins", move |batch| {
             for row in &batch {
                 plugins.dispatch(&row.kind, &envelope(row));

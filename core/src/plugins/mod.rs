@@ -237,6 +237,11 @@ impl PluginHost {
 
     /// Delivers an event to every plugin subscribed to `name`, in order per plugin, after the
     /// caller's change committed. Never waits: a plugin that is behind loses the event (logged).
+    /// Whether any loaded plugin subscribes to an event.
+    pub fn wants_events(&self) -> bool {
+        !self.subscribers.is_empty()
+    }
+
     pub fn dispatch(&self, name: &str, payload: &Value) {
         let Some(subscribers) = self.subscribers.get(name) else {
             return;
