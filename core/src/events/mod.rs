@@ -93,10 +93,10 @@ impl EventBus {
         });
     }
 
-    /// Hands every event after the bus started to `handle`, in id order, a batch at a time. The
-    /// broadcast only wakes the follower; it reads the outbox itself from its own position, so
-    /// however far a slow follower falls behind (a burst of writes, a busy pool), it skips
-    /// nothing and one read catches it up.
+    /// Hands every event after the bus started to `handle`, in id order, a batch at a time:
+    /// the rows the broadcast carries, as long as it carries all of them. A follower that falls
+    /// behind the broadcast (a burst of writes, a busy pool) is told it lagged; it then reads the
+    /// outbox itself from its own position, so it skips nothing and one read catches it up.
     fn follow(
         &self,
         store: Store,
@@ -107,16 +107,34 @@ impl EventBus {
         let mut last = self.started_after;
         tokio::spawn(async move {
             loop {
-                if let Err(broadcast::error::RecvError::Closed) = wake.recv().await {
-                    break;
+                let mut lagged = false;
+                let mut batch = Vec::new();
+                match wake.recv().await {
+                    Ok(row) => batch.push(row),
+                    Err(broadcast::error::RecvError::Lagged(_)) => lagged = true,
+                    Err(broadcast::error::RecvError::Closed) => break,
                 }
-                // Wake-ups already waiting are served by the read below.
-                while !matches!(
-                    wake.try_recv(),
-                    Err(broadcast::error::TryRecvError::Empty
-                        | broadcast::error::TryRecvError::Closed)
-                ) {}
-                catch_up(&store, &mut last, follower, &mut handle).await;
+                // Take what is already waiting too, so a burst is handled in one batch.
+                loop {
+                    match wake.try_recv() {
+                        Ok(row) => batch.push(row),
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
+                        Err(_) => break,
+                    }
+                }
+                if lagged {
+                    catch_up(&store, &mut last, follower, &mut handle).await;
+                    continue;
+                }
+                let batch: Vec<EventRow> = batch
+                    .iter()
+                    .filter(|row| row.id > last)
+                    .map(|row| EventRow::clone(row))
+                    .collect();
+                if let Some(row) = batch.last() {
+                    last = row.id;
+                    handle(batch).await;
+                }
             }
         });
     }
@@ -150,5 +168,70 @@ async fn catch_up(
         if !full {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex},
+        time::{Duration, Instant},
+    };
+
+    use super::{CHANNEL_CAPACITY, EventBus};
+    use crate::{
+        config::DatabaseConfig,
+        store::{Store, events::NewEvent},
+    };
+
+    /// A follower slower than the writes is overrun by the broadcast; it must then read what it
+    /// missed from the outbox, and see every event once, in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_follower_that_falls_behind_sees_every_event_once() {
+        let dir = std::env::temp_dir().join(format!("escalated-follow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&DatabaseConfig {
+            url: format!("sqlite://{}/events.db", dir.display()),
+            max_connections: 4,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let bus = EventBus::start(store.clone()).await.unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        bus.follow(store.clone(), "test", move |batch| {
+            let record = record.clone();
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                record.lock().unwrap().extend(batch.iter().map(|e| e.id));
+            })
+        });
+        // Three times what the broadcast holds, in one commit: the bus sends them all while
+        // the follower still sleeps in its first batch.
+        let total = CHANNEL_CAPACITY * 3;
+        let mut tx = store.begin().await.unwrap();
+        for _ in 0..total {
+            tx.push_event(NewEvent {
+                kind: "ticket.created",
+                ticket_id: None,
+                payload: "{}".into(),
+                created_at: 0,
+            });
+        }
+        tx.commit().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.lock().unwrap().len() < total && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let seen = seen.lock().unwrap().clone();
+        let expected: Vec<i64> = (1..=total as i64).collect();
+        assert!(
+            seen == expected,
+            "{} of {total} events seen, first gap after {:?}",
+            seen.len(),
+            seen.windows(2).find(|w| w[1] != w[0] + 1)
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
