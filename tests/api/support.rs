@@ -542,14 +542,14 @@ impl TestApp {
     async fn insert_row(&self, sql: &'static str, binds: &[&str]) -> i64 {
         let store = self.store().await;
         let mut tx = store.begin().await.unwrap();
-        let mut query = sqlx::query(sql);
-        for value in binds {
-            query = query.bind(value.to_string());
-        }
-        let result = query.execute(&mut *tx).await.unwrap();
-        let id = escalated::store::inserted_id(&mut tx, result)
-            .await
-            .unwrap();
+        let id = escalated::store::insert_returning_id(&mut tx, sql, |mut query| {
+            for value in binds {
+                query = query.bind(value.to_string());
+            }
+            query
+        })
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         store.close().await;
         id

@@ -31,25 +31,64 @@ pub fn is_event_name(name: &str) -> bool {
 }
 
 /// What every ticket event carries about its ticket.
-pub fn ticket_snapshot(row: &TicketRow) -> Value {
-    json!({
-        "id": row.id,
-        "reference": row.reference,
-        "subject": row.subject,
-        "status": row.status,
-        "priority": super::tickets::Priority::from_rank(row.priority).as_str(),
-        "ticket_type": row.ticket_type,
-        "requester_id": row.requester_id,
-        "assignee_id": row.assignee_id,
-        "department_id": row.department_id,
-    })
+#[derive(Debug, Clone, Copy)]
+pub struct TicketSnapshot<'a> {
+    pub id: i64,
+    pub reference: &'a str,
+    pub subject: &'a str,
+    pub status: &'a str,
+    /// The priority's rank (see `Priority::rank`).
+    pub priority: i64,
+    pub ticket_type: &'a str,
+    pub requester_id: i64,
+    pub assignee_id: Option<i64>,
+    pub department_id: Option<i64>,
+}
+
+impl<'a> From<&'a TicketRow> for TicketSnapshot<'a> {
+    fn from(row: &'a TicketRow) -> Self {
+        TicketSnapshot {
+            id: row.id,
+            reference: &row.reference,
+            subject: &row.subject,
+            status: &row.status,
+            priority: row.priority,
+            ticket_type: &row.ticket_type,
+            requester_id: row.requester_id,
+            assignee_id: row.assignee_id,
+            department_id: row.department_id,
+        }
+    }
+}
+
+impl TicketSnapshot<'_> {
+    fn to_json(self) -> Value {
+        json!({
+            "id": self.id,
+            "reference": self.reference,
+            "subject": self.subject,
+            "status": self.status,
+            "priority": super::tickets::Priority::from_rank(self.priority).as_str(),
+            "ticket_type": self.ticket_type,
+            "requester_id": self.requester_id,
+            "assignee_id": self.assignee_id,
+            "department_id": self.department_id,
+        })
+    }
 }
 
 /// Queues an event about `ticket` for the outbox of `tx`; `extra` fields join `ticket` in
 /// `data`. It is written, and so published, only if the transaction commits.
-pub fn record(tx: &mut Tx, name: &'static str, ticket: &TicketRow, extra: Value, now: Timestamp) {
+pub fn record<'a>(
+    tx: &mut Tx,
+    name: &'static str,
+    ticket: impl Into<TicketSnapshot<'a>>,
+    extra: Value,
+    now: Timestamp,
+) {
     debug_assert!(is_event_name(name), "unknown event {name}");
-    let mut data = json!({ "ticket": ticket_snapshot(ticket) });
+    let ticket = ticket.into();
+    let mut data = json!({ "ticket": ticket.to_json() });
     if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
     }

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -62,20 +62,21 @@ pub async fn active(conn: &mut AnyConnection, trigger: &str) -> Result<Vec<Autom
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &AutomationRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO automations (name, script, trigger_on, interval_minutes, is_active, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.name)
+                .bind(&row.script)
+                .bind(&row.trigger_on)
+                .bind(row.interval_minutes)
+                .bind(row.is_active)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.name)
-    .bind(&row.script)
-    .bind(&row.trigger_on)
-    .bind(row.interval_minutes)
-    .bind(row.is_active)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &AutomationRow) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 /// A canned response with its owner's name joined (one query, no second lookup).
@@ -64,20 +64,21 @@ pub async fn visible_to(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Ca
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &CannedRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO canned_responses (title, body, category, is_shared, user_id, created_at, \
          updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.title)
+                .bind(&row.body)
+                .bind(&row.category)
+                .bind(row.is_shared)
+                .bind(row.user_id)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.title)
-    .bind(&row.body)
-    .bind(&row.category)
-    .bind(row.is_shared)
-    .bind(row.user_id)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &CannedRow) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -106,19 +106,20 @@ pub async fn active_members(conn: &mut AnyConnection) -> Result<Vec<MemberRow>> 
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &DepartmentRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO departments (name, description, is_active, sla_policy_id, created_at, \
          updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.name)
+                .bind(&row.description)
+                .bind(row.is_active)
+                .bind(row.sla_policy_id)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.name)
-    .bind(&row.description)
-    .bind(row.is_active)
-    .bind(row.sla_policy_id)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &DepartmentRow) -> Result<()> {

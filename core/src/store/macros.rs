@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 /// A macro with its owner's name joined.
@@ -66,22 +66,23 @@ pub async fn visible_to(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Ma
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &MacroRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO macros (name, description, is_shared, user_id, sort_order, actions, script, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.name)
+                .bind(&row.description)
+                .bind(row.is_shared)
+                .bind(row.user_id)
+                .bind(row.sort_order)
+                .bind(&row.actions)
+                .bind(&row.script)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.name)
-    .bind(&row.description)
-    .bind(row.is_shared)
-    .bind(row.user_id)
-    .bind(row.sort_order)
-    .bind(&row.actions)
-    .bind(&row.script)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &MacroRow) -> Result<()> {

@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod automations;
 pub mod canned_responses;
+pub mod counts;
 pub mod departments;
 pub mod events;
 pub mod jobs;
@@ -37,17 +38,13 @@ use std::{
 use anyhow::Context;
 use sqlx::{
     Any, AnyConnection, AnyPool, Executor, Transaction,
-    any::{AnyConnectOptions, AnyPoolOptions, AnyQueryResult},
+    any::{AnyConnectOptions, AnyPoolOptions},
     migrate::{MigrateDatabase, Migrator},
     pool::PoolConnection,
 };
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::{config::DatabaseConfig, error::Result};
-
-/// How long a cached count may be served when this node committed nothing meanwhile: the bound
-/// on how stale `meta.total` can be after another node's writes.
-pub const COUNT_CACHE_TTL: Duration = Duration::from_secs(2);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/mysql");
@@ -90,9 +87,8 @@ pub struct Store {
     /// Counts commits made through this store: a cached figure computed at an older
     /// generation may be out of date.
     generation: Arc<AtomicU64>,
-    /// Recent `COUNT(*)` results by query key, with the generation they were computed at.
-    /// Counts by (key, commit generation they were computed at).
-    counts: moka::future::Cache<(String, u64), i64>,
+    /// Remembered `COUNT(*)` results (see [`counts`]).
+    counts: counts::Counts,
     /// `sla.pause_while_waiting_on_customer`, handed to every transaction: the one setting
     /// ticket changes depend on, whichever caller (API, macro, job) makes them.
     pause_sla_while_waiting: bool,
@@ -121,6 +117,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A ping before every use is a round trip to the connection's thread on SQLite (an
+            // in-process file that cannot go away); on MySQL it notices a server restart.
+            .test_before_acquire(dialect == Dialect::MySql)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     let setup = match dialect {
@@ -144,10 +143,7 @@ impl Store {
             sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
             committed: Arc::new(Notify::new()),
             generation: Arc::new(AtomicU64::new(0)),
-            counts: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(COUNT_CACHE_TTL)
-                .build(),
+            counts: counts::Counts::default(),
             pause_sla_while_waiting: true,
         })
     }
@@ -207,21 +203,29 @@ impl Store {
         })
     }
 
-    /// A count by `key`, from memory when nothing was committed through this store since it
-    /// was computed (and it is younger than [`COUNT_CACHE_TTL`], which bounds how long another
-    /// node's writes may go unseen); else from `count`, which is then remembered. Requests
-    /// that miss together wait for one `count` instead of each running it (on a large table a
-    /// count is the costliest statement of a page).
-    pub async fn cached_count(
-        &self,
-        key: String,
-        count: impl Future<Output = Result<i64>>,
-    ) -> Result<i64> {
+    /// A count by `key` to show as a total: from memory unless this node committed since it
+    /// was taken, else from `count` (the rules are in [`counts`]).
+    pub async fn cached_count<F, Fut>(&self, key: String, count: F) -> Result<i64>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<i64>> + Send + 'static,
+    {
         let generation = self.generation.load(Ordering::Acquire);
         self.counts
-            .try_get_with((key, generation), count)
+            .get(key, generation, counts::Need::Exact, count)
             .await
-            .map_err(|err| crate::error::Error::Internal(anyhow::anyhow!("{err}")))
+    }
+
+    /// A count by `key` to choose a plan by: any remembered figure, else from `count`.
+    pub async fn estimated_count<F, Fut>(&self, key: String, count: F) -> Result<i64>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<i64>> + Send + 'static,
+    {
+        let generation = self.generation.load(Ordering::Acquire);
+        self.counts
+            .get(key, generation, counts::Need::Estimate, count)
+            .await
     }
 
     /// Resolves after the next commit made through this store.
@@ -295,16 +299,30 @@ impl DerefMut for Tx {
     }
 }
 
-/// The id of the row an `INSERT` just wrote. MySQL reports it with the result; the `Any` driver
-/// does not for SQLite, so there it is asked for on the same connection.
-pub async fn inserted_id(conn: &mut AnyConnection, result: AnyQueryResult) -> Result<i64> {
-    if let Some(id) = result.last_insert_id() {
-        return Ok(id);
+/// A statement with its arguments, for either database.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Runs the `INSERT` statement `sql` with the arguments `bind` adds, and returns the new row's
+/// id. On SQLite it asks with `RETURNING id`: the `Any` driver drops SQLite's last rowid, and
+/// asking for it afterwards is a second round trip to the connection's thread (with the write
+/// lock held). MySQL reports the id with the result (and has no `RETURNING`).
+pub async fn insert_returning_id<'q>(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    bind: impl FnOnce(AnyQuery<'q>) -> AnyQuery<'q>,
+) -> Result<i64> {
+    match Dialect::of_connection(conn) {
+        Dialect::Sqlite => {
+            let query = sqlx::query(sqlx::AssertSqlSafe(format!("{sql} RETURNING id")));
+            Ok(sqlx::Row::try_get(&bind(query).fetch_one(conn).await?, 0)?)
+        }
+        Dialect::MySql => {
+            let result = bind(sqlx::query(sql)).execute(conn).await?;
+            result.last_insert_id().ok_or_else(|| {
+                crate::error::Error::Internal(anyhow::anyhow!("MySQL did not report the new id"))
+            })
+        }
     }
-    let id: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(id)
 }
 
 /// True when `err` is a unique-key violation: the database's last word when two writers claim

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -24,18 +24,19 @@ pub async fn insert(
     is_internal_note: bool,
     now: Timestamp,
 ) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO replies (ticket_id, author_id, body, is_internal_note, created_at) \
          VALUES (?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(ticket_id)
+                .bind(author_id)
+                .bind(body)
+                .bind(is_internal_note as i64)
+                .bind(now)
+        },
     )
-    .bind(ticket_id)
-    .bind(author_id)
-    .bind(body)
-    .bind(is_internal_note as i64)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 /// The conversation, oldest first.

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -63,23 +63,24 @@ pub async fn page(
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &SlaPolicyRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO sla_policies (name, description, is_default, is_active, \
          first_response_hours, resolution_hours, business_hours, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.name)
+                .bind(&row.description)
+                .bind(row.is_default)
+                .bind(row.is_active)
+                .bind(&row.first_response_hours)
+                .bind(&row.resolution_hours)
+                .bind(&row.business_hours)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.name)
-    .bind(&row.description)
-    .bind(row.is_default)
-    .bind(row.is_active)
-    .bind(&row.first_response_hours)
-    .bind(&row.resolution_hours)
-    .bind(&row.business_hours)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &SlaPolicyRow) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -74,15 +74,12 @@ pub async fn insert(
     color: &str,
     now: Timestamp,
 ) -> Result<i64> {
-    let result =
-        sqlx::query("INSERT INTO tags (name, color, created_at, updated_at) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(color)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    inserted_id(conn, result).await
+    insert_returning_id(
+        conn,
+        "INSERT INTO tags (name, color, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        |q| q.bind(name).bind(color).bind(now).bind(now),
+    )
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &TagRow) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -76,19 +76,20 @@ pub async fn active(conn: &mut AnyConnection) -> Result<Vec<TicketActionRow>> {
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &TicketActionRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO ticket_actions (action_key, label, script, is_active, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.action_key)
+                .bind(&row.label)
+                .bind(&row.script)
+                .bind(row.is_active)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.action_key)
-    .bind(&row.label)
-    .bind(&row.script)
-    .bind(row.is_active)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &TicketActionRow) -> Result<()> {

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
-use super::{Dialect, inserted_id};
+use super::{Dialect, insert_returning_id};
 use crate::{error::Result, time::Timestamp};
 
 /// A ticket row with the names the API shows beside the ids (one query, no lookups per field).
@@ -161,15 +161,32 @@ pub async fn insert(
     reference_prefix: &str,
     now: Timestamp,
 ) -> Result<(i64, String)> {
-    // Unique until the id is known; fits the column (32 characters).
-    let provisional = format!("new-{:016x}", rand::random::<u64>());
-    let result = sqlx::query(
-        "INSERT INTO tickets (reference, subject, description, status, priority, ticket_type, \
+    match Dialect::of_connection(conn) {
+        Dialect::Sqlite => insert_numbered(conn, t, reference_prefix, now).await,
+        Dialect::MySql => insert_then_number(conn, t, reference_prefix, now).await,
+    }
+}
+
+/// SQLite: one statement. Its single writer makes "the next id" safe to take inside the
+/// statement (AUTOINCREMENT's rule: above every id ever used), so the reference is written
+/// with the row instead of by a second statement (each is a round trip to SQLite's thread,
+/// with the write lock held).
+async fn insert_numbered(
+    conn: &mut AnyConnection,
+    t: &NewTicket<'_>,
+    reference_prefix: &str,
+    now: Timestamp,
+) -> Result<(i64, String)> {
+    let (id, reference) = sqlx::query_as(
+        "INSERT INTO tickets (id, reference, subject, description, status, priority, ticket_type, \
          channel, requester_id, department_id, sla_policy_id, first_response_due_at, \
          resolution_due_at, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         SELECT next.id, ? || '-' || printf('%05d', next.id), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         ?, ? FROM (SELECT MAX(COALESCE((SELECT MAX(id) FROM tickets), 0), \
+         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0)) + 1 AS id) next \
+         RETURNING id, reference",
     )
-    .bind(&provisional)
+    .bind(reference_prefix)
     .bind(t.subject)
     .bind(t.description)
     .bind(t.status)
@@ -183,9 +200,45 @@ pub async fn insert(
     .bind(t.resolution_due_at)
     .bind(now)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_one(conn)
     .await?;
-    let id = inserted_id(conn, result).await?;
+    Ok((id, reference))
+}
+
+/// MySQL: the id is known only once the row is in (concurrent writers), so the reference is
+/// written second.
+async fn insert_then_number(
+    conn: &mut AnyConnection,
+    t: &NewTicket<'_>,
+    reference_prefix: &str,
+    now: Timestamp,
+) -> Result<(i64, String)> {
+    // Unique until the id is known; fits the column (32 characters).
+    let provisional = format!("new-{:016x}", rand::random::<u64>());
+    let id = insert_returning_id(
+        conn,
+        "INSERT INTO tickets (reference, subject, description, status, priority, ticket_type, \
+         channel, requester_id, department_id, sla_policy_id, first_response_due_at, \
+         resolution_due_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&provisional)
+                .bind(t.subject)
+                .bind(t.description)
+                .bind(t.status)
+                .bind(t.priority)
+                .bind(t.ticket_type)
+                .bind(t.channel)
+                .bind(t.requester_id)
+                .bind(t.department_id)
+                .bind(t.sla_policy_id)
+                .bind(t.first_response_due_at)
+                .bind(t.resolution_due_at)
+                .bind(now)
+                .bind(now)
+        },
+    )
+    .await?;
     let reference = format!("{reference_prefix}-{id:05}");
     sqlx::query("UPDATE tickets SET reference = ? WHERE id = ?")
         .bind(&reference)
@@ -276,8 +329,9 @@ pub struct TicketSearch {
     pub subject_patterns: Vec<String>,
     /// Exact spellings of a ticket reference to match too (an indexed lookup).
     pub references: Vec<String>,
-    /// Many tickets match (the caller knows from the count): the page then walks the list
-    /// order and probes the matches instead of reading every match first (see [`SearchPlan`]).
+    /// Many tickets match (the caller estimates from the index): where [`can_probe`], the page
+    /// then walks the list order and probes the matches instead of reading every match first
+    /// (see [`SearchPlan`]).
     pub dense: bool,
 }
 
@@ -332,15 +386,21 @@ enum SearchPlan {
     /// A common word: walk the list order (an index) and keep the tickets whose id is among
     /// the matches, read once into a set. The walk stops at the page's end, after about
     /// `page end × candidates / matches` rows, so it stays short exactly when reading every
-    /// match first (`Hits`) would not. Chosen for pages when the count says matches are many,
-    /// on SQLite: MariaDB flattens the same `IN` into reading the full-text matches first.
+    /// match first (`Hits`) would not. Chosen for pages when the caller's estimate says so
+    /// (`dense`), on SQLite only: MariaDB flattens the same `IN` into reading the full-text
+    /// matches first.
     Probe,
+}
+
+/// Whether a search can be read by [`SearchPlan::Probe`] (`dense` then chooses it).
+pub fn can_probe(dialect: Dialect, search: &TicketSearch) -> bool {
+    dialect == Dialect::Sqlite && !search.words.is_empty() && search.references.is_empty()
 }
 
 fn search_plan(dialect: Dialect, search: &TicketSearch) -> SearchPlan {
     if search.words.is_empty() {
         SearchPlan::Subject
-    } else if search.dense && dialect == Dialect::Sqlite && search.references.is_empty() {
+    } else if search.dense && can_probe(dialect, search) {
         SearchPlan::Probe
     } else if dialect == Dialect::MySql && search.references.is_empty() {
         SearchPlan::Condition
@@ -546,6 +606,22 @@ pub async fn count(conn: &mut AnyConnection, filter: &TicketFilter) -> Result<i6
     let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM ");
     push_source(&mut q, dialect, &filter);
     push_where(&mut q, dialect, &filter);
+    Ok(q.build_query_scalar().fetch_one(conn).await?)
+}
+
+/// How many tickets (soft-deleted ones too) the search's words match in the full-text index:
+/// the figure [`can_probe`] plans are chosen by.
+pub async fn count_matches(conn: &mut AnyConnection, search: &TicketSearch) -> Result<i64> {
+    let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM ");
+    match Dialect::of_connection(conn) {
+        Dialect::Sqlite => q
+            .push("tickets_fts WHERE tickets_fts MATCH ")
+            .push_bind(search.fts5_query()),
+        Dialect::MySql => q
+            .push("tickets WHERE MATCH (subject, description) AGAINST (")
+            .push_bind(search.boolean_query())
+            .push(" IN BOOLEAN MODE)"),
+    };
     Ok(q.build_query_scalar().fetch_one(conn).await?)
 }
 

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 /// A token with the owner fields every use of it needs (one query, no second lookup).
@@ -73,21 +73,22 @@ pub struct NewToken<'a> {
 }
 
 pub async fn insert(conn: &mut AnyConnection, token: &NewToken<'_>, now: Timestamp) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO api_tokens (user_id, name, token_hash, abilities, rate_limit, expires_at, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(token.user_id)
+                .bind(token.name)
+                .bind(token.token_hash)
+                .bind(token.abilities)
+                .bind(token.rate_limit)
+                .bind(token.expires_at)
+                .bind(now)
+                .bind(now)
+        },
     )
-    .bind(token.user_id)
-    .bind(token.name)
-    .bind(token.token_hash)
-    .bind(token.abilities)
-    .bind(token.rate_limit)
-    .bind(token.expires_at)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &TokenRow, now: Timestamp) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::inserted_id;
+use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -48,19 +48,20 @@ pub async fn insert(
     is_active: bool,
     now: Timestamp,
 ) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO users (name, email, role, is_active, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(name)
+                .bind(email)
+                .bind(role)
+                .bind(is_active as i64)
+                .bind(now)
+                .bind(now)
+        },
     )
-    .bind(name)
-    .bind(email)
-    .bind(role)
-    .bind(is_active as i64)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &UserRow) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::{Dialect, inserted_id};
+use super::{Dialect, insert_returning_id};
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,20 +60,21 @@ pub async fn active(conn: &mut AnyConnection) -> Result<Vec<WebhookRow>> {
 }
 
 pub async fn insert(conn: &mut AnyConnection, row: &WebhookRow) -> Result<i64> {
-    let result = sqlx::query(
+    insert_returning_id(
+        conn,
         "INSERT INTO webhooks (url, event_names, secret, is_active, after_event_id, created_at, \
          updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        |q| {
+            q.bind(&row.url)
+                .bind(&row.event_names)
+                .bind(&row.secret)
+                .bind(row.is_active)
+                .bind(row.after_event_id)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+        },
     )
-    .bind(&row.url)
-    .bind(&row.event_names)
-    .bind(&row.secret)
-    .bind(row.is_active)
-    .bind(row.after_event_id)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    inserted_id(conn, result).await
+    .await
 }
 
 pub async fn update(conn: &mut AnyConnection, row: &WebhookRow) -> Result<()> {

@@ -102,33 +102,38 @@ pub async fn create(
         .as_ref()
         .map(|p| sla::targets(p, priority, now, 0))
         .unwrap_or_default();
-    let (id, reference) = tickets::insert(
-        &mut tx,
-        &NewTicket {
-            subject: &subject,
-            description: &description,
-            status: Status::Open.as_str(),
-            priority: priority.rank(),
-            ticket_type: input.ticket_type.unwrap_or_default().as_str(),
-            channel: input.channel,
-            requester_id,
-            department_id: department.as_ref().map(|d| d.id),
-            sla_policy_id: policy.as_ref().map(|p| p.id),
-            first_response_due_at: targets.first_response_due_at,
-            resolution_due_at: targets.resolution_due_at,
-        },
-        reference_prefix,
-        now,
-    )
-    .await?;
+    let ticket = NewTicket {
+        subject: &subject,
+        description: &description,
+        status: Status::Open.as_str(),
+        priority: priority.rank(),
+        ticket_type: input.ticket_type.unwrap_or_default().as_str(),
+        channel: input.channel,
+        requester_id,
+        department_id: department.as_ref().map(|d| d.id),
+        sla_policy_id: policy.as_ref().map(|p| p.id),
+        first_response_due_at: targets.first_response_due_at,
+        resolution_due_at: targets.resolution_due_at,
+    };
+    let (id, reference) = tickets::insert(&mut tx, &ticket, reference_prefix, now).await?;
     let dialect = tx.dialect();
     for tag in &tags {
         tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
     }
     activity::record(&mut tx, id, Some(actor), Kind::Created, json!({}), now).await?;
-    if let Some(row) = tickets::find(&mut tx, id).await? {
-        events::record(&mut tx, "ticket.created", &row, json!({}), now);
-    }
+    // Everything the event says is at hand: no need to read the row back.
+    let snapshot = events::TicketSnapshot {
+        id,
+        reference: &reference,
+        subject: ticket.subject,
+        status: ticket.status,
+        priority: ticket.priority,
+        ticket_type: ticket.ticket_type,
+        requester_id,
+        assignee_id: None,
+        department_id: ticket.department_id,
+    };
+    events::record(&mut tx, "ticket.created", snapshot, json!({}), now);
     tx.commit().await?;
     Ok(reference)
 }

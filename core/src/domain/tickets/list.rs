@@ -1,5 +1,7 @@
 //! The ticket list: filters, sorting and pagination, checked before any SQL is built.
 
+use futures::future::BoxFuture;
+
 use super::{
     Priority, Status, TicketType, search,
     view::{self, TicketView},
@@ -29,12 +31,11 @@ pub struct ListQuery {
     pub offset: i64,
 }
 
-/// A page of ticket summaries and the total matching.
-/// From this many matching tickets on, a search page walks the list order and probes the
-/// matches rather than reading them all first: reading a match costs about as much as walking
-/// ~10 rows, and with 2,000 or more matches a page end is found within a short walk.
-const DENSE_SEARCH: i64 = 2_000;
+/// Reading a match by its id costs about as much as walking this many rows of an index (see
+/// [`probe_is_cheaper`]).
+const MATCH_COST: i64 = 10;
 
+/// A page of ticket summaries and the total matching.
 pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<TicketView>, i64)> {
     let terms = match q.search.as_deref().map(str::trim) {
         Some("") | None => None,
@@ -52,19 +53,37 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         followed_by: q.following.then_some(viewer_id),
         ..TicketFilter::default()
     };
-    let mut conn = store.conn().await?;
     // Counting every matching row is the costliest statement of a page on a large table; the
-    // total is reused until this node commits anything (see `Store::cached_count`).
+    // total is remembered (see `store::counts`). Counts take connections of their own, before
+    // the page's, since they may also run in the background.
     let total = store
         .cached_count(
             format!("tickets:{filter:?}"),
-            tickets::count(&mut conn, &filter),
+            counter(store, filter.clone()),
         )
         .await?;
-    // The count also tells how a search page is cheapest to read (see `SearchPlan`).
-    if let Some(search) = &mut filter.search {
-        search.dense = total >= DENSE_SEARCH;
+    if let Some(search) = &filter.search
+        && tickets::can_probe(store.dialect(), search)
+    {
+        let matches =
+            store
+                .estimated_count(format!("matches:{:?}", search.words), {
+                    let (store, search) = (store.clone(), search.clone());
+                    move || async move {
+                        tickets::count_matches(&mut *store.conn().await?, &search).await
+                    }
+                })
+                .await?;
+        let live = TicketFilter::default();
+        let live = store
+            .estimated_count(format!("tickets:{live:?}"), counter(store, live))
+            .await?;
+        let dense = probe_is_cheaper(matches, live, q.offset + q.limit);
+        if let Some(search) = &mut filter.search {
+            search.dense = dense;
+        }
     }
+    let mut conn = store.conn().await?;
     let rows = tickets::page(
         &mut conn,
         &filter,
@@ -75,4 +94,43 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
     )
     .await?;
     Ok((view::decorate(&mut conn, rows, viewer_id).await?, total))
+}
+
+/// Counts `filter` on a connection of its own.
+fn counter(
+    store: &Store,
+    filter: TicketFilter,
+) -> impl FnOnce() -> BoxFuture<'static, Result<i64>> + Send + 'static {
+    let store = store.clone();
+    move || Box::pin(async move { tickets::count(&mut *store.conn().await?, &filter).await })
+}
+
+/// Whether a search page is cheaper to read by walking the list order and keeping the tickets
+/// among the `matches` (of `live` tickets) until `page_end`, than by reading every match
+/// first. Reading the matches costs about `MATCH_COST × matches`; with matches spread over
+/// the list, the walk finds one in every `live / matches` rows, so it reads about
+/// `page_end × live / matches` rows. A rare word is read match-first (instant at any size),
+/// a common one by the walk (a short one, exactly when matches are many).
+fn probe_is_cheaper(matches: i64, live: i64, page_end: i64) -> bool {
+    let (matches, live, page_end) = (i128::from(matches), i128::from(live), i128::from(page_end));
+    page_end * live < i128::from(MATCH_COST) * matches * matches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::probe_is_cheaper;
+
+    #[test]
+    fn common_words_walk_the_list_and_rare_words_read_their_matches() {
+        // The bench seed: a topic word is in ~1 ticket in 24.
+        for live in [10_000, 100_000, 1_000_000] {
+            assert!(probe_is_cheaper(live / 24, live, 25), "{live}");
+            assert!(!probe_is_cheaper(50, live, 25), "{live}");
+        }
+        // A deep page walks further.
+        assert!(!probe_is_cheaper(1_000, 1_000_000, 25));
+        assert!(probe_is_cheaper(2_000, 1_000_000, 25));
+        assert!(!probe_is_cheaper(2_000, 1_000_000, 2_500));
+        assert!(!probe_is_cheaper(0, 0, 25));
+    }
 }
