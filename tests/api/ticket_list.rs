@@ -472,10 +472,13 @@ async fn search_reads_the_full_text_index(app: TestApp) {
     store.close().await;
 }
 
-/// The probe plan (walk the list order, keep the matches) is what a page uses once a search
-/// matches many tickets (thousands: too many to create here, so the plan is asked for
-/// directly). It must give exactly the pages the match-first plan gives.
+/// The walk (the list order, ids only, keeping the search's matches) is what a page uses once
+/// a search matches many tickets (thousands: too many to create here, so it is called
+/// directly). It must give exactly the pages the match-first
+/// plan gives, including pages that need more than one chunk of the walk.
 async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) {
+    use std::collections::HashSet;
+
     use escalated::{
         domain::tickets::search,
         store::tickets::{self, SortColumn},
@@ -498,28 +501,42 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
     let store = app.store().await;
     let mut conn = store.conn().await.unwrap();
     for (text, priority) in [("print", None), ("jam", Some(3)), ("printer jam", Some(1))] {
-        let mut filter = tickets::TicketFilter {
+        let filter = tickets::TicketFilter {
             search: Some(search::parse(text).unwrap()),
             priority,
             ..Default::default()
         };
+        let search = filter.search.as_ref().unwrap();
+        assert!(tickets::can_walk(search));
+        let matches: HashSet<i64> = tickets::match_ids(&mut conn, search)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
         for (sort, descending, limit, offset) in [
             (SortColumn::CreatedAt, true, 25, 0),
             (SortColumn::CreatedAt, false, 3, 2),
             (SortColumn::Priority, true, 4, 1),
         ] {
-            let mut pages = Vec::new();
-            for dense in [false, true] {
-                filter.search.as_mut().unwrap().dense = dense;
-                let rows = tickets::page(&mut conn, &filter, sort, descending, limit, offset)
+            let first = tickets::page(&mut conn, &filter, sort, descending, limit, offset)
+                .await
+                .unwrap();
+            // A first chunk of 2 ids makes the walk take several chunks.
+            let among = tickets::Among {
+                ids: &matches,
+                first_chunk: 2,
+            };
+            let walked =
+                tickets::page_among(&mut conn, &filter, among, sort, descending, limit, offset)
                     .await
                     .unwrap();
-                pages.push(rows.into_iter().map(|t| t.reference).collect::<Vec<_>>());
-            }
-            let (first, probed) = (&pages[0], &pages[1]);
+            let refs = |rows: Vec<tickets::TicketRow>| {
+                rows.into_iter().map(|t| t.reference).collect::<Vec<_>>()
+            };
+            let (first, walked) = (refs(first), refs(walked));
             assert!(!first.is_empty(), "{text}: {first:?}");
             assert_eq!(
-                probed, first,
+                walked, first,
                 "{text} {sort:?} {descending} {limit} {offset}"
             );
         }

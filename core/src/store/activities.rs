@@ -1,6 +1,6 @@
 //! The activity log of tickets: one row per change, with its old and new values as JSON.
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use crate::{error::Result, time::Timestamp};
 
@@ -15,26 +15,26 @@ pub struct ActivityRow {
     pub created_at: Timestamp,
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    ticket_id: i64,
-    causer_id: Option<i64>,
-    kind: &str,
-    properties: &str,
-    now: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO activities (ticket_id, causer_id, type, properties, created_at) \
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(ticket_id)
-    .bind(causer_id)
-    .bind(kind)
-    .bind(properties)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// A history row waiting for its transaction to commit (see `Tx::commit`).
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub ticket_id: i64,
+    pub causer_id: Option<i64>,
+    pub kind: &'static str,
+    pub properties: String,
+    pub created_at: Timestamp,
+}
+
+/// `INSERT` of `rows` (at least one) into `q`, as one statement.
+pub fn push_insert(q: &mut QueryBuilder<Any>, rows: &[NewActivity]) {
+    q.push("INSERT INTO activities (ticket_id, causer_id, type, properties, created_at) ");
+    q.push_values(rows, |mut row, a| {
+        row.push_bind(a.ticket_id)
+            .push_bind(a.causer_id)
+            .push_bind(a.kind)
+            .push_bind(a.properties.clone())
+            .push_bind(a.created_at);
+    });
 }
 
 /// A ticket's history, oldest first.

@@ -1,6 +1,6 @@
 //! The event outbox.
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use crate::{error::Result, time::Timestamp};
 
@@ -22,15 +22,15 @@ pub struct NewEvent {
     pub created_at: Timestamp,
 }
 
-pub async fn insert(conn: &mut AnyConnection, event: &NewEvent) -> Result<()> {
-    sqlx::query("INSERT INTO events (type, ticket_id, payload, created_at) VALUES (?, ?, ?, ?)")
-        .bind(event.kind)
-        .bind(event.ticket_id)
-        .bind(&event.payload)
-        .bind(event.created_at)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// `INSERT` of `events` (at least one) into `q`, as one statement.
+pub fn push_insert(q: &mut QueryBuilder<Any>, events: &[NewEvent]) {
+    q.push("INSERT INTO events (type, ticket_id, payload, created_at) ");
+    q.push_values(events, |mut row, e| {
+        row.push_bind(e.kind)
+            .push_bind(e.ticket_id)
+            .push_bind(e.payload.clone())
+            .push_bind(e.created_at);
+    });
 }
 
 /// Events after `last_id`, oldest first, at most `limit`.

@@ -8,12 +8,12 @@
 pub mod activities;
 pub mod automations;
 pub mod canned_responses;
-pub mod counts;
 pub mod departments;
 pub mod events;
 pub mod jobs;
 pub mod macros;
 pub mod plugin_kv;
+pub mod remembered;
 pub mod replies;
 pub mod sla;
 pub mod sla_policies;
@@ -37,7 +37,7 @@ use std::{
 
 use anyhow::Context;
 use sqlx::{
-    Any, AnyConnection, AnyPool, Executor, Transaction,
+    Any, AnyConnection, AnyPool, Executor, QueryBuilder, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::{MigrateDatabase, Migrator},
     pool::PoolConnection,
@@ -87,8 +87,9 @@ pub struct Store {
     /// Counts commits made through this store: a cached figure computed at an older
     /// generation may be out of date.
     generation: Arc<AtomicU64>,
-    /// Remembered `COUNT(*)` results (see [`counts`]).
-    counts: counts::Counts,
+    /// Remembered `COUNT(*)` results and full-text match sets (see [`remembered`]).
+    counts: remembered::Remembered<i64>,
+    match_sets: remembered::Remembered<remembered::MatchSet>,
     /// `sla.pause_while_waiting_on_customer`, handed to every transaction: the one setting
     /// ticket changes depend on, whichever caller (API, macro, job) makes them.
     pause_sla_while_waiting: bool,
@@ -143,7 +144,8 @@ impl Store {
             sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
             committed: Arc::new(Notify::new()),
             generation: Arc::new(AtomicU64::new(0)),
-            counts: counts::Counts::default(),
+            counts: remembered::Remembered::counts(),
+            match_sets: remembered::Remembered::match_sets(),
             pause_sla_while_waiting: true,
         })
     }
@@ -198,21 +200,21 @@ impl Store {
             committed: self.committed.clone(),
             generation: self.generation.clone(),
             pause_sla_while_waiting: self.pause_sla_while_waiting,
+            activities: Vec::new(),
             events: Vec::new(),
             _writer: writer,
         })
     }
 
     /// A count by `key` to show as a total: from memory unless this node committed since it
-    /// was taken, else from `count` (the rules are in [`counts`]).
+    /// was taken, else from `count` (the rules are in [`remembered`]).
     pub async fn cached_count<F, Fut>(&self, key: String, count: F) -> Result<i64>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<i64>> + Send + 'static,
     {
-        let generation = self.generation.load(Ordering::Acquire);
         self.counts
-            .get(key, generation, counts::Need::Exact, count)
+            .get(key, self.generation(), remembered::Need::Exact, count)
             .await
     }
 
@@ -222,10 +224,31 @@ impl Store {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<i64>> + Send + 'static,
     {
-        let generation = self.generation.load(Ordering::Acquire);
         self.counts
-            .get(key, generation, counts::Need::Estimate, count)
+            .get(key, self.generation(), remembered::Need::Estimate, count)
             .await
+    }
+
+    /// The ids a search matches, by `key`, under the same rules as [`Store::cached_count`].
+    pub async fn cached_match_set<F, Fut>(
+        &self,
+        key: String,
+        read: F,
+    ) -> Result<remembered::MatchSet>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<i64>>> + Send + 'static,
+    {
+        let read = move || async move { Ok(Arc::new(read().await?.into_iter().collect())) };
+        self.match_sets
+            .get(key, self.generation(), remembered::Need::Exact, read)
+            .await
+    }
+
+    /// How many commits this store has made: figures computed at an older generation may be
+    /// out of date.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Resolves after the next commit made through this store.
@@ -245,6 +268,8 @@ pub struct Tx {
     committed: Arc<Notify>,
     generation: Arc<AtomicU64>,
     pause_sla_while_waiting: bool,
+    /// History rows of this transaction, written at commit (see [`Tx::commit`]).
+    activities: Vec<activities::NewActivity>,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -265,18 +290,52 @@ impl Tx {
         self.events.push(event);
     }
 
-    /// Writes the queued events and commits. On MySQL the outbox lock is taken first, so
-    /// event ids become visible in id order across concurrent transactions.
+    /// Queues a history row; it is written when the transaction commits, or before by
+    /// [`Tx::write_history`] for a reader of the history inside the transaction.
+    pub fn push_activity(&mut self, activity: activities::NewActivity) {
+        self.activities.push(activity);
+    }
+
+    /// Writes the queued history rows now, so a read inside this transaction sees them.
+    pub async fn write_history(&mut self) -> Result<()> {
+        let activities = std::mem::take(&mut self.activities);
+        if !activities.is_empty() {
+            let mut q = QueryBuilder::<Any>::new("");
+            activities::push_insert(&mut q, &activities);
+            q.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the queued history rows and events, and commits. Each table's rows go in one
+    /// statement; on SQLite both statements go in one round trip (its connection runs on a
+    /// thread of its own, and the write lock is held meanwhile). On MySQL the outbox lock is
+    /// taken first, so event ids become visible in id order across concurrent transactions.
     pub async fn commit(mut self) -> Result<()> {
-        if !self.events.is_empty() {
-            if self.dialect == Dialect::MySql {
-                sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
-                    .execute(&mut *self.tx)
-                    .await?;
+        let activities = std::mem::take(&mut self.activities);
+        let events = std::mem::take(&mut self.events);
+        if !events.is_empty() && self.dialect == Dialect::MySql {
+            sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let mut q = QueryBuilder::<Any>::new("");
+        if !activities.is_empty() {
+            activities::push_insert(&mut q, &activities);
+        }
+        if !events.is_empty() {
+            if !activities.is_empty() {
+                if self.dialect == Dialect::MySql {
+                    q.build().execute(&mut *self.tx).await?;
+                    q = QueryBuilder::new("");
+                } else {
+                    q.push("; ");
+                }
             }
-            for event in std::mem::take(&mut self.events) {
-                events::insert(&mut self.tx, &event).await?;
-            }
+            events::push_insert(&mut q, &events);
+        }
+        if !activities.is_empty() || !events.is_empty() {
+            q.build().execute(&mut *self.tx).await?;
         }
         self.tx.commit().await?;
         self.generation.fetch_add(1, Ordering::AcqRel);

@@ -1,6 +1,8 @@
 //! Tickets: the row with its requester, assignee and department joined in, the list query, and
 //! the tag and follower rows that hang off tickets.
 
+use std::collections::HashSet;
+
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
 use super::{Dialect, insert_returning_id};
@@ -329,10 +331,6 @@ pub struct TicketSearch {
     pub subject_patterns: Vec<String>,
     /// Exact spellings of a ticket reference to match too (an indexed lookup).
     pub references: Vec<String>,
-    /// Many tickets match (the caller estimates from the index): where [`can_probe`], the page
-    /// then walks the list order and probes the matches instead of reading every match first
-    /// (see [`SearchPlan`]).
-    pub dense: bool,
 }
 
 impl TicketSearch {
@@ -373,7 +371,7 @@ pub struct TicketFilter {
     pub min_priority: Option<i64>,
 }
 
-/// How a search reads the tickets.
+/// How a search reads the tickets (a common word is read by [`page_among`] instead).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SearchPlan {
     /// The ids matching the index (and the reference) first, each ticket then by primary key.
@@ -383,25 +381,17 @@ enum SearchPlan {
     Condition,
     /// No indexable word: patterns on the subject.
     Subject,
-    /// A common word: walk the list order (an index) and keep the tickets whose id is among
-    /// the matches, read once into a set. The walk stops at the page's end, after about
-    /// `page end × candidates / matches` rows, so it stays short exactly when reading every
-    /// match first (`Hits`) would not. Chosen for pages when the caller's estimate says so
-    /// (`dense`), on SQLite only: MariaDB flattens the same `IN` into reading the full-text
-    /// matches first.
-    Probe,
 }
 
-/// Whether a search can be read by [`SearchPlan::Probe`] (`dense` then chooses it).
-pub fn can_probe(dialect: Dialect, search: &TicketSearch) -> bool {
-    dialect == Dialect::Sqlite && !search.words.is_empty() && search.references.is_empty()
+/// Whether a search can be read by walking the list order against its match set
+/// ([`match_ids`], then [`page_among`]): when it has words and no reference.
+pub fn can_walk(search: &TicketSearch) -> bool {
+    !search.words.is_empty() && search.references.is_empty()
 }
 
 fn search_plan(dialect: Dialect, search: &TicketSearch) -> SearchPlan {
     if search.words.is_empty() {
         SearchPlan::Subject
-    } else if search.dense && can_probe(dialect, search) {
-        SearchPlan::Probe
     } else if dialect == Dialect::MySql && search.references.is_empty() {
         SearchPlan::Condition
     } else {
@@ -449,11 +439,6 @@ fn push_source(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
 fn push_search_condition(q: &mut QueryBuilder<Any>, dialect: Dialect, search: &TicketSearch) {
     match search_plan(dialect, search) {
         SearchPlan::Hits => {}
-        SearchPlan::Probe => {
-            q.push(" AND t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ")
-                .push_bind(search.fts5_query())
-                .push(")");
-        }
         SearchPlan::Condition => {
             q.push(" AND MATCH (t.subject, t.description) AGAINST (")
                 .push_bind(search.boolean_query())
@@ -584,33 +569,111 @@ fn page_query(
     push_source(&mut q, dialect, filter);
     q.push(ticket_joins!());
     push_where(&mut q, dialect, filter);
+    push_order(&mut q, sort, descending);
+    q.push(" LIMIT ").push_bind(limit);
+    q.push(" OFFSET ").push_bind(offset);
+    q
+}
+
+/// `ORDER BY` the sort column, then the id, both in the same direction.
+fn push_order(q: &mut QueryBuilder<Any>, sort: SortColumn, descending: bool) {
     let dir = if descending { " DESC" } else { " ASC" };
     q.push(" ORDER BY ")
         .push(sort.sql())
         .push(dir)
         .push(", t.id")
         .push(dir);
-    q.push(" LIMIT ").push_bind(limit);
-    q.push(" OFFSET ").push_bind(offset);
-    q
 }
 
-/// How many tickets `filter` matches. A search is counted from its matches (never
-/// [`SearchPlan::Probe`]: a count has no page end to stop at).
+/// How many tickets `filter` matches.
 pub async fn count(conn: &mut AnyConnection, filter: &TicketFilter) -> Result<i64> {
     let dialect = Dialect::of_connection(conn);
-    let mut filter = filter.clone();
-    if let Some(search) = &mut filter.search {
-        search.dense = false;
-    }
     let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM ");
-    push_source(&mut q, dialect, &filter);
-    push_where(&mut q, dialect, &filter);
+    push_source(&mut q, dialect, filter);
+    push_where(&mut q, dialect, filter);
     Ok(q.build_query_scalar().fetch_one(conn).await?)
 }
 
+/// The ids of the tickets (soft-deleted ones too) the search's words match in the full-text
+/// index: a common word's match set, for [`page_among`].
+pub async fn match_ids(conn: &mut AnyConnection, search: &TicketSearch) -> Result<Vec<i64>> {
+    let query = match Dialect::of_connection(conn) {
+        Dialect::Sqlite => {
+            sqlx::query_scalar("SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?")
+                .bind(search.fts5_query())
+        }
+        Dialect::MySql => sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE MATCH (subject, description) AGAINST (? IN BOOLEAN MODE)",
+        )
+        .bind(search.boolean_query()),
+    };
+    Ok(query.fetch_all(conn).await?)
+}
+
+/// The match set a [`page_among`] walk keeps tickets of, and how it walks.
+#[derive(Clone, Copy)]
+pub struct Among<'a> {
+    pub ids: &'a HashSet<i64>,
+    /// Ids read by the walk's first chunk; each further chunk reads 4 times more, up to 65,536.
+    pub first_chunk: i64,
+}
+
+/// One page of `filter` (whose search, if any, is left out) keeping only the tickets in
+/// `among`. It walks the list order, ids only, in growing chunks, and stops once the page is
+/// full: with a common word (many tickets in `among`) that is a short walk, where reading every
+/// match first would read them all. The page's rows are then read by id.
+pub async fn page_among(
+    conn: &mut AnyConnection,
+    filter: &TicketFilter,
+    among: Among<'_>,
+    sort: SortColumn,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<TicketRow>> {
+    let dialect = Dialect::of_connection(conn);
+    let filter = TicketFilter {
+        search: None,
+        ..filter.clone()
+    };
+    let page_end = usize::try_from(offset.saturating_add(limit)).unwrap_or(usize::MAX);
+    let (mut kept, mut walked, mut chunk) = (Vec::new(), 0_i64, among.first_chunk.max(1));
+    loop {
+        let mut q = QueryBuilder::<Any>::new("SELECT t.id FROM tickets t");
+        push_where(&mut q, dialect, &filter);
+        push_order(&mut q, sort, descending);
+        q.push(" LIMIT ").push_bind(chunk);
+        q.push(" OFFSET ").push_bind(walked);
+        let ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+        kept.extend(ids.iter().copied().filter(|id| among.ids.contains(id)));
+        if kept.len() >= page_end || (ids.len() as i64) < chunk {
+            break;
+        }
+        walked += chunk;
+        chunk = (chunk * 4).min(65_536);
+    }
+    let page: Vec<i64> = kept
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Any>::new(concat!(ticket_columns!("NULL"), "FROM tickets t "));
+    q.push(ticket_joins!()).push(" WHERE t.id IN (");
+    let mut list = q.separated(", ");
+    for id in &page {
+        list.push_bind(*id);
+    }
+    q.push(")");
+    let mut rows: Vec<TicketRow> = q.build_query_as().fetch_all(conn).await?;
+    rows.sort_by_key(|row| page.iter().position(|id| *id == row.id));
+    Ok(rows)
+}
+
 /// How many tickets (soft-deleted ones too) the search's words match in the full-text index:
-/// the figure [`can_probe`] plans are chosen by.
+/// the figure a list chooses between reading the matches and walking the list by.
 pub async fn count_matches(conn: &mut AnyConnection, search: &TicketSearch) -> Result<i64> {
     let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM ");
     match Dialect::of_connection(conn) {

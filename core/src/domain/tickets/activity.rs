@@ -3,7 +3,10 @@
 use serde_json::{Value, json};
 
 use super::Actor;
-use crate::{error::Result, store::activities, time::Timestamp};
+use crate::{
+    store::{Tx, activities},
+    time::Timestamp,
+};
 
 /// The kinds of entry, as clients see them in `activities[].type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,21 +80,20 @@ pub fn change(old: impl Into<Value>, new: impl Into<Value>) -> Value {
     json!({ "old": old.into(), "new": new.into() })
 }
 
-pub async fn record(
-    conn: &mut sqlx::AnyConnection,
+/// Queues the history row of a change; it is written when `tx` commits.
+pub fn record(
+    tx: &mut Tx,
     ticket_id: i64,
     actor: Option<&Actor>,
     kind: Kind,
     properties: Value,
     now: Timestamp,
-) -> Result<()> {
-    activities::insert(
-        conn,
+) {
+    tx.push_activity(activities::NewActivity {
         ticket_id,
-        actor.map(|a| a.user_id),
-        kind.as_str(),
-        &properties.to_string(),
-        now,
-    )
-    .await
+        causer_id: actor.map(|a| a.user_id),
+        kind: kind.as_str(),
+        properties: properties.to_string(),
+        created_at: now,
+    });
 }

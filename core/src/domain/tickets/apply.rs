@@ -140,6 +140,8 @@ pub async fn apply_changes(
     }
     t.save(&mut tx).await?;
     let viewer = run.actor.map_or(0, |a| a.user_id);
+    // The view shows the history, which a transaction writes at commit.
+    tx.write_history().await?;
     let ticket = view::load(&mut tx, reference, viewer).await?;
     if !run.dry_run {
         tx.commit().await?;

@@ -120,7 +120,7 @@ pub async fn create(
     for tag in &tags {
         tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
     }
-    activity::record(&mut tx, id, Some(actor), Kind::Created, json!({}), now).await?;
+    activity::record(&mut tx, id, Some(actor), Kind::Created, json!({}), now);
     // Everything the event says is at hand: no need to read the row back.
     let snapshot = events::TicketSnapshot {
         id,

@@ -104,8 +104,8 @@ impl Editing {
             kind,
             properties,
             self.now,
-        )
-        .await
+        );
+        Ok(())
     }
 
     /// Queues an event about this ticket (as it is now) for the outbox.

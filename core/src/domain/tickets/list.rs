@@ -10,7 +10,7 @@ use crate::{
     error::Result,
     store::{
         Store,
-        tickets::{self, SortColumn, TicketFilter},
+        tickets::{self, SortColumn, TicketFilter, TicketSearch},
     },
 };
 
@@ -32,8 +32,11 @@ pub struct ListQuery {
 }
 
 /// Reading a match by its id costs about as much as walking this many rows of an index (see
-/// [`probe_is_cheaper`]).
+/// [`walk_cost_is_lower`]).
 const MATCH_COST: i64 = 10;
+
+/// Ids the first chunk of a walk reads: about ten pages' worth of a word in 1 ticket in 24.
+const WALK_FIRST_CHUNK: i64 = 256;
 
 /// A page of ticket summaries and the total matching.
 pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<TicketView>, i64)> {
@@ -41,7 +44,7 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         Some("") | None => None,
         Some(text) => Some(search::parse(text)?),
     };
-    let mut filter = TicketFilter {
+    let filter = TicketFilter {
         status: q.status.map(|s| s.as_str().to_string()),
         priority: q.priority.map(Priority::rank),
         department_id: q.department_id,
@@ -62,37 +65,44 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
             counter(store, filter.clone()),
         )
         .await?;
-    if let Some(search) = &filter.search
-        && tickets::can_probe(store.dialect(), search)
-    {
-        let matches =
-            store
-                .estimated_count(format!("matches:{:?}", search.words), {
-                    let (store, search) = (store.clone(), search.clone());
-                    move || async move {
-                        tickets::count_matches(&mut *store.conn().await?, &search).await
-                    }
-                })
-                .await?;
-        let live = TicketFilter::default();
-        let live = store
-            .estimated_count(format!("tickets:{live:?}"), counter(store, live))
-            .await?;
-        let dense = probe_is_cheaper(matches, live, q.offset + q.limit);
-        if let Some(search) = &mut filter.search {
-            search.dense = dense;
+    let walk = match &filter.search {
+        Some(search) if tickets::can_walk(search) => {
+            walk_is_cheaper(store, search, q.offset + q.limit).await?
         }
-    }
-    let mut conn = store.conn().await?;
-    let rows = tickets::page(
-        &mut conn,
-        &filter,
+        _ => false,
+    };
+    let (sort, descending) = (
         q.sort.unwrap_or(SortColumn::CreatedAt),
         q.descending.unwrap_or(true),
-        q.limit,
-        q.offset,
-    )
-    .await?;
+    );
+    let matches =
+        match &filter.search {
+            Some(search) if walk => Some(
+                store
+                    .cached_match_set(format!("{:?}", search.words), {
+                        let (store, search) = (store.clone(), search.clone());
+                        move || async move {
+                            tickets::match_ids(&mut *store.conn().await?, &search).await
+                        }
+                    })
+                    .await?,
+            ),
+            _ => None,
+        };
+    let mut conn = store.conn().await?;
+    let rows = match &matches {
+        Some(ids) => {
+            let among = tickets::Among {
+                ids,
+                first_chunk: WALK_FIRST_CHUNK,
+            };
+            tickets::page_among(
+                &mut conn, &filter, among, sort, descending, q.limit, q.offset,
+            )
+            .await?
+        }
+        None => tickets::page(&mut conn, &filter, sort, descending, q.limit, q.offset).await?,
+    };
     Ok((view::decorate(&mut conn, rows, viewer_id).await?, total))
 }
 
@@ -105,32 +115,48 @@ fn counter(
     move || Box::pin(async move { tickets::count(&mut *store.conn().await?, &filter).await })
 }
 
-/// Whether a search page is cheaper to read by walking the list order and keeping the tickets
-/// among the `matches` (of `live` tickets) until `page_end`, than by reading every match
-/// first. Reading the matches costs about `MATCH_COST × matches`; with matches spread over
-/// the list, the walk finds one in every `live / matches` rows, so it reads about
-/// `page_end × live / matches` rows. A rare word is read match-first (instant at any size),
-/// a common one by the walk (a short one, exactly when matches are many).
-fn probe_is_cheaper(matches: i64, live: i64, page_end: i64) -> bool {
+/// Whether a search page ending at `page_end` is cheaper to read by walking the list order
+/// and keeping the tickets among the search's matches (`tickets::page_among`) than by reading
+/// every match first, judged from two estimates: how many tickets the words match, and how
+/// many tickets are live (see [`walk_cost_is_lower`]).
+async fn walk_is_cheaper(store: &Store, search: &TicketSearch, page_end: i64) -> Result<bool> {
+    let matches = store
+        .estimated_count(format!("matches:{:?}", search.words), {
+            let (store, search) = (store.clone(), search.clone());
+            move || async move { tickets::count_matches(&mut *store.conn().await?, &search).await }
+        })
+        .await?;
+    let live = TicketFilter::default();
+    let live = store
+        .estimated_count(format!("tickets:{live:?}"), counter(store, live))
+        .await?;
+    Ok(walk_cost_is_lower(matches, live, page_end))
+}
+
+/// Reading the matches first costs about `MATCH_COST × matches`; with matches spread over the
+/// list, the walk finds one in every `live / matches` rows, so it reads about
+/// `page_end × live / matches` ids. A rare word is read match-first (instant at any size), a
+/// common one by the walk (a short one, exactly when matches are many).
+fn walk_cost_is_lower(matches: i64, live: i64, page_end: i64) -> bool {
     let (matches, live, page_end) = (i128::from(matches), i128::from(live), i128::from(page_end));
     page_end * live < i128::from(MATCH_COST) * matches * matches
 }
 
 #[cfg(test)]
 mod tests {
-    use super::probe_is_cheaper;
+    use super::walk_cost_is_lower;
 
     #[test]
     fn common_words_walk_the_list_and_rare_words_read_their_matches() {
         // The bench seed: a topic word is in ~1 ticket in 24.
         for live in [10_000, 100_000, 1_000_000] {
-            assert!(probe_is_cheaper(live / 24, live, 25), "{live}");
-            assert!(!probe_is_cheaper(50, live, 25), "{live}");
+            assert!(walk_cost_is_lower(live / 24, live, 25), "{live}");
+            assert!(!walk_cost_is_lower(50, live, 25), "{live}");
         }
         // A deep page walks further.
-        assert!(!probe_is_cheaper(1_000, 1_000_000, 25));
-        assert!(probe_is_cheaper(2_000, 1_000_000, 25));
-        assert!(!probe_is_cheaper(2_000, 1_000_000, 2_500));
-        assert!(!probe_is_cheaper(0, 0, 25));
+        assert!(!walk_cost_is_lower(1_000, 1_000_000, 25));
+        assert!(walk_cost_is_lower(2_000, 1_000_000, 25));
+        assert!(!walk_cost_is_lower(2_000, 1_000_000, 2_500));
+        assert!(!walk_cost_is_lower(0, 0, 25));
     }
 }

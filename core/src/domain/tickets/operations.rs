@@ -55,8 +55,7 @@ pub async fn delete(store: &Store, actor: &Actor, reference: &str) -> Result<()>
         Kind::Deleted,
         serde_json::json!({}),
         editing.now,
-    )
-    .await?;
+    );
     editing.emit(&mut tx, "ticket.deleted", serde_json::json!({}));
     tickets::soft_delete(&mut tx, id, editing.now).await?;
     tx.commit().await

@@ -60,7 +60,6 @@ pub fn parse(text: &str) -> Result<TicketSearch> {
         words: indexed,
         subject_patterns,
         references: reference_spellings(text),
-        dense: false,
     })
 }
 
