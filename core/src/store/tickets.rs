@@ -112,22 +112,28 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TicketRow>
     .await?)
 }
 
-/// The id of the live ticket `reference`, locked for the rest of the transaction (see [`lock`]).
-pub async fn lock_reference(
+/// The live ticket `reference`, locked for the rest of the transaction (see [`lock`]). On
+/// SQLite that is one read (the writer lock already serialises writers); on MySQL the row lock
+/// is taken first, by id, since a locking read of the joined row would lock the requester's and
+/// the department's rows too.
+pub async fn lock_by_reference(
     conn: &mut AnyConnection,
     dialect: Dialect,
     reference: &str,
-) -> Result<Option<i64>> {
-    let sql = match dialect {
-        Dialect::MySql => {
-            "SELECT id FROM tickets WHERE reference = ? AND deleted_at IS NULL FOR UPDATE"
-        }
-        Dialect::Sqlite => "SELECT id FROM tickets WHERE reference = ? AND deleted_at IS NULL",
-    };
-    Ok(sqlx::query_scalar(sql)
-        .bind(reference)
-        .fetch_optional(conn)
-        .await?)
+) -> Result<Option<TicketRow>> {
+    if dialect == Dialect::Sqlite {
+        return find_by_reference(conn, reference).await;
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE reference = ? AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(reference)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id {
+        Some(id) => find(conn, id).await,
+        None => Ok(None),
+    }
 }
 
 /// Takes the row lock for the rest of the transaction (MySQL; SQLite's writer lock already

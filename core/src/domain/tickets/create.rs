@@ -1,6 +1,7 @@
 //! Opening a ticket.
 
 use serde_json::json;
+use sqlx::AnyConnection;
 
 use super::{
     Actor, MAX_BODY, MAX_SUBJECT, Priority, Status, TicketType, activity, activity::Kind,
@@ -69,10 +70,12 @@ pub async fn create(
     let priority = input.priority.unwrap_or_default();
     let now = time::now();
 
-    let mut tx = store.begin().await?;
+    // What the ticket refers to is read before the write lock is taken: on SQLite every
+    // statement inside it is a round trip that holds up every other writer.
+    let mut conn = store.conn().await?;
     let mut errors = FieldErrors::new();
     let department = match input.department_id {
-        Some(id) => match ticket_links::department(&mut tx, id).await? {
+        Some(id) => match ticket_links::department(&mut conn, id).await? {
             Some(d) if d.is_active != 0 => Some(d),
             _ => {
                 errors.add("department_id", validate::invalid("department_id"));
@@ -81,7 +84,7 @@ pub async fn create(
         },
         None => None,
     };
-    let tags = match existing_tags(&mut tx, "tags", &input.tag_ids).await {
+    let tags = match existing_tags(&mut conn, "tags", &input.tag_ids).await {
         Ok(tags) => tags,
         Err(Error::Validation(e)) => {
             for (field, message) in e.iter() {
@@ -92,12 +95,14 @@ pub async fn create(
         Err(other) => return Err(other),
     };
     errors.into_result()?;
+    let policy = policy_for(&mut conn, department.as_ref().and_then(|d| d.sla_policy_id)).await?;
+    drop(conn);
 
+    let mut tx = store.begin().await?;
     let requester_id = match requester {
         None => actor.user_id,
         Some((name, email)) => find_or_create_customer(&mut tx, name, &email, now).await?,
     };
-    let policy = policy_for(&mut tx, department.as_ref().and_then(|d| d.sla_policy_id)).await?;
     let targets = policy
         .as_ref()
         .map(|p| sla::targets(p, priority, now, 0))
@@ -139,14 +144,17 @@ pub async fn create(
 }
 
 /// The department's active policy, else the active default one, else none.
-async fn policy_for(tx: &mut Tx, department_policy: Option<i64>) -> Result<Option<SlaPolicyRef>> {
+async fn policy_for(
+    conn: &mut AnyConnection,
+    department_policy: Option<i64>,
+) -> Result<Option<SlaPolicyRef>> {
     if let Some(id) = department_policy
-        && let Some(policy) = ticket_links::sla_policy(tx, id).await?
+        && let Some(policy) = ticket_links::sla_policy(conn, id).await?
         && policy.is_active != 0
     {
         return Ok(Some(policy));
     }
-    ticket_links::default_sla_policy(tx).await
+    ticket_links::default_sla_policy(conn).await
 }
 
 async fn find_or_create_customer(

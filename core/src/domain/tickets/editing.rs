@@ -37,10 +37,10 @@ impl Editing {
     /// is the system.
     pub async fn open(tx: &mut Tx, reference: &str, actor: Option<&Actor>) -> Result<Editing> {
         let dialect = tx.dialect();
-        let id = tickets::lock_reference(tx, dialect, reference)
+        let row = tickets::lock_by_reference(tx, dialect, reference)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
-        Self::load(tx, id, actor.cloned(), time::now()).await
+        Ok(Self::from_row(row, actor.cloned(), time::now()))
     }
 
     /// Locks the ticket `id` for a change made by the system at `now`.
@@ -55,13 +55,17 @@ impl Editing {
         let row = tickets::find(tx, id)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
-        Ok(Editing {
+        Ok(Self::from_row(row, actor, now))
+    }
+
+    fn from_row(row: TicketRow, actor: Option<Actor>, now: Timestamp) -> Editing {
+        Editing {
             row,
             actor,
             now,
             origin: None,
             changed: false,
-        })
+        }
     }
 
     /// The acting person, for changes only a person can make (following).
@@ -411,7 +415,11 @@ impl Editing {
 }
 
 /// The tags `ids` names, all of which must exist (422 on `field` naming the unknown ones).
-pub async fn existing_tags(tx: &mut Tx, field: &str, ids: &[i64]) -> Result<Vec<TagRef>> {
+pub async fn existing_tags(
+    conn: &mut sqlx::AnyConnection,
+    field: &str,
+    ids: &[i64],
+) -> Result<Vec<TagRef>> {
     if ids.len() > super::MAX_TAGS {
         return Err(Error::field(
             field,
@@ -425,7 +433,7 @@ pub async fn existing_tags(tx: &mut Tx, field: &str, ids: &[i64]) -> Result<Vec<
     let mut unique = ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    let found = ticket_links::tags_by_ids(tx, &unique).await?;
+    let found = ticket_links::tags_by_ids(conn, &unique).await?;
     let missing: Vec<String> = unique
         .iter()
         .filter(|id| !found.iter().any(|t| t.id == **id))
