@@ -620,7 +620,8 @@ pub async fn match_ids(conn: &mut AnyConnection, search: &TicketSearch) -> Resul
 #[derive(Clone, Copy)]
 pub struct Among<'a> {
     pub ids: &'a HashSet<i64>,
-    /// Ids read by the walk's first chunk; each further chunk reads 4 times more, up to 65,536.
+    /// Ids read by the walk's first chunk; each further chunk reads twice as many, up to
+    /// 65,536.
     pub first_chunk: i64,
 }
 
@@ -643,20 +644,42 @@ pub async fn page_among(
         ..filter.clone()
     };
     let page_end = usize::try_from(offset.saturating_add(limit)).unwrap_or(usize::MAX);
-    let (mut kept, mut walked, mut chunk) = (Vec::new(), 0_i64, among.first_chunk.max(1));
+    let (mut kept, mut walked, mut chunk) = (Vec::new(), 0_i64, among.first_chunk.clamp(1, 65_536));
+    let dir = if descending { " DESC" } else { " ASC" };
     loop {
-        let mut q = QueryBuilder::<Any>::new("SELECT t.id FROM tickets t");
+        // A chunk's ids come back as one comma-separated value: a row per id would be a
+        // hand-over between SQLite's thread and the request per id.
+        let mut q = QueryBuilder::<Any>::new(match dialect {
+            Dialect::Sqlite => "SELECT group_concat(w.id, ',' ORDER BY w.k",
+            Dialect::MySql => "SELECT GROUP_CONCAT(CAST(w.id AS CHAR) ORDER BY w.k",
+        });
+        q.push(dir).push(", w.id").push(dir);
+        if dialect == Dialect::MySql {
+            q.push(" SEPARATOR ','");
+        }
+        q.push(") FROM (SELECT t.id, ")
+            .push(sort.sql())
+            .push(" AS k FROM tickets t");
         push_where(&mut q, dialect, &filter);
         push_order(&mut q, sort, descending);
         q.push(" LIMIT ").push_bind(chunk);
         q.push(" OFFSET ").push_bind(walked);
-        let ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+        q.push(") w");
+        let joined: Option<String> = q.build_query_scalar().fetch_one(&mut *conn).await?;
+        let ids = joined
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::parse::<i64>)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|err| crate::error::Error::Internal(err.into()))?;
         kept.extend(ids.iter().copied().filter(|id| among.ids.contains(id)));
         if kept.len() >= page_end || (ids.len() as i64) < chunk {
             break;
         }
         walked += chunk;
-        chunk = (chunk * 4).min(65_536);
+        chunk = (chunk * 2).min(65_536);
     }
     let page: Vec<i64> = kept
         .into_iter()

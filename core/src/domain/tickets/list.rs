@@ -35,9 +35,6 @@ pub struct ListQuery {
 /// [`walk_cost_is_lower`]).
 const MATCH_COST: i64 = 10;
 
-/// Ids the first chunk of a walk reads: about ten pages' worth of a word in 1 ticket in 24.
-const WALK_FIRST_CHUNK: i64 = 256;
-
 /// A page of ticket summaries and the total matching.
 pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<TicketView>, i64)> {
     let terms = match q.search.as_deref().map(str::trim) {
@@ -67,9 +64,9 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         .await?;
     let walk = match &filter.search {
         Some(search) if tickets::can_walk(search) => {
-            walk_is_cheaper(store, search, q.offset + q.limit).await?
+            walk_length(store, search, q.offset + q.limit).await?
         }
-        _ => false,
+        _ => None,
     };
     let (sort, descending) = (
         q.sort.unwrap_or(SortColumn::CreatedAt),
@@ -77,7 +74,7 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
     );
     let matches =
         match &filter.search {
-            Some(search) if walk => Some(
+            Some(search) if walk.is_some() => Some(
                 store
                     .cached_match_set(format!("{:?}", search.words), {
                         let (store, search) = (store.clone(), search.clone());
@@ -92,9 +89,11 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
     let mut conn = store.conn().await?;
     let rows = match &matches {
         Some(ids) => {
+            // A quarter more than the expected walk, so one chunk is usually enough.
+            let expected = walk.unwrap_or(0);
             let among = tickets::Among {
                 ids,
-                first_chunk: WALK_FIRST_CHUNK,
+                first_chunk: (expected + expected / 4).max(64),
             };
             tickets::page_among(
                 &mut conn, &filter, among, sort, descending, q.limit, q.offset,
@@ -115,11 +114,11 @@ fn counter(
     move || Box::pin(async move { tickets::count(&mut *store.conn().await?, &filter).await })
 }
 
-/// Whether a search page ending at `page_end` is cheaper to read by walking the list order
-/// and keeping the tickets among the search's matches (`tickets::page_among`) than by reading
-/// every match first, judged from two estimates: how many tickets the words match, and how
-/// many tickets are live (see [`walk_cost_is_lower`]).
-async fn walk_is_cheaper(store: &Store, search: &TicketSearch, page_end: i64) -> Result<bool> {
+/// How many ids a walk of the list order keeping the search's matches (`tickets::page_among`)
+/// is expected to read for a page ending at `page_end`, when that is cheaper than reading every
+/// match first; `None` when it is not. Judged from two estimates: how many tickets the words
+/// match, and how many tickets are live (see [`walk_cost_is_lower`]).
+async fn walk_length(store: &Store, search: &TicketSearch, page_end: i64) -> Result<Option<i64>> {
     let matches = store
         .estimated_count(format!("matches:{:?}", search.words), {
             let (store, search) = (store.clone(), search.clone());
@@ -130,7 +129,8 @@ async fn walk_is_cheaper(store: &Store, search: &TicketSearch, page_end: i64) ->
     let live = store
         .estimated_count(format!("tickets:{live:?}"), counter(store, live))
         .await?;
-    Ok(walk_cost_is_lower(matches, live, page_end))
+    Ok(walk_cost_is_lower(matches, live, page_end)
+        .then(|| page_end.saturating_mul(live) / matches.max(1)))
 }
 
 /// Reading the matches first costs about `MATCH_COST × matches`; with matches spread over the
