@@ -54,7 +54,7 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         ..TicketFilter::default()
     };
     // Counting every matching row is the costliest statement of a page on a large table; the
-    // total is remembered (see `store::counts`). Counts take connections of their own, before
+    // total is remembered (see `store::remembered`). Counts take connections of their own, before
     // the page's, since they may also run in the background.
     let total = store
         .cached_count(
