@@ -10,6 +10,7 @@ use crate::{
     error::Result,
     store::{
         Store,
+        remembered::MatchSet,
         tickets::{self, SortColumn, TicketFilter, TicketSearch},
     },
 };
@@ -62,9 +63,13 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
             counter(store, filter.clone()),
         )
         .await?;
+    // A common word's page walks the list order against the word's remembered match set.
     let walk = match &filter.search {
         Some(search) if tickets::can_walk(search) => {
-            walk_length(store, search, q.offset + q.limit).await?
+            match walk_length(store, search, q.offset + q.limit).await? {
+                Some(expected) => Some((match_set(store, search).await?, expected)),
+                None => None,
+            }
         }
         _ => None,
     };
@@ -72,25 +77,10 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         q.sort.unwrap_or(SortColumn::CreatedAt),
         q.descending.unwrap_or(true),
     );
-    let matches =
-        match &filter.search {
-            Some(search) if walk.is_some() => Some(
-                store
-                    .cached_match_set(format!("{:?}", search.words), {
-                        let (store, search) = (store.clone(), search.clone());
-                        move || async move {
-                            tickets::match_ids(&mut *store.conn().await?, &search).await
-                        }
-                    })
-                    .await?,
-            ),
-            _ => None,
-        };
     let mut conn = store.conn().await?;
-    let rows = match &matches {
-        Some(ids) => {
+    let rows = match &walk {
+        Some((ids, expected)) => {
             // A quarter more than the expected walk, so one chunk is usually enough.
-            let expected = walk.unwrap_or(0);
             let among = tickets::Among {
                 ids,
                 first_chunk: (expected + expected / 4).max(64),
@@ -103,6 +93,16 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
         None => tickets::page(&mut conn, &filter, sort, descending, q.limit, q.offset).await?,
     };
     Ok((view::decorate(&mut conn, rows, viewer_id).await?, total))
+}
+
+/// The ids the search's words match, remembered (see `store::remembered`).
+async fn match_set(store: &Store, search: &TicketSearch) -> Result<MatchSet> {
+    let (reader, search) = (store.clone(), search.clone());
+    store
+        .cached_match_set(format!("{:?}", search.words), move || async move {
+            tickets::match_ids(&mut *reader.conn().await?, &search).await
+        })
+        .await
 }
 
 /// Counts `filter` on a connection of its own.
