@@ -312,25 +312,24 @@ impl Tx {
     /// thread of its own, and the write lock is held meanwhile). On MySQL the outbox lock is
     /// taken first, so event ids become visible in id order across concurrent transactions.
     pub async fn commit(mut self) -> Result<()> {
-        let activities = std::mem::take(&mut self.activities);
         let events = std::mem::take(&mut self.events);
-        if !events.is_empty() && self.dialect == Dialect::MySql {
-            sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
-                .execute(&mut *self.tx)
-                .await?;
+        if self.dialect == Dialect::MySql {
+            // MySQL's prepared statements take one statement per call.
+            self.write_history().await?;
+            if !events.is_empty() {
+                sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
         }
+        let activities = std::mem::take(&mut self.activities);
         let mut q = QueryBuilder::<Any>::new("");
         if !activities.is_empty() {
             activities::push_insert(&mut q, &activities);
         }
         if !events.is_empty() {
             if !activities.is_empty() {
-                if self.dialect == Dialect::MySql {
-                    q.build().execute(&mut *self.tx).await?;
-                    q = QueryBuilder::new("");
-                } else {
-                    q.push("; ");
-                }
+                q.push("; ");
             }
             events::push_insert(&mut q, &events);
         }

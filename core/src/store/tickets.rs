@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
-use super::{Dialect, insert_returning_id};
+use super::{AnyQuery, Dialect, insert_returning_id};
 use crate::{error::Result, time::Timestamp};
 
 /// A ticket row with the names the API shows beside the ids (one query, no lookups per field).
@@ -185,7 +185,7 @@ async fn insert_numbered(
     reference_prefix: &str,
     now: Timestamp,
 ) -> Result<(i64, String)> {
-    let (id, reference) = sqlx::query_as(
+    let query = sqlx::query(
         "INSERT INTO tickets (id, reference, subject, description, status, priority, ticket_type, \
          channel, requester_id, department_id, sla_policy_id, first_response_due_at, \
          resolution_due_at, created_at, updated_at) \
@@ -194,23 +194,26 @@ async fn insert_numbered(
          COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0)) + 1 AS id) next \
          RETURNING id, reference",
     )
-    .bind(reference_prefix)
-    .bind(t.subject)
-    .bind(t.description)
-    .bind(t.status)
-    .bind(t.priority)
-    .bind(t.ticket_type)
-    .bind(t.channel)
-    .bind(t.requester_id)
-    .bind(t.department_id)
-    .bind(t.sla_policy_id)
-    .bind(t.first_response_due_at)
-    .bind(t.resolution_due_at)
-    .bind(now)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok((id, reference))
+    .bind(reference_prefix);
+    let row = bind_columns(query, t, now).fetch_one(conn).await?;
+    Ok((row.try_get("id")?, row.try_get("reference")?))
+}
+
+/// Binds a new ticket's columns after its reference, in the order both inserts name them.
+fn bind_columns<'q>(q: AnyQuery<'q>, t: &NewTicket<'q>, now: Timestamp) -> AnyQuery<'q> {
+    q.bind(t.subject)
+        .bind(t.description)
+        .bind(t.status)
+        .bind(t.priority)
+        .bind(t.ticket_type)
+        .bind(t.channel)
+        .bind(t.requester_id)
+        .bind(t.department_id)
+        .bind(t.sla_policy_id)
+        .bind(t.first_response_due_at)
+        .bind(t.resolution_due_at)
+        .bind(now)
+        .bind(now)
 }
 
 /// MySQL: the id is known only once the row is in (concurrent writers), so the reference is
@@ -229,22 +232,7 @@ async fn insert_then_number(
          channel, requester_id, department_id, sla_policy_id, first_response_due_at, \
          resolution_due_at, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(&provisional)
-                .bind(t.subject)
-                .bind(t.description)
-                .bind(t.status)
-                .bind(t.priority)
-                .bind(t.ticket_type)
-                .bind(t.channel)
-                .bind(t.requester_id)
-                .bind(t.department_id)
-                .bind(t.sla_policy_id)
-                .bind(t.first_response_due_at)
-                .bind(t.resolution_due_at)
-                .bind(now)
-                .bind(now)
-        },
+        |q| bind_columns(q.bind(&provisional), t, now),
     )
     .await?;
     let reference = format!("{reference_prefix}-{id:05}");
