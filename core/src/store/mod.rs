@@ -10,6 +10,7 @@ pub mod automations;
 pub mod canned_responses;
 pub mod departments;
 pub mod events;
+mod group_commit;
 pub mod jobs;
 pub mod macros;
 pub mod plugin_kv;
@@ -42,7 +43,7 @@ use sqlx::{
     migrate::{MigrateDatabase, Migrator},
     pool::PoolConnection,
 };
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::Notify;
 
 use crate::{config::DatabaseConfig, error::Result};
 
@@ -79,14 +80,10 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
-    /// SQLite allows one writer at a time. Queueing writers here, instead of letting them race
-    /// for the file lock, turns `database is locked` errors into a short wait.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
-    /// Woken after every commit, so readers of the event outbox need not wait for their poll.
-    committed: Arc<Notify>,
-    /// Counts commits made through this store: a cached figure computed at an older
-    /// generation may be out of date.
-    generation: Arc<AtomicU64>,
+    /// SQLite allows one writer at a time: writes queue here (instead of racing for the file
+    /// lock) and the queue is committed in batches (see [`group_commit`]).
+    sqlite_writer: Option<Arc<group_commit::GroupCommit>>,
+    commits: Arc<Commits>,
     /// Remembered `COUNT(*)` results and full-text match sets (see [`remembered`]).
     counts: remembered::Remembered<i64>,
     match_sets: remembered::Remembered<remembered::MatchSet>,
@@ -138,12 +135,13 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database {shown}"))?;
+        let commits = Arc::new(Commits::default());
         Ok(Store {
+            sqlite_writer: (dialect == Dialect::Sqlite)
+                .then(|| group_commit::GroupCommit::new(pool.clone(), commits.clone())),
             pool,
             dialect,
-            sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(()))),
-            committed: Arc::new(Notify::new()),
-            generation: Arc::new(AtomicU64::new(0)),
+            commits,
             counts: remembered::Remembered::counts(),
             match_sets: remembered::Remembered::match_sets(),
             pause_sla_while_waiting: true,
@@ -184,25 +182,17 @@ impl Store {
 
     /// A write transaction. Every domain operation is one of these.
     pub async fn begin(&self) -> Result<Tx> {
-        let writer = match &self.sqlite_writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
-        let tx = match self.dialect {
-            // IMMEDIATE takes the write lock up front, so a transaction that reads first cannot
-            // fail later when another process (a CLI job) holds the lock.
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::MySql => self.pool.begin().await?,
+        let conn = match &self.sqlite_writer {
+            Some(writer) => TxConn::Member(writer.join().await?),
+            None => TxConn::Own(self.pool.begin().await?),
         };
         Ok(Tx {
-            tx,
+            conn,
             dialect: self.dialect,
-            committed: self.committed.clone(),
-            generation: self.generation.clone(),
+            commits: self.commits.clone(),
             pause_sla_while_waiting: self.pause_sla_while_waiting,
             activities: Vec::new(),
             events: Vec::new(),
-            _writer: writer,
         })
     }
 
@@ -248,31 +238,56 @@ impl Store {
     /// How many commits this store has made: figures computed at an older generation may be
     /// out of date.
     fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.commits.generation.load(Ordering::Acquire)
     }
 
     /// Resolves after the next commit made through this store.
     pub async fn committed(&self) {
-        self.committed.notified().await
+        self.commits.notify.notified().await
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         self.pool.close().await;
+    }
+}
+
+/// What every commit through a store announces.
+#[derive(Default)]
+struct Commits {
+    /// Counts commits: a cached figure computed at an older generation may be out of date.
+    generation: AtomicU64,
+    /// Woken after every commit, so readers of the event outbox need not wait for their poll.
+    notify: Notify,
+}
+
+impl Commits {
+    fn record(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        // One permit is kept when the reader is busy, so it looks again straight after.
+        self.notify.notify_one();
     }
 }
 
 /// A write transaction; dropped without [`Tx::commit`] it rolls back.
 pub struct Tx {
-    tx: Transaction<'static, Any>,
+    conn: TxConn,
     dialect: Dialect,
-    committed: Arc<Notify>,
-    generation: Arc<AtomicU64>,
+    commits: Arc<Commits>,
     pause_sla_while_waiting: bool,
     /// History rows of this transaction, written at commit (see [`Tx::commit`]).
     activities: Vec<activities::NewActivity>,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
-    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+enum TxConn {
+    /// MySQL: a transaction of its own; InnoDB runs many at once.
+    Own(Transaction<'static, Any>),
+    /// SQLite: a member of the single writer's batch.
+    Member(group_commit::Member),
 }
 
 impl Tx {
@@ -302,15 +317,16 @@ impl Tx {
         if !activities.is_empty() {
             let mut q = QueryBuilder::<Any>::new("");
             activities::push_insert(&mut q, &activities);
-            q.build().execute(&mut *self.tx).await?;
+            q.build().execute(&mut **self).await?;
         }
         Ok(())
     }
 
     /// Writes the queued history rows and events, and commits. Each table's rows go in one
-    /// statement; on SQLite both statements go in one round trip (its connection runs on a
-    /// thread of its own, and the write lock is held meanwhile). On MySQL the outbox lock is
-    /// taken first, so event ids become visible in id order across concurrent transactions.
+    /// statement; on SQLite both statements and the release of the member's savepoint go in
+    /// one round trip (its connection runs on a thread of its own, and the write lock is held
+    /// meanwhile). On MySQL the outbox lock is taken first, so event ids become visible in id
+    /// order across concurrent transactions.
     pub async fn commit(mut self) -> Result<()> {
         let events = std::mem::take(&mut self.events);
         if self.dialect == Dialect::MySql {
@@ -318,7 +334,7 @@ impl Tx {
             self.write_history().await?;
             if !events.is_empty() {
                 sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
-                    .execute(&mut *self.tx)
+                    .execute(&mut *self)
                     .await?;
             }
         }
@@ -333,27 +349,37 @@ impl Tx {
             }
             events::push_insert(&mut q, &events);
         }
-        if !activities.is_empty() || !events.is_empty() {
-            q.build().execute(&mut *self.tx).await?;
+        let queued = !activities.is_empty() || !events.is_empty();
+        match self.conn {
+            TxConn::Member(member) => member.commit(q, queued).await,
+            TxConn::Own(mut tx) => {
+                if queued {
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                self.commits.record();
+                Ok(())
+            }
         }
-        self.tx.commit().await?;
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        // One permit is kept when the reader is busy, so it looks again straight after.
-        self.committed.notify_one();
-        Ok(())
     }
 }
 
 impl Deref for Tx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        &self.tx
+        match &self.conn {
+            TxConn::Own(tx) => tx,
+            TxConn::Member(member) => member.connection(),
+        }
     }
 }
 
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.conn {
+            TxConn::Own(tx) => tx,
+            TxConn::Member(member) => member.connection_mut(),
+        }
     }
 }
 
