@@ -60,6 +60,8 @@ pub(super) struct Writer {
     /// Whether the member savepoint is open (a member opens it for the next one, in the same
     /// round trip as its own release, when someone is queued).
     savepoint: bool,
+    /// Whether a member of the open batch created tickets (see [`super::Tx::adds_search_text`]).
+    adds_search_text: bool,
     outcome: watch::Sender<Outcome>,
 }
 
@@ -74,6 +76,7 @@ impl GroupCommit {
                 batch: 0,
                 members: 0,
                 savepoint: false,
+                adds_search_text: false,
                 outcome: watch::channel(None).0,
             })),
             queued: AtomicUsize::new(0),
@@ -105,6 +108,7 @@ impl GroupCommit {
             writer.batch += 1;
             writer.members = 0;
             writer.savepoint = true;
+            writer.adds_search_text = false;
             writer.outcome = watch::channel(None).0;
         } else if !writer.savepoint {
             writer.connection().execute("SAVEPOINT member").await?;
@@ -128,7 +132,7 @@ impl GroupCommit {
         writer.savepoint = false;
         let outcome = match result {
             Ok(_) => {
-                self.commits.record();
+                self.commits.record(writer.adds_search_text);
                 Ok(())
             }
             Err(err) => {
@@ -146,7 +150,9 @@ impl GroupCommit {
     async fn abandon(&self, mut writer: OwnedMutexGuard<Writer>) {
         if writer.members == 0 {
             // Nobody else is in the batch: roll all of it back.
-            let _ = writer.connection().execute("ROLLBACK").await;
+            if writer.connection().execute("ROLLBACK").await.is_err() {
+                writer.discard_connection();
+            }
             writer.open = false;
             writer.savepoint = false;
             writer.outcome.send_replace(Some(Ok(())));
@@ -236,7 +242,12 @@ impl Member {
 
     /// Runs `last` (the member's queued history and events, if `queued`) with the release of
     /// its savepoint in one round trip, then waits until its batch is committed.
-    pub(super) async fn commit(mut self, mut last: QueryBuilder<Any>, queued: bool) -> Result<()> {
+    pub(super) async fn commit(
+        mut self,
+        mut last: QueryBuilder<Any>,
+        queued: bool,
+        adds_search_text: bool,
+    ) -> Result<()> {
         let writer = self
             .writer
             .as_mut()
@@ -253,6 +264,7 @@ impl Member {
         last.build().execute(writer.connection()).await?;
         writer.members += 1;
         writer.savepoint = leave_open;
+        writer.adds_search_text |= adds_search_text;
         let mut writer = self.writer.take().expect("a live member holds the writer");
         if leave_open {
             let (batch, outcome) = (writer.batch, writer.outcome.subscribe());

@@ -193,6 +193,7 @@ impl Store {
             pause_sla_while_waiting: self.pause_sla_while_waiting,
             activities: Vec::new(),
             events: Vec::new(),
+            adds_search_text: false,
         })
     }
 
@@ -219,7 +220,9 @@ impl Store {
             .await
     }
 
-    /// The ids a search matches, by `key`, under the same rules as [`Store::cached_count`].
+    /// The ids a search matches, by `key`, under the same rules as [`Store::cached_count`],
+    /// except that only this node's commits that created tickets make it out of date (a
+    /// ticket's searchable text is written once, with the ticket).
     pub async fn cached_match_set<F, Fut>(
         &self,
         key: String,
@@ -230,8 +233,9 @@ impl Store {
         Fut: Future<Output = Result<Vec<i64>>> + Send + 'static,
     {
         let read = move || async move { Ok(Arc::new(read().await?.into_iter().collect())) };
+        let generation = self.commits.search_text_generation.load(Ordering::Acquire);
         self.match_sets
-            .get(key, self.generation(), remembered::Need::Exact, read)
+            .get(key, generation, remembered::Need::Exact, read)
             .await
     }
 
@@ -259,12 +263,17 @@ impl Store {
 struct Commits {
     /// Counts commits: a cached figure computed at an older generation may be out of date.
     generation: AtomicU64,
+    /// Counts the commits that added text to the search index (created tickets).
+    search_text_generation: AtomicU64,
     /// Woken after every commit, so readers of the event outbox need not wait for their poll.
     notify: Notify,
 }
 
 impl Commits {
-    fn record(&self) {
+    fn record(&self, adds_search_text: bool) {
+        if adds_search_text {
+            self.search_text_generation.fetch_add(1, Ordering::AcqRel);
+        }
         self.generation.fetch_add(1, Ordering::AcqRel);
         // One permit is kept when the reader is busy, so it looks again straight after.
         self.notify.notify_one();
@@ -281,6 +290,8 @@ pub struct Tx {
     activities: Vec<activities::NewActivity>,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
+    /// Whether it creates tickets, whose text the remembered match sets do not hold yet.
+    adds_search_text: bool,
 }
 
 enum TxConn {
@@ -298,6 +309,11 @@ impl Tx {
     /// Whether the SLA clock stops while a ticket waits on the customer (see [`Store`]).
     pub fn pauses_sla_while_waiting(&self) -> bool {
         self.pause_sla_while_waiting
+    }
+
+    /// Marks the transaction as adding text to the search index (see [`Store::cached_match_set`]).
+    pub(crate) fn adds_search_text(&mut self) {
+        self.adds_search_text = true;
     }
 
     /// Queues an event for the outbox; it is written when the transaction commits.
@@ -351,13 +367,13 @@ impl Tx {
         }
         let queued = !activities.is_empty() || !events.is_empty();
         match self.conn {
-            TxConn::Member(member) => member.commit(q, queued).await,
+            TxConn::Member(member) => member.commit(q, queued, self.adds_search_text).await,
             TxConn::Own(mut tx) => {
                 if queued {
                     q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                self.commits.record();
+                self.commits.record(self.adds_search_text);
                 Ok(())
             }
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
-use super::{AnyQuery, Dialect, insert_returning_id};
+use super::{AnyQuery, Dialect, Tx, insert_returning_id};
 use crate::{error::Result, time::Timestamp};
 
 /// A ticket row with the names the API shows beside the ids (one query, no lookups per field).
@@ -162,16 +162,19 @@ pub struct NewTicket<'a> {
 }
 
 /// Inserts a ticket and gives it its reference, `{prefix}-{id:05}`: derived from the id, so it
-/// is unique however many tickets are created at once.
+/// is unique however many tickets are created at once. The only write that adds text to the
+/// search index (a ticket's subject and description never change), so the transaction is
+/// marked for the remembered match sets.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    tx: &mut Tx,
     t: &NewTicket<'_>,
     reference_prefix: &str,
     now: Timestamp,
 ) -> Result<(i64, String)> {
-    match Dialect::of_connection(conn) {
-        Dialect::Sqlite => insert_numbered(conn, t, reference_prefix, now).await,
-        Dialect::MySql => insert_then_number(conn, t, reference_prefix, now).await,
+    tx.adds_search_text();
+    match tx.dialect() {
+        Dialect::Sqlite => insert_numbered(tx, t, reference_prefix, now).await,
+        Dialect::MySql => insert_then_number(tx, t, reference_prefix, now).await,
     }
 }
 
@@ -845,7 +848,77 @@ pub async fn followers_count(conn: &mut AnyConnection, ticket_id: i64) -> Result
 
 #[cfg(test)]
 mod tests {
-    use super::TicketSearch;
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use super::{NewTicket, TicketSearch, insert};
+    use crate::{
+        config::DatabaseConfig,
+        store::{Store, users},
+    };
+
+    /// How often `store` reads the match set of one search, asked for once.
+    async fn reads_after_asking(store: &Store, reads: &Arc<AtomicUsize>) -> usize {
+        let counter = reads.clone();
+        store
+            .cached_match_set("printer".into(), move || async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(vec![1, 2, 3])
+            })
+            .await
+            .unwrap();
+        reads.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn match_sets_are_read_again_only_after_tickets_are_created() {
+        let dir = std::env::temp_dir().join(format!("escalated-match-sets-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&DatabaseConfig {
+            url: format!("sqlite://{}/db.sqlite", dir.display()),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let reads = Arc::new(AtomicUsize::new(0));
+        assert_eq!(reads_after_asking(&store, &reads).await, 1);
+        assert_eq!(reads_after_asking(&store, &reads).await, 1, "remembered");
+
+        // A write that adds no ticket (a user here; a reply or a status change alike).
+        let mut tx = store.begin().await.unwrap();
+        let requester = users::insert(&mut tx, "Ann", "ann@example.com", "customer", true, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(reads_after_asking(&store, &reads).await, 1, "still exact");
+
+        let mut tx = store.begin().await.unwrap();
+        let ticket = NewTicket {
+            subject: "Printer on fire",
+            description: "Smoke",
+            status: "open",
+            priority: 3,
+            ticket_type: "question",
+            channel: "api",
+            requester_id: requester,
+            department_id: None,
+            sla_policy_id: None,
+            first_response_due_at: None,
+            resolution_due_at: None,
+        };
+        insert(&mut tx, &ticket, "ESC", 0).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            reads_after_asking(&store, &reads).await,
+            2,
+            "a new ticket may match"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn full_text_queries_require_every_word_as_a_prefix() {
