@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod automations;
 pub mod canned_responses;
+mod checkpoint;
 pub mod departments;
 pub mod events;
 mod group_commit;
@@ -121,9 +122,12 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     let setup = match dialect {
-                        // WAL lets readers proceed while one writer writes.
+                        // WAL lets readers proceed while one writer writes; the log is copied
+                        // back in the background ([`checkpoint`]), and a log that grew under a
+                        // burst is cut back to 64 MiB when it starts over.
                         Dialect::Sqlite => {
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
                         }
                         Dialect::MySql => "SET time_zone = '+00:00'",
@@ -136,6 +140,9 @@ impl Store {
             .await
             .with_context(|| format!("cannot connect to the database {shown}"))?;
         let commits = Arc::new(Commits::default());
+        if dialect == Dialect::Sqlite && !in_memory {
+            checkpoint::spawn(pool.clone());
+        }
         Ok(Store {
             sqlite_writer: (dialect == Dialect::Sqlite)
                 .then(|| group_commit::GroupCommit::new(pool.clone(), commits.clone())),
