@@ -40,3 +40,53 @@ pub(super) fn spawn(pool: AnyPool) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{config::DatabaseConfig, store::Store};
+
+    /// Commits leave their pages in the log; the database file grows only when they are
+    /// copied back, which no commit does any more.
+    #[tokio::test]
+    async fn the_log_is_copied_back_without_a_commit_doing_it() {
+        let dir = std::env::temp_dir().join(format!("escalated-checkpoint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("db.sqlite");
+        let store = Store::connect(&DatabaseConfig {
+            url: format!("sqlite://{}", file.display()),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        sqlx::query("CREATE TABLE scratch (v TEXT NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        tokio::time::sleep(super::EVERY * 2).await;
+        let before = std::fs::metadata(&file).unwrap().len();
+        let mut tx = store.begin().await.unwrap();
+        for _ in 0..500 {
+            sqlx::query("INSERT INTO scratch (v) VALUES (?)")
+                .bind("x".repeat(1000))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len(),
+            before,
+            "the commit itself copied nothing back"
+        );
+        let deadline = Instant::now() + super::EVERY * 5;
+        while std::fs::metadata(&file).unwrap().len() < before + 400_000 {
+            assert!(Instant::now() < deadline, "the log was never copied back");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
