@@ -2,8 +2,8 @@
 # Our server and the peers (../shared/peers: escalated-django, django-helpdesk), measured by the
 # same wrk driver (peers/bench/bench.sh) with the same data sizes, one after the other in one run.
 # Usage: tests/bench/side-by-side.sh [OUT=target/side-by-side]
-# Env: NS="10000 100000"    sizes for ours and the peers
-#      OURS_ONLY_NS=""       further sizes for ours alone (e.g. 1000000: the peers need hours there)
+# Env: NS="10000 100000"    sizes for ours and the peers (empty: none)
+#      OURS_ONLY_NS=""       further sizes for ours alone (e.g. 1000000: the peers take about an hour there)
 #      DBS="sqlite mysql"    our databases;  PEERS=... as for run-all.sh (empty: ours only)
 #      plus bench.sh knobs (DURATION, CONC, ...).
 # Needs: cargo build --release -p escalated -p escalated-bench; wrk (apt-get install -y wrk).
@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 OUT=${1:-$ROOT/target/side-by-side}
 BENCH=$ROOT/target/release/escalated-bench
-NS=${NS:-"10000 100000"}
+NS=${NS-"10000 100000"}
 DBS=${DBS:-"sqlite mysql"}
 PEERS=${PEERS-"dh-sqlite dh-mysql ed-sqlite ed-mysql"}
 mkdir -p "$OUT"
