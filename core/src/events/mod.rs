@@ -179,23 +179,13 @@ mod tests {
     };
 
     use super::{CHANNEL_CAPACITY, EventBus};
-    use crate::{
-        config::DatabaseConfig,
-        store::{Store, events::NewEvent},
-    };
+    use crate::store::{events::NewEvent, scratch_store};
 
     /// A follower slower than the writes is overrun by the broadcast; it must then read what it
     /// missed from the outbox, and see every event once, in order.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_follower_that_falls_behind_sees_every_event_once() {
-        let dir = std::env::temp_dir().join(format!("escalated-follow-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&DatabaseConfig {
-            url: format!("sqlite://{}/events.db", dir.display()),
-            max_connections: 4,
-        })
-        .await
-        .unwrap();
+        let (store, _dir) = scratch_store().await;
         store.migrate().await.unwrap();
         let bus = EventBus::start(store.clone()).await.unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -232,6 +222,5 @@ mod tests {
             seen.len(),
             seen.windows(2).find(|w| w[1] != w[0] + 1)
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

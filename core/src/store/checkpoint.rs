@@ -45,22 +45,14 @@ pub(super) fn spawn(pool: AnyPool) {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use crate::{config::DatabaseConfig, store::Store};
+    use crate::store::scratch_store;
 
     /// Commits leave their pages in the log; the database file grows only when they are
     /// copied back, which no commit does any more.
     #[tokio::test]
     async fn the_log_is_copied_back_without_a_commit_doing_it() {
-        let dir = std::env::temp_dir().join(format!("escalated-checkpoint-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("db.sqlite");
-        let store = Store::connect(&DatabaseConfig {
-            url: format!("sqlite://{}", file.display()),
-            max_connections: 2,
-        })
-        .await
-        .unwrap();
+        let (store, dir) = scratch_store().await;
+        let file = dir.path().join("db.sqlite");
         sqlx::query("CREATE TABLE scratch (v TEXT NOT NULL)")
             .execute(store.pool())
             .await
@@ -87,6 +79,5 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         store.close().await;
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

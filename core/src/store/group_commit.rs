@@ -127,23 +127,19 @@ impl GroupCommit {
         } else {
             "COMMIT"
         };
-        let result = writer.connection().execute(sql).await;
-        writer.open = false;
-        writer.savepoint = false;
-        let outcome = match result {
+        match writer.connection().execute(sql).await {
             Ok(_) => {
                 self.commits.record(writer.adds_search_text);
+                writer.end_batch(Ok(()));
                 Ok(())
             }
             Err(err) => {
                 tracing::error!(error = %err, members = writer.members, "a batched commit failed; its writes are rolled back");
-                let _ = writer.connection().execute("ROLLBACK").await;
-                writer.discard_connection();
-                Err(Arc::from(err.to_string()))
+                let cause: Arc<str> = Arc::from(err.to_string());
+                writer.roll_back_batch(cause.clone()).await;
+                Err(failed(cause))
             }
-        };
-        writer.outcome.send_replace(Some(outcome.clone()));
-        outcome.map_err(failed)
+        }
     }
 
     /// Undoes a member that did not commit; the batch goes on without it.
@@ -153,9 +149,7 @@ impl GroupCommit {
             if writer.connection().execute("ROLLBACK").await.is_err() {
                 writer.discard_connection();
             }
-            writer.open = false;
-            writer.savepoint = false;
-            writer.outcome.send_replace(Some(Ok(())));
+            writer.end_batch(Ok(()));
             return;
         }
         match writer.connection().execute("ROLLBACK TO member").await {
@@ -166,13 +160,7 @@ impl GroupCommit {
             }
             Err(err) => {
                 tracing::error!(error = %err, "rolling back a failed write inside a batch failed; the batch is rolled back");
-                let _ = writer.connection().execute("ROLLBACK").await;
-                writer.discard_connection();
-                writer.open = false;
-                writer.savepoint = false;
-                writer
-                    .outcome
-                    .send_replace(Some(Err(Arc::from(err.to_string()))));
+                writer.roll_back_batch(Arc::from(err.to_string())).await;
             }
         }
     }
@@ -206,6 +194,21 @@ impl GroupCommit {
 impl Writer {
     fn connection(&mut self) -> &mut AnyConnection {
         self.conn.as_mut().expect("the writer has a connection")
+    }
+
+    /// Closes the open batch and tells its members how it ended.
+    fn end_batch(&mut self, outcome: std::result::Result<(), Arc<str>>) {
+        self.open = false;
+        self.savepoint = false;
+        self.outcome.send_replace(Some(outcome));
+    }
+
+    /// Rolls the whole open batch back and fails its members with `cause`. The connection is
+    /// not trusted after that.
+    async fn roll_back_batch(&mut self, cause: Arc<str>) {
+        let _ = self.connection().execute("ROLLBACK").await;
+        self.discard_connection();
+        self.end_batch(Err(cause));
     }
 
     /// Closes the connection instead of returning it to the pool, since it may still be
@@ -289,11 +292,7 @@ impl Drop for Member {
             // No runtime to roll back on: closing the connection rolls the batch back.
             Err(_) => {
                 writer.discard_connection();
-                writer.open = false;
-                writer.savepoint = false;
-                writer
-                    .outcome
-                    .send_replace(Some(Err(Arc::from("the server is shutting down"))));
+                writer.end_batch(Err(Arc::from("the server is shutting down")));
             }
         }
     }
@@ -327,35 +326,29 @@ mod tests {
     };
 
     use super::LINGER;
-    use crate::{config::DatabaseConfig, store::Store};
+    use crate::store::{Store, Tx, scratch_store};
 
     /// A store on a fresh SQLite file with a scratch table.
-    async fn store(name: &str) -> Store {
-        let dir = std::env::temp_dir().join(format!(
-            "escalated-group-commit-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&DatabaseConfig {
-            url: format!("sqlite://{}/db.sqlite", dir.display()),
-            max_connections: 4,
-        })
-        .await
-        .unwrap();
+    async fn store() -> (Store, tempfile::TempDir) {
+        let (store, dir) = scratch_store().await;
         sqlx::query("CREATE TABLE scratch (v TEXT NOT NULL)")
             .execute(store.pool())
             .await
             .unwrap();
-        store
+        (store, dir)
+    }
+
+    async fn insert(tx: &mut Tx, value: &str) {
+        sqlx::query("INSERT INTO scratch (v) VALUES (?)")
+            .bind(value.to_string())
+            .execute(&mut **tx)
+            .await
+            .unwrap();
     }
 
     async fn write(store: &Store, value: &str) -> crate::error::Result<()> {
         let mut tx = store.begin().await?;
-        sqlx::query("INSERT INTO scratch (v) VALUES (?)")
-            .bind(value.to_string())
-            .execute(&mut *tx)
-            .await?;
+        insert(&mut tx, value).await;
         tx.commit().await
     }
 
@@ -385,12 +378,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_queued_behind_one_are_committed_with_it() {
-        let store = store("together").await;
+        let (store, _dir) = store().await;
         let mut first = store.begin().await.unwrap();
-        sqlx::query("INSERT INTO scratch (v) VALUES ('first')")
-            .execute(&mut *first)
-            .await
-            .unwrap();
+        insert(&mut first, "first").await;
         let others: Vec<_> = (0..20)
             .map(|i| {
                 let store = store.clone();
@@ -416,20 +406,14 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_in_a_batch_is_undone_alone() {
-        let store = store("failed").await;
+        let (store, _dir) = store().await;
         let mut first = store.begin().await.unwrap();
-        sqlx::query("INSERT INTO scratch (v) VALUES ('a')")
-            .execute(&mut *first)
-            .await
-            .unwrap();
+        insert(&mut first, "a").await;
         let failing = {
             let store = store.clone();
             tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                sqlx::query("INSERT INTO scratch (v) VALUES ('b')")
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
+                insert(&mut tx, "b").await;
                 // A rule fails after the write: the transaction is dropped uncommitted.
             })
         };
@@ -449,13 +433,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lone_failed_write_leaves_nothing_behind() {
-        let store = store("lone").await;
+        let (store, _dir) = store().await;
         {
             let mut tx = store.begin().await.unwrap();
-            sqlx::query("INSERT INTO scratch (v) VALUES ('dropped')")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+            insert(&mut tx, "dropped").await;
         }
         write(&store, "kept").await.unwrap();
         assert_eq!(values(&store).await, ["kept"]);
@@ -463,7 +444,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_batch_left_open_for_a_write_that_gave_up_is_committed_anyway() {
-        let store = store("linger").await;
+        let (store, _dir) = store().await;
         // A write that queued and then went away (its request cancelled) after the member
         // before it saw it.
         writer(&store).queued.fetch_add(1, Ordering::AcqRel);

@@ -265,6 +265,19 @@ impl Store {
     }
 }
 
+/// A store on a fresh SQLite file, for tests; the file goes with the returned directory.
+#[cfg(test)]
+pub(crate) async fn scratch_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&DatabaseConfig {
+        url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        max_connections: 4,
+    })
+    .await
+    .unwrap();
+    (store, dir)
+}
+
 /// What every commit through a store announces.
 #[derive(Default)]
 struct Commits {

@@ -854,10 +854,7 @@ mod tests {
     };
 
     use super::{NewTicket, TicketSearch, insert};
-    use crate::{
-        config::DatabaseConfig,
-        store::{Store, users},
-    };
+    use crate::store::{Store, scratch_store, users};
 
     /// How often `store` reads the match set of one search, asked for once.
     async fn reads_after_asking(store: &Store, reads: &Arc<AtomicUsize>) -> usize {
@@ -874,15 +871,7 @@ mod tests {
 
     #[tokio::test]
     async fn match_sets_are_read_again_only_after_tickets_are_created() {
-        let dir = std::env::temp_dir().join(format!("escalated-match-sets-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&DatabaseConfig {
-            url: format!("sqlite://{}/db.sqlite", dir.display()),
-            max_connections: 2,
-        })
-        .await
-        .unwrap();
+        let (store, _dir) = scratch_store().await;
         store.migrate().await.unwrap();
         let reads = Arc::new(AtomicUsize::new(0));
         assert_eq!(reads_after_asking(&store, &reads).await, 1);
@@ -917,7 +906,6 @@ mod tests {
             2,
             "a new ticket may match"
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
