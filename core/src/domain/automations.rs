@@ -177,21 +177,6 @@ pub fn from_file(
     Ok(automation)
 }
 
-/// For a file automation's id (negative): 403, read-only; 404 when no file has it.
-fn refuse_file(scripts: &Scripts, id: i64) -> Result<()> {
-    if id > 0 {
-        return Ok(());
-    }
-    match scripts
-        .files()
-        .automation_by_id(id)
-        .and_then(|a| a.file.clone())
-    {
-        Some(path) => Err(script_files::read_only("automation", &path)),
-        None => Err(Error::not_found("Automation")),
-    }
-}
-
 pub async fn create(
     store: &Store,
     scripts: &Scripts,
@@ -211,7 +196,7 @@ pub async fn update(
     id: i64,
     input: AutomationInput,
 ) -> Result<Automation> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<Automation>(scripts, id)?;
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
@@ -224,7 +209,7 @@ pub async fn update(
 }
 
 pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<Automation>(scripts, id)?;
     let mut tx = store.begin().await?;
     if !db::delete(&mut tx, id).await? {
         return Err(Error::not_found("Automation"));
@@ -235,11 +220,7 @@ pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
 /// The automation `id`: from the files when negative, else from the database.
 pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<Automation> {
     if id < 0 {
-        return scripts
-            .files()
-            .automation_by_id(id)
-            .cloned()
-            .ok_or_else(|| Error::not_found("Automation"));
+        return script_files::find(scripts, id);
     }
     db::find(&mut *store.conn().await?, id)
         .await?

@@ -208,20 +208,9 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: MacroInput) -> Res
     Ok(found)
 }
 
-/// For a file macro's id (negative): 403, read-only; 404 when no file has it.
-fn refuse_file(scripts: &Scripts, id: i64) -> Result<()> {
-    if id > 0 {
-        return Ok(());
-    }
-    match scripts.files().macro_by_id(id).and_then(|m| m.file.clone()) {
-        Some(path) => Err(script_files::read_only("macro", &path)),
-        None => Err(Error::not_found("Macro")),
-    }
-}
-
 /// 404 for an unknown macro, 403 for one from a file, before a change is judged.
 pub async fn writable(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<Macro>(scripts, id)?;
     find(store, scripts, id).await.map(drop)
 }
 
@@ -248,7 +237,7 @@ pub async fn update(
     id: i64,
     input: MacroInput,
 ) -> Result<Macro> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<Macro>(scripts, id)?;
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
@@ -262,7 +251,7 @@ pub async fn update(
 }
 
 pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<Macro>(scripts, id)?;
     let mut tx = store.begin().await?;
     if !db::delete(&mut tx, id).await? {
         return Err(Error::not_found("Macro"));
@@ -273,11 +262,7 @@ pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
 /// The macro `id`: from the files when negative, else from the database.
 pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<Macro> {
     if id < 0 {
-        return scripts
-            .files()
-            .macro_by_id(id)
-            .cloned()
-            .ok_or_else(|| Error::not_found("Macro"));
+        return script_files::find(scripts, id);
     }
     let mut conn = store.conn().await?;
     db::find(&mut conn, id)
@@ -295,7 +280,7 @@ pub async fn find_visible(
 ) -> Result<Option<Macro>> {
     if id < 0 {
         // File macros are shared.
-        return Ok(scripts.files().macro_by_id(id).cloned());
+        return Ok(script_files::find(scripts, id).ok());
     }
     let mut conn = store.conn().await?;
     match db::find(&mut conn, id).await? {

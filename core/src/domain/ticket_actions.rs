@@ -154,21 +154,6 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: ActionInput) -> Re
     Ok(action)
 }
 
-/// For a file action's id (negative): 403, read-only; 404 when no file has it.
-fn refuse_file(scripts: &Scripts, id: i64) -> Result<()> {
-    if id > 0 {
-        return Ok(());
-    }
-    match scripts
-        .files()
-        .action_by_id(id)
-        .and_then(|a| a.file.clone())
-    {
-        Some(path) => Err(script_files::read_only("action", &path)),
-        None => Err(Error::not_found("Action")),
-    }
-}
-
 pub async fn create(store: &Store, scripts: &Scripts, input: ActionInput) -> Result<TicketAction> {
     let mut row = blank_row(time::now());
     check(scripts, &mut row, input, true)?;
@@ -189,7 +174,7 @@ pub async fn update(
     id: i64,
     input: ActionInput,
 ) -> Result<TicketAction> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<TicketAction>(scripts, id)?;
     let mut tx = store.begin().await?;
     let mut row = db::find(&mut tx, id)
         .await?
@@ -221,7 +206,7 @@ impl IntoKey for Error {
 }
 
 pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    refuse_file(scripts, id)?;
+    script_files::refuse_change::<TicketAction>(scripts, id)?;
     let mut tx = store.begin().await?;
     if !db::delete(&mut tx, id).await? {
         return Err(Error::not_found("Action"));
@@ -232,11 +217,7 @@ pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
 /// The action `id`: from the files when negative, else from the database.
 pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<TicketAction> {
     if id < 0 {
-        return scripts
-            .files()
-            .action_by_id(id)
-            .cloned()
-            .ok_or_else(|| Error::not_found("Action"));
+        return script_files::find(scripts, id);
     }
     db::find(&mut *store.conn().await?, id)
         .await?

@@ -39,20 +39,8 @@ pub struct FileSet {
 }
 
 impl FileSet {
-    pub fn macro_by_id(&self, id: i64) -> Option<&Macro> {
-        self.macros.iter().find(|m| m.id == id)
-    }
-
-    pub fn action_by_id(&self, id: i64) -> Option<&TicketAction> {
-        self.actions.iter().find(|a| a.id == id)
-    }
-
     pub fn action_by_key(&self, key: &str) -> Option<&TicketAction> {
         self.actions.iter().find(|a| a.key == key)
-    }
-
-    pub fn automation_by_id(&self, id: i64) -> Option<&Automation> {
-        self.automations.iter().find(|a| a.id == id)
     }
 
     /// The active file automations with `trigger` (`schedule` or an event name).
@@ -61,6 +49,66 @@ impl FileSet {
             .iter()
             .filter(move |a| a.is_active && a.trigger == trigger)
     }
+}
+
+/// A kind of script that comes from files as well as from the database: macros, custom actions
+/// and automations. File scripts have negative ids ([`file_id`]).
+pub trait FileBacked: Clone {
+    /// The kind as a 404 names it: `Macro`, `Action`, `Automation`.
+    const NAME: &'static str;
+    /// The scripts of this kind in `files`.
+    fn all(files: &FileSet) -> &[Self];
+    fn id(&self) -> i64;
+    /// The script file it comes from (`macros/x.rhai`); `None` for a database script.
+    fn file(&self) -> Option<&str>;
+}
+
+/// `FileBacked` for a kind: its 404 name and its field of [`FileSet`]; each kind has `id` and
+/// `file` fields.
+macro_rules! file_backed {
+    ($($kind:ty: $name:literal in $field:ident),* $(,)?) => {$(
+        impl FileBacked for $kind {
+            const NAME: &'static str = $name;
+            fn all(files: &FileSet) -> &[Self] {
+                &files.$field
+            }
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn file(&self) -> Option<&str> {
+                self.file.as_deref()
+            }
+        }
+    )*};
+}
+
+file_backed!(
+    Macro: "Macro" in macros,
+    TicketAction: "Action" in actions,
+    Automation: "Automation" in automations,
+);
+
+/// The file script `id` of kind `T`, or 404.
+pub fn find<T: FileBacked>(scripts: &Scripts, id: i64) -> crate::error::Result<T> {
+    T::all(&scripts.files())
+        .iter()
+        .find(|s| s.id() == id)
+        .cloned()
+        .ok_or_else(|| Error::not_found(T::NAME))
+}
+
+/// Before a change through the API: nothing for a database id; 403 naming the file to edit for
+/// a file script, 404 for an unknown negative id.
+pub fn refuse_change<T: FileBacked>(scripts: &Scripts, id: i64) -> crate::error::Result<()> {
+    if id > 0 {
+        return Ok(());
+    }
+    let script = find::<T>(scripts, id)?;
+    Err(Error::ReadOnly(format!(
+        "This {} comes from the script file {} and is read-only here; edit or remove that file instead.",
+        T::NAME.to_lowercase(),
+        script.file().unwrap_or_default()
+    )))
 }
 
 /// Which file a script was read from.
@@ -88,13 +136,6 @@ pub fn file_id(folder: &str, name: &str) -> i64 {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     -((hash >> 11) as i64) - 1
-}
-
-/// The answer to a change of a file script through the API (403): it names the file to edit.
-pub fn read_only(what: &str, path: &str) -> Error {
-    Error::ReadOnly(format!(
-        "This {what} comes from the script file {path} and is read-only here; edit or remove that file instead."
-    ))
 }
 
 /// Loads the script files of `dir` into `scripts`, then watches the folder and loads it again
