@@ -12,7 +12,7 @@ use super::{
     ApiTags,
     admin_macros::origin,
     body::JsonBody,
-    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    envelope::{Created, Data, Paged, Written, created, data, written},
     errors::ApiResult,
     params::PageRequest,
     removal::{RemovalResult, removed},
@@ -117,10 +117,7 @@ impl AdminActionsApi {
             request.offset(),
         )
         .await?;
-        Ok(paged(
-            items.into_iter().map(ActionRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Show a custom ticket action

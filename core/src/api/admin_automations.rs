@@ -12,7 +12,7 @@ use super::{
     ApiTags,
     admin_macros::origin,
     body::JsonBody,
-    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    envelope::{Created, Data, Paged, Written, created, data, written},
     errors::ApiResult,
     params::PageRequest,
     removal::{RemovalResult, removed},
@@ -131,10 +131,7 @@ impl AdminAutomationsApi {
             request.offset(),
         )
         .await?;
-        Ok(paged(
-            items.into_iter().map(AutomationRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Show an automation

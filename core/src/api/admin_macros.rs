@@ -14,7 +14,7 @@ use super::{
     ApiTags,
     admin_canned_responses::ContentOwner,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    envelope::{Created, Data, Paged, Written, created, data, written},
     errors::ApiResult,
     params::PageRequest,
     removal::{RemovalResult, removed},
@@ -214,10 +214,7 @@ impl AdminMacrosApi {
             request.offset(),
         )
         .await?;
-        Ok(paged(
-            items.into_iter().map(MacroRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Show a macro

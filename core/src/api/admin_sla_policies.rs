@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{
     ApiTags,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    envelope::{Created, Data, Paged, Written, created, data, written},
     errors::ApiResult,
     params::PageRequest,
     removal::{RemovalResult, removed},
@@ -210,10 +210,7 @@ impl AdminSlaPoliciesApi {
         let request = PageRequest::parse(page.0, per_page.0)?;
         let (items, total) =
             sla_policies::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(paged(
-            items.into_iter().map(SlaPolicyRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Show an SLA policy

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{
     ApiTags,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    envelope::{Created, Data, Paged, Written, created, data, written},
     errors::ApiResult,
     params::PageRequest,
     removal::{RemovalResult, removed},
@@ -87,10 +87,7 @@ impl AdminTagsApi {
     ) -> ApiResult<Json<Paged<TagRecord>>> {
         let request = PageRequest::parse(page.0, per_page.0)?;
         let (items, total) = tags::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(paged(
-            items.into_iter().map(TagRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Show a tag

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{
     ApiTags,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Done, PageMeta, Paged, Written, created, done, paged, written},
+    envelope::{Created, Done, Paged, Written, created, done, written},
     errors::ApiResult,
     params::PageRequest,
     security::Caller,
@@ -143,10 +143,7 @@ impl AdminTokensApi {
     ) -> ApiResult<Json<Paged<ApiToken>>> {
         let request = PageRequest::parse(page.0, per_page.0)?;
         let (tokens, total) = tokens::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(paged(
-            tokens.into_iter().map(ApiToken::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(tokens, total))
     }
 
     /// Create an API token

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{
     ApiTags,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, PageMeta, Paged, Written, created, data, paged, written},
+    envelope::{Created, Data, Paged, Written, created, data, written},
     errors::ApiResult,
     params::PageRequest,
     removal::{RemovalResult, removed},
@@ -202,10 +202,7 @@ impl AdminWebhooksApi {
         let request = PageRequest::parse(page.0, per_page.0)?;
         let (items, total) =
             webhooks::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(paged(
-            items.into_iter().map(WebhookRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Show a webhook
@@ -333,10 +330,7 @@ impl AdminWebhooksApi {
         let request = PageRequest::parse(page.0, per_page.0)?;
         let (items, total) =
             webhooks::deliveries(&state.store, id.0, request.limit(), request.offset()).await?;
-        Ok(paged(
-            items.into_iter().map(DeliveryRecord::from).collect(),
-            PageMeta::new(request.page, request.per_page, total),
-        ))
+        Ok(request.paged(items, total))
     }
 
     /// Redeliver

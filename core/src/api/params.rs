@@ -1,10 +1,12 @@
 //! Query parameters shared by list endpoints, checked to the contract (422 naming the field).
 
 use poem_openapi::{
+    payload::Json,
     registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromParameter, ParseResult, Type},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 
+use super::envelope::{PageMeta, Paged, paged};
 use crate::error::{Error, FieldErrors};
 
 pub const DEFAULT_PER_PAGE: i64 = 25;
@@ -41,6 +43,18 @@ impl PageRequest {
 
     pub fn offset(&self) -> i64 {
         (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// This page of `items` as the list envelope, each as its API record, with the `total`.
+    pub fn paged<T, R: From<T> + ParseFromJSON + ToJSON>(
+        &self,
+        items: Vec<T>,
+        total: i64,
+    ) -> Json<Paged<R>> {
+        paged(
+            items.into_iter().map(R::from).collect(),
+            PageMeta::new(self.page, self.per_page, total),
+        )
     }
 }
 
