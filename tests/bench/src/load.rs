@@ -17,16 +17,20 @@ pub enum Op {
     Create,
     Reply,
     StatusChange,
+    /// Half the connections reply while the other half read the list and the filtered list in
+    /// turn; only the reads are timed. Lists must not wait for a recount after every write.
+    ListDuringReplies,
 }
 
 impl Op {
-    pub const ALL: [Op; 6] = [
+    pub const ALL: [Op; 7] = [
         Op::List,
         Op::FilteredList,
         Op::Show,
         Op::Create,
         Op::Reply,
         Op::StatusChange,
+        Op::ListDuringReplies,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +41,7 @@ impl Op {
             Op::Create => "create",
             Op::Reply => "reply",
             Op::StatusChange => "status change",
+            Op::ListDuringReplies => "list and search during replies",
         }
     }
 }
@@ -65,6 +70,82 @@ pub fn status_pool(tickets: i64) -> i64 {
     tickets.min(5_000)
 }
 
+/// One connection of a run: what it sends next.
+struct Worker {
+    op: Op,
+    tickets: i64,
+    rng: StdRng,
+    /// This worker's share of the status pool, and what it last set on each.
+    mine: Vec<i64>,
+    waiting: HashMap<i64, bool>,
+    turn: usize,
+    /// In the mixed run, the connections that write, and are not timed.
+    untimed: bool,
+}
+
+impl Worker {
+    fn new(op: Op, tickets: i64, index: usize, concurrency: usize) -> Self {
+        Worker {
+            op,
+            tickets,
+            rng: StdRng::seed_from_u64(index as u64),
+            mine: (1..=status_pool(tickets))
+                .filter(|id| (*id as usize) % concurrency == index)
+                .collect(),
+            waiting: HashMap::new(),
+            turn: 0,
+            untimed: op == Op::ListDuringReplies && index.is_multiple_of(2),
+        }
+    }
+
+    fn request(&mut self, client: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+        let random = self.rng.random_range(1..=self.tickets.max(1));
+        let list = || client.get(format!("{base}/tickets"));
+        let filtered_list = || {
+            client.get(format!(
+                "{base}/tickets?status=open&priority=high&search=printer"
+            ))
+        };
+        let reply = || {
+            client
+                .post(format!("{base}/tickets/ESC-{random:05}/reply"))
+                .json(&json!({"body": "Thanks, we are looking into it."}))
+        };
+        self.turn += 1;
+        match self.op {
+            Op::List => list(),
+            Op::FilteredList => filtered_list(),
+            Op::Show => client.get(format!("{base}/tickets/ESC-{random:05}")),
+            Op::Create => client.post(format!("{base}/tickets/create")).json(&json!({
+                "subject": "Printer jams on every page",
+                "description": "Since this morning the office printer jams on every page.",
+                "priority": "high",
+            })),
+            Op::Reply => reply(),
+            Op::StatusChange => {
+                let id = if self.mine.is_empty() {
+                    random
+                } else {
+                    self.mine[self.turn % self.mine.len()]
+                };
+                let now_waiting = !self.waiting.get(&id).copied().unwrap_or(false);
+                self.waiting.insert(id, now_waiting);
+                let status = if now_waiting {
+                    "waiting_on_customer"
+                } else {
+                    "open"
+                };
+                client
+                    .patch(format!("{base}/tickets/ESC-{id:05}/status"))
+                    .json(&json!({"status": status}))
+            }
+            Op::ListDuringReplies if self.untimed => reply(),
+            Op::ListDuringReplies if self.turn.is_multiple_of(2) => list(),
+            Op::ListDuringReplies => filtered_list(),
+        }
+    }
+}
+
 pub async fn drive(
     base: &str,
     token: &str,
@@ -79,60 +160,22 @@ pub async fn drive(
         .unwrap();
     let deadline = Instant::now() + duration;
     let started = Instant::now();
-    let workers = (0..concurrency).map(|worker| {
+    let workers = (0..concurrency).map(|index| {
         let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
         async move {
-            let mut rng = StdRng::seed_from_u64(worker as u64);
+            let mut worker = Worker::new(op, tickets, index, concurrency);
             let mut latencies = Vec::new();
             let mut errors = 0usize;
-            // This worker's share of the status pool, and what it last set on each.
-            let pool = status_pool(tickets);
-            let mine: Vec<i64> = (1..=pool)
-                .filter(|id| (*id as usize) % concurrency == worker)
-                .collect();
-            let mut waiting: HashMap<i64, bool> = HashMap::new();
-            let mut turn = 0usize;
             while Instant::now() < deadline {
-                let random = rng.random_range(1..=tickets.max(1));
-                let request = match op {
-                    Op::List => client.get(format!("{base}/tickets")),
-                    Op::FilteredList => client.get(format!(
-                        "{base}/tickets?status=open&priority=high&search=printer"
-                    )),
-                    Op::Show => client.get(format!("{base}/tickets/ESC-{random:05}")),
-                    Op::Create => client.post(format!("{base}/tickets/create")).json(&json!({
-                        "subject": "Printer jams on every page",
-                        "description": "Since this morning the office printer jams on every page.",
-                        "priority": "high",
-                    })),
-                    Op::Reply => client
-                        .post(format!("{base}/tickets/ESC-{random:05}/reply"))
-                        .json(&json!({"body": "Thanks, we are looking into it."})),
-                    Op::StatusChange => {
-                        let id = if mine.is_empty() {
-                            random
-                        } else {
-                            mine[turn % mine.len()]
-                        };
-                        turn += 1;
-                        let now_waiting = !waiting.get(&id).copied().unwrap_or(false);
-                        waiting.insert(id, now_waiting);
-                        let status = if now_waiting {
-                            "waiting_on_customer"
-                        } else {
-                            "open"
-                        };
-                        client
-                            .patch(format!("{base}/tickets/ESC-{id:05}/status"))
-                            .json(&json!({"status": status}))
-                    }
-                };
+                let request = worker.request(&client, &base);
                 let sent = Instant::now();
                 match request.bearer_auth(&token).send().await {
                     Ok(resp) => {
                         let ok = resp.status().is_success();
                         let _ = resp.bytes().await;
-                        latencies.push(sent.elapsed().as_micros() as u32);
+                        if !worker.untimed {
+                            latencies.push(sent.elapsed().as_micros() as u32);
+                        }
                         if !ok {
                             errors += 1;
                         }

@@ -267,7 +267,10 @@ async fn measure_all(
             Duration::from_secs(args.seconds),
         )
         .await;
-        if let (Some(before), Some(after)) = (cpu_before, server.cpu_us()) {
+        // The mixed run's untimed writes use CPU too: no per-request figure there.
+        if let (Some(before), Some(after), false) =
+            (cpu_before, server.cpu_us(), op == Op::ListDuringReplies)
+        {
             m.server_cpu_us = Some((after - before) / m.requests.max(1) as f64);
         }
         eprintln!(
@@ -411,6 +414,7 @@ async fn open(url: &str) -> anyhow::Result<Store> {
     let store = Store::connect(&DatabaseConfig {
         url: url.to_string(),
         max_connections: 16,
+        ..DatabaseConfig::default()
     })
     .await?;
     store.migrate().await?;
