@@ -118,6 +118,9 @@ pub struct DatabaseConfig {
     /// `sqlite://PATH` (created when missing) or `mysql://USER:PASSWORD@HOST:PORT/DATABASE`.
     pub url: String,
     pub max_connections: u32,
+    /// A list total or search match set that took this long (ms) to compute is served after
+    /// this server's own writes while one background recount runs (see `store::remembered`).
+    pub slow_count_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -125,6 +128,7 @@ impl Default for DatabaseConfig {
         Self {
             url: "sqlite://escalated.db".into(),
             max_connections: 10,
+            slow_count_ms: 50,
         }
     }
 }
@@ -135,6 +139,7 @@ impl fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
+            .field("slow_count_ms", &self.slow_count_ms)
             .finish()
     }
 }

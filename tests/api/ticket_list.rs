@@ -23,6 +23,35 @@ both_databases!(
     totals_follow_every_write_at_once,
 );
 
+// `slow_count_ms = 0`: every count counts as slow.
+both_databases!(
+    config = |config| config.database.slow_count_ms = 0;
+    a_slow_total_is_served_while_it_is_counted_again,
+);
+
+async fn a_slow_total_is_served_while_it_is_counted_again(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let total = || async {
+        app.get("/tickets", &token).await.expect(200).body["meta"]["total"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(total().await, 0);
+    app.ticket(&token, "Counted later", json!({})).await;
+    // The page is read as it is; its total is the remembered one, and one recount starts.
+    let page = app.get("/tickets", &token).await.expect(200).body;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["meta"]["total"], 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while total().await != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recount never landed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn totals_follow_every_write_at_once(app: TestApp) {
     let (_, token) = app.agent(&["agent"]).await;
     let total = |q: &'static str| {

@@ -140,6 +140,10 @@ impl Store {
             .await
             .with_context(|| format!("cannot connect to the database {shown}"))?;
         let commits = Arc::new(Commits::default());
+        let slow = Duration::from_millis(config.slow_count_ms);
+        let counts = remembered::Remembered::counts(commits.generation.clone(), slow);
+        let match_sets =
+            remembered::Remembered::match_sets(commits.search_text_generation.clone(), slow);
         if dialect == Dialect::Sqlite && !in_memory {
             checkpoint::spawn(pool.clone());
         }
@@ -149,8 +153,8 @@ impl Store {
             pool,
             dialect,
             commits,
-            counts: remembered::Remembered::counts(),
-            match_sets: remembered::Remembered::match_sets(),
+            counts,
+            match_sets,
             pause_sla_while_waiting: true,
         })
     }
@@ -205,15 +209,13 @@ impl Store {
     }
 
     /// A count by `key` to show as a total: from memory unless this node committed since it
-    /// was taken, else from `count` (the rules are in [`remembered`]).
+    /// was taken and taking it is quick, else from `count` (the rules are in [`remembered`]).
     pub async fn cached_count<F, Fut>(&self, key: String, count: F) -> Result<i64>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<i64>> + Send + 'static,
     {
-        self.counts
-            .get(key, self.generation(), remembered::Need::Exact, count)
-            .await
+        self.counts.get(key, remembered::Need::Exact, count).await
     }
 
     /// A count by `key` to choose a plan by: any remembered figure, else from `count`.
@@ -223,7 +225,7 @@ impl Store {
         Fut: Future<Output = Result<i64>> + Send + 'static,
     {
         self.counts
-            .get(key, self.generation(), remembered::Need::Estimate, count)
+            .get(key, remembered::Need::Estimate, count)
             .await
     }
 
@@ -240,16 +242,9 @@ impl Store {
         Fut: Future<Output = Result<Vec<i64>>> + Send + 'static,
     {
         let read = move || async move { Ok(Arc::new(read().await?.into_iter().collect())) };
-        let generation = self.commits.search_text_generation.load(Ordering::Acquire);
         self.match_sets
-            .get(key, generation, remembered::Need::Exact, read)
+            .get(key, remembered::Need::Exact, read)
             .await
-    }
-
-    /// How many commits this store has made: figures computed at an older generation may be
-    /// out of date.
-    fn generation(&self) -> u64 {
-        self.commits.generation.load(Ordering::Acquire)
     }
 
     /// Resolves after the next commit made through this store.
@@ -272,6 +267,7 @@ pub(crate) async fn scratch_store() -> (Store, tempfile::TempDir) {
     let store = Store::connect(&DatabaseConfig {
         url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
         max_connections: 4,
+        ..DatabaseConfig::default()
     })
     .await
     .unwrap();
@@ -282,9 +278,9 @@ pub(crate) async fn scratch_store() -> (Store, tempfile::TempDir) {
 #[derive(Default)]
 struct Commits {
     /// Counts commits: a cached figure computed at an older generation may be out of date.
-    generation: AtomicU64,
+    generation: Arc<AtomicU64>,
     /// Counts the commits that added text to the search index (created tickets).
-    search_text_generation: AtomicU64,
+    search_text_generation: Arc<AtomicU64>,
     /// Woken after every commit, so readers of the event outbox need not wait for their poll.
     notify: Notify,
 }

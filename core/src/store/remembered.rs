@@ -3,11 +3,16 @@
 //! the list order against). Most pages ask for a figure that was just computed.
 //!
 //! Each figure remembers the commit generation of this node it was computed at (see
-//! [`super::Store`]) and when. Three rules follow:
+//! [`super::Store`]), when, and how long computing it took. Four rules follow:
 //!
-//! - **Exact after this node's commits.** A figure from an older generation is never served
-//!   as exact: it is computed again before the answer, so on one node `meta.total` and search
-//!   results are exact.
+//! - **Exact after this node's commits.** A figure from an older generation is not served as
+//!   exact: it is computed again before the answer, so on one node `meta.total` and search
+//!   results are exact...
+//! - **...unless computing it is slow.** A figure that took `slow` or more to compute
+//!   (`[database] slow_count_ms`; an InnoDB count of a million tickets takes ~2 s) is served
+//!   after this node's commits too, while one background recomputation replaces it: otherwise
+//!   every list page after any write would wait for a full count. Such a figure lags this
+//!   node's writes by about one computation.
 //! - **Bounded staleness for other nodes' writes.** A figure older than [`REFRESH`] is still
 //!   served, and one background recomputation replaces it; a figure older than [`STALE_LIMIT`]
 //!   is gone and computed before the answer. So a busy list never waits for a recount (an
@@ -22,7 +27,10 @@
 use std::{
     collections::HashSet,
     future::Future,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -53,6 +61,25 @@ struct Figure<V> {
     value: V,
     generation: u64,
     at: Instant,
+    /// How long computing it took.
+    took: Duration,
+}
+
+impl<V> Figure<V> {
+    /// Runs `compute` and times it.
+    async fn compute<Fut: Future<Output = Result<V>>>(
+        generation: u64,
+        compute: Fut,
+    ) -> Result<Self> {
+        let started = Instant::now();
+        let value = compute.await?;
+        Ok(Figure {
+            value,
+            generation,
+            at: Instant::now(),
+            took: started.elapsed(),
+        })
+    }
 }
 
 /// Remembered figures of type `V`, by key.
@@ -61,24 +88,31 @@ pub struct Remembered<V> {
     figures: Cache<String, Figure<V>>,
     /// Keys with a background recomputation running, so a burst of requests starts only one.
     refreshing: Arc<Mutex<HashSet<String>>>,
+    /// This node's count of the commits that can change these figures.
+    generation: Arc<AtomicU64>,
+    /// A figure that took this long to compute is served after this node's commits too.
+    slow: Duration,
 }
 
 impl Remembered<i64> {
-    /// Totals: up to 10,000 of them.
-    pub fn counts() -> Self {
-        Self::build(Cache::builder().max_capacity(10_000))
+    /// Totals: up to 10,000 of them, out of date after each commit `generation` counts.
+    pub fn counts(generation: Arc<AtomicU64>, slow: Duration) -> Self {
+        Self::build(Cache::builder().max_capacity(10_000), generation, slow)
     }
 }
 
 impl Remembered<MatchSet> {
-    /// Match sets: up to a million ids in all (8 bytes each, plus the set's overhead).
-    pub fn match_sets() -> Self {
+    /// Match sets: up to a million ids in all (8 bytes each, plus the set's overhead), out of
+    /// date after each commit `generation` counts.
+    pub fn match_sets(generation: Arc<AtomicU64>, slow: Duration) -> Self {
         Self::build(
             Cache::builder()
                 .max_capacity(1_000_000)
                 .weigher(|_, f: &Figure<MatchSet>| {
                     u32::try_from(f.value.len()).unwrap_or(u32::MAX).max(1)
                 }),
+            generation,
+            slow,
         )
     }
 }
@@ -86,37 +120,43 @@ impl Remembered<MatchSet> {
 impl<V: Clone + Send + Sync + 'static> Remembered<V> {
     fn build(
         builder: moka::future::CacheBuilder<String, Figure<V>, Cache<String, Figure<V>>>,
+        generation: Arc<AtomicU64>,
+        slow: Duration,
     ) -> Self {
         Remembered {
             figures: builder.time_to_live(STALE_LIMIT).build(),
             refreshing: Arc::default(),
+            generation,
+            slow,
         }
     }
 
-    /// The figure for `key` at commit `generation` (see the module comment); `compute` makes
-    /// it when needed, in this request or in the background.
-    pub async fn get<F, Fut>(
-        &self,
-        key: String,
-        generation: u64,
-        need: Need,
-        compute: F,
-    ) -> Result<V>
+    /// The commits made so far: a computation that starts after reading it sees all of them.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The figure for `key` (see the module comment); `compute` makes it when needed, in this
+    /// request or in the background.
+    pub async fn get<F, Fut>(&self, key: String, need: Need, compute: F) -> Result<V>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V>> + Send + 'static,
     {
+        let generation = self.generation();
         if let Some(known) = self.figures.get(&key).await {
             let current = known.generation == generation;
-            if current || need == Need::Estimate {
+            if current || need == Need::Estimate || known.took >= self.slow {
                 if !current || known.at.elapsed() >= REFRESH {
-                    self.refresh(key, generation, compute);
+                    self.refresh(key, compute);
                 }
                 return Ok(known.value);
             }
         }
-        // Waiters on the same key queue behind one computation; those after the first find
-        // its figure and keep it.
+        // Waiters on the same key queue behind one computation. Each computation is tagged with
+        // the generation at its start, so the waiters that queued while it ran find a figure
+        // recent enough for them and keep it: under a stream of commits, a waiter sees at most
+        // the computation running when it came and the one after.
         let outcome = self
             .figures
             .entry(key)
@@ -126,12 +166,8 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
                 {
                     return Ok(Op::Nop);
                 }
-                let value = compute().await?;
-                Ok::<_, Error>(Op::Put(Figure {
-                    value,
-                    generation,
-                    at: Instant::now(),
-                }))
+                let figure = Figure::compute(self.generation(), compute()).await?;
+                Ok::<_, Error>(Op::Put(figure))
             })
             .await?;
         let entry = outcome
@@ -141,7 +177,7 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
     }
 
     /// Recomputes `key` in the background unless that is already running.
-    fn refresh<F, Fut>(&self, key: String, generation: u64, compute: F)
+    fn refresh<F, Fut>(&self, key: String, compute: F)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V>> + Send + 'static,
@@ -156,13 +192,9 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
         }
         let remembered = self.clone();
         tokio::spawn(async move {
-            match compute().await {
-                Ok(value) => {
-                    let figure = Figure {
-                        value,
-                        generation,
-                        at: Instant::now(),
-                    };
+            let generation = remembered.generation();
+            match Figure::compute(generation, compute()).await {
+                Ok(figure) => {
                     // A figure computed meanwhile at a later generation stays.
                     remembered
                         .figures
@@ -184,14 +216,24 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        pin::Pin,
-        sync::atomic::{AtomicI64, Ordering},
-    };
+    use std::{pin::Pin, sync::atomic::AtomicI64};
 
     use super::*;
 
     type Count = Pin<Box<dyn Future<Output = Result<i64>> + Send>>;
+
+    /// A count that took this long is served after a commit.
+    const SLOW: Duration = Duration::from_millis(250);
+
+    /// Remembered counts, and the generation a test commits by.
+    fn counts() -> (Remembered<i64>, Arc<AtomicU64>) {
+        let generation = Arc::new(AtomicU64::new(0));
+        (Remembered::counts(generation.clone(), SLOW), generation)
+    }
+
+    fn commit(generation: &AtomicU64) {
+        generation.fetch_add(1, Ordering::AcqRel);
+    }
 
     /// A count that answers how many times it has been taken, after `delay`.
     fn counter(taken: &Arc<AtomicI64>, delay: Duration) -> impl FnOnce() -> Count + Send + 'static {
@@ -206,12 +248,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_that_miss_together_wait_for_one_count() {
-        let counts = Remembered::counts();
+        let (counts, _) = counts();
         let taken = Arc::new(AtomicI64::new(0));
         let waiters: Vec<_> = (0..16)
             .map(|_| {
                 let (counts, count) = (counts.clone(), counter(&taken, Duration::from_secs(1)));
-                tokio::spawn(async move { counts.get("k".into(), 0, Need::Exact, count).await })
+                tokio::spawn(async move { counts.get("k".into(), Need::Exact, count).await })
             })
             .collect();
         for waiter in waiters {
@@ -221,31 +263,77 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_total_is_counted_again_after_a_commit_and_an_estimate_is_not() {
-        let counts = Remembered::counts();
+    async fn requests_that_queue_behind_a_count_share_the_next_one() {
+        let (counts, generation) = counts();
         let taken = Arc::new(AtomicI64::new(0));
-        let get = |generation, need, delay| {
-            counts.get("k".into(), generation, need, counter(&taken, delay))
-        };
-        let (now, later) = (Duration::ZERO, Duration::from_secs(1));
-        assert_eq!(get(0, Need::Exact, now).await.unwrap(), 1);
-        assert_eq!(get(0, Need::Exact, now).await.unwrap(), 1);
-        // A commit (generation 1): an estimate takes the old figure at once and recounts in
-        // the background...
-        assert_eq!(get(1, Need::Estimate, later).await.unwrap(), 1);
+        let wait = Duration::from_millis(10);
+        let mut waiters = Vec::new();
+        // Four requests, each after another commit, while the first one's count runs.
+        for _ in 0..4 {
+            commit(&generation);
+            let (counts, count) = (counts.clone(), counter(&taken, SLOW / 2));
+            waiters.push(tokio::spawn(async move {
+                counts.get("k".into(), Need::Exact, count).await
+            }));
+            tokio::time::sleep(wait).await;
+        }
+        let answers: Vec<i64> = futures::future::join_all(waiters)
+            .await
+            .into_iter()
+            .map(|answer| answer.unwrap().unwrap())
+            .collect();
+        // The three that came during the first count wait for one more, started after the
+        // last commit, instead of one each.
+        assert_eq!(answers, [1, 2, 2, 2]);
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_total_is_counted_again_after_a_commit_and_an_estimate_is_not() {
+        let (counts, generation) = counts();
+        let taken = Arc::new(AtomicI64::new(0));
+        let get = |need, delay| counts.get("k".into(), need, counter(&taken, delay));
+        // Every count takes less than `SLOW`.
+        let (now, later) = (Duration::ZERO, SLOW / 2);
+        assert_eq!(get(Need::Exact, now).await.unwrap(), 1);
+        assert_eq!(get(Need::Exact, now).await.unwrap(), 1);
+        // After a commit, an estimate takes the old figure at once and recounts in the
+        // background...
+        commit(&generation);
+        assert_eq!(get(Need::Estimate, later).await.unwrap(), 1);
         assert_eq!(taken.load(Ordering::SeqCst), 1);
         tokio::time::sleep(later * 2).await;
         assert_eq!(taken.load(Ordering::SeqCst), 2);
-        assert_eq!(get(1, Need::Exact, now).await.unwrap(), 2);
+        assert_eq!(get(Need::Exact, now).await.unwrap(), 2);
         // ...while a total after a commit is counted before the answer.
-        assert_eq!(get(2, Need::Exact, later).await.unwrap(), 3);
+        commit(&generation);
+        assert_eq!(get(Need::Exact, later).await.unwrap(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_total_is_served_after_a_commit_while_one_recount_runs() {
+        let (counts, generation) = counts();
+        let taken = Arc::new(AtomicI64::new(0));
+        let get = || counts.get("k".into(), Need::Exact, counter(&taken, SLOW * 4));
+        // Nothing to serve yet: counted before the answer.
+        assert_eq!(get().await.unwrap(), 1);
+        // A commit: the slow total is served at once, and a burst of requests starts one
+        // recount, whose figure is current when it lands.
+        commit(&generation);
+        for _ in 0..10 {
+            assert_eq!(get().await.unwrap(), 1);
+        }
+        tokio::time::sleep(SLOW * 5).await;
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
+        assert_eq!(get().await.unwrap(), 2);
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_old_figure_is_served_while_one_recount_runs() {
-        let counts = Remembered::counts();
+        let (counts, _) = counts();
         let taken = Arc::new(AtomicI64::new(0));
-        let get = |delay| counts.get("k".into(), 0, Need::Exact, counter(&taken, delay));
+        let get = |delay| counts.get("k".into(), Need::Exact, counter(&taken, delay));
         let slow = Duration::from_secs(5);
         assert_eq!(get(Duration::ZERO).await.unwrap(), 1);
         tokio::time::sleep(REFRESH).await;
