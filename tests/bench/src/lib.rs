@@ -11,11 +11,11 @@ use load::Measured;
 /// A markdown table of one run.
 pub fn table(label: &str, rows: &[Measured]) -> String {
     let mut out = format!(
-        "| {label} | req/s | p50 ms | p99 ms | errors | server CPU µs/req |\n|---|---|---|---|---|---|\n"
+        "| {label} | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server RSS MiB |\n|---|---|---|---|---|---|---|\n"
     );
     for m in rows {
         out.push_str(&format!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {} |\n",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |\n",
             m.op.name(),
             m.rps(),
             m.p50_ms,
@@ -23,6 +23,9 @@ pub fn table(label: &str, rows: &[Measured]) -> String {
             m.errors,
             m.server_cpu_us
                 .map(|us| format!("{us:.0}"))
+                .unwrap_or_default(),
+            m.server_rss_mib
+                .map(|mib| format!("{mib:.1}"))
                 .unwrap_or_default()
         ));
     }
@@ -36,7 +39,7 @@ pub fn json(label: &str, rows: &[Measured]) -> serde_json::Value {
         "results": rows.iter().map(|m| serde_json::json!({
             "op": m.op.name(), "requests": m.requests, "errors": m.errors, "seconds": m.seconds,
             "rps": m.rps(), "p50_ms": m.p50_ms, "p99_ms": m.p99_ms,
-            "server_cpu_us": m.server_cpu_us,
+            "server_cpu_us": m.server_cpu_us, "server_rss_mib": m.server_rss_mib,
         })).collect::<Vec<_>>(),
     })
 }

@@ -56,6 +56,8 @@ pub struct Measured {
     pub p99_ms: f64,
     /// Server CPU time per request, in microseconds, when the server is a child process.
     pub server_cpu_us: Option<f64>,
+    /// The server's resident memory right after the run, when the server is a child process.
+    pub server_rss_mib: Option<f64>,
 }
 
 impl Measured {
@@ -208,5 +210,6 @@ pub async fn drive(
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         server_cpu_us: None,
+        server_rss_mib: None,
     }
 }

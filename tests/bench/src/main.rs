@@ -273,6 +273,7 @@ async fn measure_all(
         {
             m.server_cpu_us = Some((after - before) / m.requests.max(1) as f64);
         }
+        m.server_rss_mib = server.rss_mib();
         eprintln!(
             "  {:<28} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
             op.name(),
