@@ -145,7 +145,8 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
     {
         let generation = self.generation();
         if let Some(known) = self.figures.get(&key).await {
-            let current = known.generation == generation;
+            // A figure counted after this request read the generation is current too.
+            let current = known.generation >= generation;
             if current || need == Need::Estimate || known.took >= self.slow {
                 if !current || known.at.elapsed() >= REFRESH {
                     self.refresh(key, compute);
