@@ -27,6 +27,7 @@ use crate::{
         tickets::{
             Priority, Status, TicketType,
             create::{self, NewTicketInput, RequesterInput},
+            editing::Editing,
             list::{self, ListQuery},
             operations::{self, edit},
             view,
@@ -34,7 +35,7 @@ use crate::{
         validate,
     },
     error::Error,
-    store::tickets::SortColumn,
+    store::{Tx, tickets::SortColumn},
 };
 
 pub struct TicketsApi;
@@ -145,6 +146,19 @@ async fn show(
     Ok(view::load(&mut conn, reference, viewer.user_id)
         .await?
         .into())
+}
+
+/// Runs `change` on the ticket `reference` in one transaction, then answers with the ticket as it
+/// now is and `message`.
+async fn edit_and_show<T>(
+    state: &AppState,
+    caller: &Principal,
+    reference: &str,
+    message: &str,
+    change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T, Error>,
+) -> ApiResult<Json<Written<TicketResource>>> {
+    edit(&state.store, &caller.actor(), reference, change).await?;
+    Ok(written(show(state, reference, caller).await?, message))
 }
 
 async fn create_ticket(
@@ -350,17 +364,14 @@ impl TicketsApi {
         reference: Path<String>,
         body: DeferredJson<StatusRequest>,
     ) -> ApiResult<Json<Written<TicketResource>>> {
-        edit(
-            &state.store,
-            &caller.0.actor(),
+        edit_and_show(
+            &state,
+            &caller.0,
             &reference.0,
+            "Status updated.",
             async |t, tx| t.set_status(tx, body.parse()?.status).await,
         )
-        .await?;
-        Ok(written(
-            show(&state, &reference.0, &caller.0).await?,
-            "Status updated.",
-        ))
+        .await
     }
 
     /// Change the priority
@@ -378,17 +389,14 @@ impl TicketsApi {
         reference: Path<String>,
         body: DeferredJson<PriorityRequest>,
     ) -> ApiResult<Json<Written<TicketResource>>> {
-        edit(
-            &state.store,
-            &caller.0.actor(),
+        edit_and_show(
+            &state,
+            &caller.0,
             &reference.0,
+            "Priority updated.",
             async |t, tx| t.set_priority(tx, body.parse()?.priority).await,
         )
-        .await?;
-        Ok(written(
-            show(&state, &reference.0, &caller.0).await?,
-            "Priority updated.",
-        ))
+        .await
     }
 
     /// Assign or unassign
@@ -480,17 +488,14 @@ impl TicketsApi {
         reference: Path<String>,
         body: DeferredJson<TagsRequest>,
     ) -> ApiResult<Json<Written<TicketResource>>> {
-        edit(
-            &state.store,
-            &caller.0.actor(),
+        edit_and_show(
+            &state,
+            &caller.0,
             &reference.0,
+            "Tags updated.",
             async |t, tx| t.sync_tags(tx, &body.parse()?.tag_ids).await,
         )
-        .await?;
-        Ok(written(
-            show(&state, &reference.0, &caller.0).await?,
-            "Tags updated.",
-        ))
+        .await
     }
 
     /// Delete a ticket
