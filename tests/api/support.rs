@@ -198,8 +198,8 @@ impl TestApp {
         config.database.url = database_url.clone();
         config.database.max_connections = 5;
         // Totals stay exact whatever the machine's load: a count slowed down by a busy CI
-        // machine must not make the next list serve a remembered total (`list_totals` tests
-        // the lag itself).
+        // machine must not make the next list serve a remembered total
+        // (`ticket_list::a_slow_total_is_served_while_it_is_counted_again` tests the lag).
         config.database.slow_count_ms = 3_600_000;
         config.api.rate_limit = 10_000;
         config.api.unauthenticated_rate_limit = 10_000;

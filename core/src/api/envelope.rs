@@ -41,9 +41,9 @@ pub struct PageMeta {
     /// Items per page.
     pub per_page: i64,
     /// How many items match. Counting a large table is costly, so a total is remembered for a
-    /// moment: writes made through another server show within about 2 seconds, and where one
-    /// count takes over 250 ms (a million tickets on MariaDB) this server's own writes show
-    /// after about one count.
+    /// moment: writes made through another server show within about 2 seconds plus one count,
+    /// and where one count takes 50 ms or more (`database.slow_count_ms`; a million tickets on
+    /// MariaDB take ~2 s) this server's own writes show after about one count.
     pub total: i64,
 }
 

@@ -268,8 +268,8 @@ async fn measure_all(
         )
         .await;
         // The mixed run's untimed writes use CPU too: no per-request figure there.
-        if let (Some(before), Some(after), false) =
-            (cpu_before, server.cpu_us(), op == Op::ListDuringReplies)
+        if op != Op::ListDuringReplies
+            && let (Some(before), Some(after)) = (cpu_before, server.cpu_us())
         {
             m.server_cpu_us = Some((after - before) / m.requests.max(1) as f64);
         }
