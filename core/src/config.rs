@@ -81,6 +81,8 @@ pub struct ApiConfig {
     pub rate_limit: u32,
     /// Requests per minute per client IP for requests without a valid token.
     pub unauthenticated_rate_limit: u32,
+    /// How long the answer to a request with an `Idempotency-Key` is kept for its retries.
+    pub idempotency_hours: u32,
 }
 
 impl Default for ApiConfig {
@@ -89,6 +91,7 @@ impl Default for ApiConfig {
             prefix: "/support/api/v1".into(),
             rate_limit: 60,
             unauthenticated_rate_limit: 60,
+            idempotency_hours: 24,
         }
     }
 }
@@ -216,6 +219,7 @@ pub struct JobsConfig {
     pub close_resolved_seconds: u64,
     pub run_automations_seconds: u64,
     pub purge_activities_seconds: u64,
+    pub purge_idempotency_keys_seconds: u64,
 }
 
 impl Default for JobsConfig {
@@ -225,6 +229,7 @@ impl Default for JobsConfig {
             close_resolved_seconds: 3600,
             run_automations_seconds: 300,
             purge_activities_seconds: 86_400,
+            purge_idempotency_keys_seconds: 3600,
         }
     }
 }
@@ -393,6 +398,9 @@ impl Config {
         }
         if self.api.unauthenticated_rate_limit == 0 {
             return fail("api.unauthenticated_rate_limit", "must be at least 1");
+        }
+        if !(1..=720).contains(&self.api.idempotency_hours) {
+            return fail("api.idempotency_hours", "must be between 1 and 720");
         }
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("mysql:")) {
             return fail(

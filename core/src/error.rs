@@ -78,6 +78,13 @@ pub enum Error {
     },
     #[error("Too many requests.")]
     TooManyRequests,
+    /// The request collides with another one (409): an idempotency key still in use.
+    /// `retry_after` is when trying again makes sense, in seconds.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        retry_after: Option<u64>,
+    },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }

@@ -10,7 +10,7 @@ use poem::{
 use tokio::sync::oneshot;
 
 use crate::{
-    api::{self, errors},
+    api::{self, errors, idempotency::Idempotency},
     app::AppState,
     auth::guard::Guard,
     config::Config,
@@ -35,7 +35,9 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
     let api = Route::new()
         .nest("/plugins", PluginRoutes::new(state.clone()))
         .nest("/", service);
-    let guarded = api.with(Guard::new(state.clone()));
+    let guarded = api
+        .with(Idempotency::new(state.clone()))
+        .with(Guard::new(state.clone()));
     let under_prefix = Route::new()
         .at(
             "/openapi.json",

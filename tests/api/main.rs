@@ -14,6 +14,7 @@ mod auth;
 mod automations;
 mod cli;
 mod errors;
+mod idempotency;
 mod jobs;
 mod openapi;
 mod plugins;

@@ -37,6 +37,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Validation(_) | Error::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +72,18 @@ impl ResponseError for Error {
             }
             Error::Validation(errors) => body(self.status(), "Validation failed.", Some(errors)),
             Error::Rejected { message, errors } => body(self.status(), message, Some(errors)),
+            Error::Conflict {
+                message,
+                retry_after,
+            } => {
+                let mut response = body(self.status(), message, None);
+                if let Some(seconds) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, (*seconds).into());
+                }
+                response
+            }
             other => body(other.status(), &other.to_string(), None),
         }
     }

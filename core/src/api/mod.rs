@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod envelope;
 pub mod errors;
 pub mod examples;
+pub mod idempotency;
 pub mod params;
 pub mod realtime;
 pub mod removal;

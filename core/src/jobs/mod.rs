@@ -6,7 +6,7 @@ use std::{path::PathBuf, sync::LazyLock, time::Duration};
 
 use crate::{
     config::Config,
-    domain::{automations, script_files, tickets::housekeeping},
+    domain::{automations, idempotency, script_files, tickets::housekeeping},
     error::Result,
     scripting::Scripts,
     store::{Store, jobs as leases},
@@ -40,14 +40,17 @@ pub enum Job {
     PurgeActivities,
     /// Run the active schedule automations over the open tickets (once per ticket per period).
     RunAutomations,
+    /// Delete the kept answers of `Idempotency-Key` requests older than `api.idempotency_hours`.
+    PurgeIdempotencyKeys,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Job::CheckSla,
         Job::CloseResolved,
         Job::PurgeActivities,
         Job::RunAutomations,
+        Job::PurgeIdempotencyKeys,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Job {
             Job::CloseResolved => "close-resolved",
             Job::PurgeActivities => "purge-activities",
             Job::RunAutomations => "run-automations",
+            Job::PurgeIdempotencyKeys => "purge-idempotency-keys",
         }
     }
 
@@ -65,6 +69,7 @@ impl Job {
             Job::CloseResolved => config.jobs.close_resolved_seconds,
             Job::PurgeActivities => config.jobs.purge_activities_seconds,
             Job::RunAutomations => config.jobs.run_automations_seconds,
+            Job::PurgeIdempotencyKeys => config.jobs.purge_idempotency_keys_seconds,
         }
     }
 
@@ -98,6 +103,10 @@ impl Job {
             Job::RunAutomations => {
                 let n = automations::run_scheduled(store, scripts, now).await?;
                 format!("{n} automation applications")
+            }
+            Job::PurgeIdempotencyKeys => {
+                let n = idempotency::purge(store, now, config.api.idempotency_hours).await?;
+                format!("{n} idempotency keys purged")
             }
         })
     }

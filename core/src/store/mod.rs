@@ -12,6 +12,7 @@ mod checkpoint;
 pub mod departments;
 pub mod events;
 mod group_commit;
+pub mod idempotency;
 pub mod jobs;
 pub mod macros;
 pub mod plugin_kv;
@@ -361,9 +362,16 @@ impl Tx {
     /// order across concurrent transactions.
     pub async fn commit(mut self) -> Result<()> {
         let events = std::mem::take(&mut self.events);
+        // A keyed request's first commit records, in itself, that its write happened.
+        let claim = idempotency::unmarked_claim();
         if self.dialect == Dialect::MySql {
             // MySQL's prepared statements take one statement per call.
             self.write_history().await?;
+            if let Some(claim) = &claim {
+                let mut q = QueryBuilder::<Any>::new("");
+                idempotency::push_mark(&mut q, claim, crate::time::now());
+                q.build().execute(&mut *self).await?;
+            }
             if !events.is_empty() {
                 sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
                     .execute(&mut *self)
@@ -372,17 +380,25 @@ impl Tx {
         }
         let activities = std::mem::take(&mut self.activities);
         let mut q = QueryBuilder::<Any>::new("");
+        let mut queued = false;
+        let mut next = |q: &mut QueryBuilder<Any>| {
+            if std::mem::replace(&mut queued, true) {
+                q.push("; ");
+            }
+        };
         if !activities.is_empty() {
+            next(&mut q);
             activities::push_insert(&mut q, &activities);
         }
         if !events.is_empty() {
-            if !activities.is_empty() {
-                q.push("; ");
-            }
+            next(&mut q);
             events::push_insert(&mut q, &events);
         }
-        let queued = !activities.is_empty() || !events.is_empty();
-        match self.conn {
+        if let Some(claim) = claim.as_deref().filter(|_| self.dialect == Dialect::Sqlite) {
+            next(&mut q);
+            idempotency::push_mark(&mut q, claim, crate::time::now());
+        }
+        let outcome = match self.conn {
             TxConn::Member(member) => member.commit(q, queued, self.adds_search_text).await,
             TxConn::Own(mut tx) => {
                 if queued {
@@ -392,7 +408,11 @@ impl Tx {
                 self.commits.record(self.adds_search_text);
                 Ok(())
             }
+        };
+        if let (Ok(()), Some(claim)) = (&outcome, &claim) {
+            idempotency::marked(claim);
         }
+        outcome
     }
 }
 

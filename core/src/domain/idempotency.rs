@@ -1,0 +1,192 @@
+//! Idempotency keys (contract §9.3): a retried POST, PATCH or DELETE carrying the same
+//! `Idempotency-Key` gets the first answer again instead of repeating the write.
+//!
+//! Keys belong to the token owner. The first request with a key claims it (a row in the
+//! database, so a retry that reaches another node is recognised too) and its answer is kept
+//! for `api.idempotency_hours`. A retry is answered from the claim:
+//!
+//! - same method, path and body, first answer kept → that answer again;
+//! - another method, path or body → 422 on `idempotency_key`;
+//! - the first still running → 409, try again shortly;
+//! - the first ended in a server error before anything committed → it runs again (5xx answers
+//!   are not kept);
+//! - the first committed its write but its answer was never recorded (the node died, or the
+//!   database went away between the two) → 409 saying so, and never a second write.
+//!
+//! A claim whose request has not finished after [`ABANDONED_AFTER`] seconds is taken to be
+//! abandoned by a node that died; if nothing of it committed, a retry takes it over.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    error::{Error, Result},
+    store::{
+        Store,
+        idempotency::{self as claims, ClaimMarker},
+        is_unique_violation,
+    },
+    time::Timestamp,
+};
+
+/// Longest key, in bytes (every byte is visible ASCII).
+pub const MAX_KEY_LEN: usize = 255;
+
+/// Seconds after which a claim whose request never finished is taken to be abandoned.
+pub const ABANDONED_AFTER: i64 = 300;
+
+/// Response headers worth giving a replay; the rate-limit fields are the replay's own.
+pub const KEPT_HEADERS: [&str; 3] = ["content-type", "location", "etag"];
+
+/// The header's value, if it is a key: 1 to 255 visible ASCII characters.
+pub fn parse_key(raw: &[u8]) -> Result<&str> {
+    let visible = |b: &u8| (0x21..=0x7e).contains(b);
+    if raw.is_empty() || raw.len() > MAX_KEY_LEN || !raw.iter().all(visible) {
+        return Err(Error::field(
+            "idempotency_key",
+            format!(
+                "The Idempotency-Key header must be 1 to {MAX_KEY_LEN} visible ASCII characters."
+            ),
+        ));
+    }
+    // Visible ASCII is UTF-8.
+    Ok(std::str::from_utf8(raw).expect("ASCII"))
+}
+
+/// What a request is, for recognising its retries: method, path with query, and its body (or,
+/// for a body too large to hold, a description of it).
+pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    for part in [method.as_bytes(), path_and_query.as_bytes(), body] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hex::encode(hash.finalize())
+}
+
+/// A kept answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// The outcome of presenting a key.
+pub enum Claim {
+    /// This request holds the key: run it inside [`claims::scope`] with the marker, then
+    /// [`finish`] it.
+    Run(Held),
+    /// A retry of a finished request: its answer.
+    Replay(Answer),
+}
+
+/// A claim this request holds.
+pub struct Held {
+    id: i64,
+    created_at: Timestamp,
+    pub marker: Arc<ClaimMarker>,
+}
+
+/// Claims `key` for `user_id`'s request `fingerprint` at `now`; claims older than `keep_hours`
+/// are expired and start afresh.
+pub async fn claim(
+    store: &Store,
+    user_id: i64,
+    key: &str,
+    fingerprint: &str,
+    now: Timestamp,
+    keep_hours: u32,
+) -> Result<Claim> {
+    let expired_before = now - i64::from(keep_hours) * 3600;
+    // A claim found expired or abandoned is removed and the insert tried again; two rounds
+    // settle it unless other retries keep racing for the same key.
+    for _ in 0..3 {
+        let mut tx = store.begin().await?;
+        match claims::insert(&mut tx, user_id, key, fingerprint, now).await {
+            Ok(id) => {
+                tx.commit().await?;
+                return Ok(Claim::Run(Held {
+                    id,
+                    created_at: now,
+                    marker: ClaimMarker::new(id),
+                }));
+            }
+            Err(err) if is_unique_violation(&err) => drop(tx),
+            Err(err) => return Err(err),
+        }
+        let Some(found) = claims::find(&mut *store.conn().await?, user_id, key).await? else {
+            continue;
+        };
+        if found.created_at <= expired_before {
+            let mut tx = store.begin().await?;
+            claims::delete(&mut tx, found.id).await?;
+            tx.commit().await?;
+            continue;
+        }
+        if found.fingerprint != fingerprint {
+            return Err(Error::field(
+                "idempotency_key",
+                "This Idempotency-Key was already used for a different request.",
+            ));
+        }
+        if let Some(status) = found.status_code {
+            return Ok(Claim::Replay(Answer {
+                status: u16::try_from(status).unwrap_or(500),
+                headers: found
+                    .response_headers
+                    .as_deref()
+                    .and_then(|h| serde_json::from_str(h).ok())
+                    .unwrap_or_default(),
+                body: found.response_body.unwrap_or_default(),
+            }));
+        }
+        if found.committed_at.is_some() {
+            return Err(Error::Conflict {
+                message: "The request with this Idempotency-Key was applied, but its answer \
+                          was lost; read the resource to see the result."
+                    .into(),
+                retry_after: None,
+            });
+        }
+        if found.created_at > now - ABANDONED_AFTER {
+            return Err(in_progress());
+        }
+        let mut tx = store.begin().await?;
+        claims::release_uncommitted(&mut tx, found.id, found.created_at).await?;
+        tx.commit().await?;
+    }
+    Err(in_progress())
+}
+
+fn in_progress() -> Error {
+    Error::Conflict {
+        message: "A request with this Idempotency-Key is still being processed.".into(),
+        retry_after: Some(1),
+    }
+}
+
+/// Records how the held claim's request ended: its answer is kept, unless it is a server error
+/// (or not text), in which case a retry may run again if nothing of it committed.
+pub async fn finish(store: &Store, held: Held, answer: Option<Answer>) -> Result<()> {
+    let mut tx = store.begin().await?;
+    match answer.filter(|a| a.status < 500) {
+        Some(answer) => {
+            let headers = serde_json::to_string(&answer.headers)?;
+            claims::keep_answer(&mut tx, held.id, answer.status, &headers, &answer.body).await?;
+        }
+        None => {
+            claims::release_uncommitted(&mut tx, held.id, held.created_at).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// Deletes the claims older than `keep_hours` at `now` (the purge job); returns how many.
+pub async fn purge(store: &Store, now: Timestamp, keep_hours: u32) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let n = claims::purge(&mut tx, now - i64::from(keep_hours) * 3600).await?;
+    tx.commit().await?;
+    Ok(n)
+}
