@@ -124,6 +124,9 @@ pub struct DatabaseConfig {
     /// A list total or search match set that took this long (ms) to compute is served after
     /// this server's own writes while one background recount runs (see `store::remembered`).
     pub slow_count_ms: u64,
+    /// Longest wait for a pooled connection (ms); past it the request is 503, so an
+    /// unreachable database fails requests quickly instead of letting them hang.
+    pub acquire_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -132,6 +135,7 @@ impl Default for DatabaseConfig {
             url: "sqlite://escalated.db".into(),
             max_connections: 10,
             slow_count_ms: 50,
+            acquire_timeout_ms: 3000,
         }
     }
 }
@@ -143,6 +147,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .field("slow_count_ms", &self.slow_count_ms)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .finish()
     }
 }
@@ -410,6 +415,12 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");
+        }
+        if !(100..=600_000).contains(&self.database.acquire_timeout_ms) {
+            return fail(
+                "database.acquire_timeout_ms",
+                "must be between 100 and 600000",
+            );
         }
         let reference = &self.tickets.reference_prefix;
         if reference.is_empty()

@@ -85,6 +85,9 @@ pub enum Error {
         message: String,
         retry_after: Option<u64>,
     },
+    /// The database cannot be reached now (503, with `Retry-After`); the cause is logged.
+    #[error("Service unavailable.")]
+    Unavailable,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -104,7 +107,18 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        Error::Internal(anyhow::Error::new(err).context("database"))
+        match err {
+            // No connection to be had, or the one in use went away: the database is down or
+            // unreachable, which a client should retry later, not a fault of the request.
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Error::Unavailable
+            }
+            err => Error::Internal(anyhow::Error::new(err).context("database")),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod errors;
 mod idempotency;
 mod jobs;
 mod openapi;
+mod outage;
 mod plugins;
 mod rate_limits;
 mod realtime;

@@ -39,6 +39,7 @@ impl Error {
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -72,6 +73,13 @@ impl ResponseError for Error {
             }
             Error::Validation(errors) => body(self.status(), "Validation failed.", Some(errors)),
             Error::Rejected { message, errors } => body(self.status(), message, Some(errors)),
+            Error::Unavailable => {
+                let mut response = body(self.status(), &self.to_string(), None);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.into());
+                response
+            }
             Error::Conflict {
                 message,
                 retry_after,
@@ -125,8 +133,11 @@ fn param_error(name: &str) -> FieldErrors {
     errors
 }
 
+/// Seconds a client is asked to wait before retrying when the database is unreachable.
+const UNAVAILABLE_RETRY_AFTER: u32 = 2;
+
 /// The error statuses any endpoint may answer, with their documentation.
-pub const ERROR_STATUSES: [(u16, &str); 7] = [
+pub const ERROR_STATUSES: [(u16, &str); 8] = [
     (400, "The body is not valid JSON (`Invalid JSON.`)."),
     (
         401,
@@ -146,6 +157,10 @@ pub const ERROR_STATUSES: [(u16, &str); 7] = [
         "Rate limit exceeded (`Too many requests.`); see `Retry-After`.",
     ),
     (500, "Server error; details are in the server log only."),
+    (
+        503,
+        "The database cannot be reached (`Service unavailable.`); retry after `Retry-After` seconds.",
+    ),
 ];
 
 /// The error type of every endpoint: a domain [`Error`], documented in OpenAPI with the

@@ -116,7 +116,7 @@ impl Store {
             .with_context(|| format!("database.url is not a valid database URL: {shown}"))?;
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
             // A ping before every use is a round trip to the connection's thread on SQLite (an
             // in-process file that cannot go away); on MySQL it notices a server restart.
             .test_before_acquire(dialect == Dialect::MySql)

@@ -1,0 +1,143 @@
+//! The database going away (contract §9.1): requests fail fast with 503 and `Retry-After`, and
+//! the server serves again when it is back, without a restart.
+//!
+//! The server reaches the real MariaDB through a TCP relay the test controls; cutting the relay
+//! drops every connection and swallows new ones (as an unreachable host does), so requests can
+//! only wait for `database.acquire_timeout_ms`.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+use crate::support::{Backend, TestApp, mysql_server_url};
+
+/// A TCP relay to MariaDB that can be cut and restored.
+struct Relay {
+    port: u16,
+    /// `true` while cut: open relays end, new connections are held silent.
+    cut: watch::Sender<bool>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Relay {
+    async fn to(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, _) = watch::channel(false);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (cuts, stop) = (cut.clone(), stopped.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let mut cut = cuts.subscribe();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if *cut.borrow_and_update() {
+                        // Unreachable: accept, say nothing, until the relay is restored.
+                        let _held = client;
+                        let _ = cut.wait_for(|cut| !cut).await;
+                        return;
+                    }
+                    let Ok(server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (mut client, mut server) = (client, server);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {},
+                        _ = cut.wait_for(|cut| *cut) => {},
+                    }
+                });
+            }
+        });
+        Relay { port, cut, stopped }
+    }
+
+    fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    fn restore(&self) {
+        self.cut.send_replace(false);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.cut.send_replace(true);
+    }
+}
+
+/// A MySQL test app whose database connections go through a relay, or `None` when MySQL is
+/// unreachable and not required.
+async fn app_behind_relay() -> Option<(TestApp, Relay)> {
+    let server = mysql_server_url();
+    let host_port = server.rsplit_once('@').map_or(server.as_str(), |(_, h)| h);
+    let host_port = host_port
+        .trim_start_matches("mysql://")
+        .trim_end_matches('/')
+        .to_string();
+    let relay = Relay::to(host_port.clone()).await;
+    let relayed = format!("127.0.0.1:{}", relay.port);
+    let app = TestApp::spawn_with(Backend::MySql, |config| {
+        config.database.url = config.database.url.replace(&host_port, &relayed);
+        config.database.acquire_timeout_ms = 500;
+    })
+    .await?;
+    Some((app, relay))
+}
+
+/// How long a request may take to be refused while the database is away: the acquire timeout
+/// (500 ms) plus room for a busy machine, and still far below a hang (the pool's old 10 s).
+const FAST: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_503_fast_and_serving_resumes_when_it_is_back() {
+    let Some((app, relay)) = app_behind_relay().await else {
+        return;
+    };
+    let (_, token) = app.agent(&["agent"]).await;
+    let ticket = app.ticket(&token, "Before the outage", json!({})).await;
+    let reference = ticket["reference"].as_str().unwrap().to_string();
+    let show = format!("/tickets/{reference}");
+
+    relay.cut();
+    let started = Instant::now();
+    let reply = app.get(&show, &token).await;
+    assert!(started.elapsed() < FAST, "took {:?}", started.elapsed());
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.message(), "Service unavailable.");
+    assert!(reply.header("retry-after").is_some());
+
+    let started = Instant::now();
+    let write = app
+        .post(
+            "/tickets/create",
+            &token,
+            json!({"subject": "During", "description": "the outage"}),
+        )
+        .await;
+    assert!(started.elapsed() < FAST, "took {:?}", started.elapsed());
+    assert_eq!(write.status, 503, "{}", write.body);
+
+    relay.restore();
+    app.get(&show, &token).await.expect(200);
+    let list = app.get("/tickets", &token).await.expect(200);
+    assert_eq!(
+        list.data().as_array().unwrap().len(),
+        1,
+        "the refused write wrote nothing"
+    );
+}
