@@ -10,6 +10,7 @@ use crate::{both_databases, support::TestApp};
 both_databases!(
     stream_sends_a_tickets_events_in_order,
     stream_resumes_after_last_event_id_without_gaps_or_duplicates,
+    stream_resumes_after_the_last_event_id_query_parameter,
     a_refused_change_publishes_no_event,
     stream_needs_a_token_with_read_ability,
 );
@@ -28,6 +29,21 @@ async fn read_events(
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
+    read_stream(req, n).await
+}
+
+/// Like [`read_events`], resuming with `?last_event_id=` instead of the header.
+async fn read_events_after(
+    app: &TestApp,
+    token: &str,
+    last_event_id: i64,
+    n: usize,
+) -> Vec<(i64, String, Value)> {
+    let url = app.url(&format!("/realtime/events?last_event_id={last_event_id}"));
+    read_stream(app.client.get(url).bearer_auth(token), n).await
+}
+
+async fn read_stream(req: reqwest::RequestBuilder, n: usize) -> Vec<(i64, String, Value)> {
     let resp = req.send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
@@ -121,6 +137,27 @@ async fn stream_resumes_after_last_event_id_without_gaps_or_duplicates(app: Test
         ids[3..].to_vec()
     );
     assert_eq!(resumed[0].1, all[3].1);
+}
+
+async fn stream_resumes_after_the_last_event_id_query_parameter(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let t = app.ticket(&token, "Resume by query", json!({})).await;
+    let reference = t["reference"].as_str().unwrap();
+    app.post(
+        &format!("/tickets/{reference}/reply"),
+        &token,
+        json!({"body": "one"}),
+    )
+    .await
+    .expect(201);
+    // ticket.created, reply.created, ticket.updated.
+    let all = read_events(&app, &token, Some(0), 3).await;
+    let resumed = read_events_after(&app, &token, all[0].0, 2).await;
+    assert_eq!(
+        resumed.iter().map(|e| e.0).collect::<Vec<_>>(),
+        [all[1].0, all[2].0],
+        "the events after the one named, and no other"
+    );
 }
 
 async fn a_refused_change_publishes_no_event(app: TestApp) {

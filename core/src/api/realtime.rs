@@ -143,6 +143,7 @@ impl RealtimeApi {
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<i64>>,
         /// The same as `Last-Event-ID`, for clients that cannot set headers.
+        #[oai(name = "last_event_id")]
         last_event_id_param: Query<Option<i64>>,
     ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, StreamEvent>>> {
         // Subscribe before reading the backlog, so nothing falls between the two.
