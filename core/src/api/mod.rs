@@ -89,7 +89,6 @@ pub fn endpoints() -> impl OpenApi {
 /// The OpenAPI service for `prefix` (the API prefix, e.g. `/support/api/v1`).
 pub fn service(prefix: &str) -> OpenApiService<impl OpenApi, ()> {
     OpenApiService::new(endpoints(), "Escalated", env!("CARGO_PKG_VERSION"))
-        .summary("A self-hosted helpdesk API")
         .description(include_str!("openapi_intro.md"))
         .server(prefix.to_string())
 }
