@@ -31,7 +31,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
     let core_spec = service.spec();
     let spec = plugins::openapi::merge(&core_spec, &state.plugins);
     // The interactive page embeds the document, so it is rendered once here.
-    let docs_html = service.rapidoc_html().replacen(&core_spec, &spec, 1);
+    let docs_html = api::docs_page::render(&service.rapidoc_html(), &core_spec, &spec);
     let api = Route::new()
         .nest("/plugins", PluginRoutes::new(state.clone()))
         .nest("/", service);

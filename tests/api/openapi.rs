@@ -76,7 +76,15 @@ async fn served_document_and_docs_need_no_token(app: TestApp) {
     assert_eq!(served, expected);
     let docs = app.client.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
-    assert!(docs.text().await.unwrap().contains("rapi-doc"));
+    let page = docs.text().await.unwrap();
+    assert!(page.contains("rapi-doc"));
+    // Titled for the product, and nothing fetched from another host: no stylesheet link out,
+    // RapiDoc's own font download off, system fonts.
+    assert!(page.contains("<title>Escalated API</title>"));
+    assert!(!page.contains("<link"), "no outside stylesheet");
+    assert!(page.contains(r#"load-fonts="false""#));
+    assert!(!page.contains(r#"regular-font="Open Sans""#));
+    assert!(!page.contains(r#"mono-font = "Roboto Mono""#));
 }
 
 #[test]

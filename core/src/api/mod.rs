@@ -14,6 +14,7 @@ pub mod admin_webhooks;
 pub mod auth;
 pub mod body;
 pub mod dashboard;
+pub mod docs_page;
 pub mod envelope;
 pub mod errors;
 pub mod examples;
