@@ -19,6 +19,8 @@ both_databases!(
     unknown_path_outside_the_prefix_is_404,
     wrong_method_is_405,
     an_unknown_resource_is_404_before_its_body_is_judged,
+    every_failing_field_is_named_in_one_answer,
+    a_body_field_the_endpoint_does_not_document_is_422_and_changes_nothing,
 );
 
 both_databases!(
@@ -372,4 +374,65 @@ async fn an_unknown_resource_is_404_before_its_body_is_judged(app: TestApp) {
         assert_eq!(reply.status, 404, "{path}: {}", reply.body);
         assert_eq!(reply.message(), "Ticket not found.");
     }
+}
+
+async fn every_failing_field_is_named_in_one_answer(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let empty = app.post("/tickets/create", &token, json!({})).await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    assert_eq!(
+        empty.field_error("subject"),
+        Some("The subject field is required.")
+    );
+    assert_eq!(
+        empty.field_error("description"),
+        Some("The description field is required.")
+    );
+    let mistyped = app
+        .post(
+            "/tickets/create",
+            &token,
+            json!({"subject": 5, "description": ["x"], "department_id": "sales"}),
+        )
+        .await;
+    assert_eq!(mistyped.status, 422, "{}", mistyped.body);
+    for field in ["subject", "description", "department_id"] {
+        assert!(
+            mistyped.field_error(field).is_some(),
+            "{field}: {}",
+            mistyped.body
+        );
+    }
+}
+
+async fn a_body_field_the_endpoint_does_not_document_is_422_and_changes_nothing(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let typo = app
+        .post(
+            "/tickets/create",
+            &token,
+            json!({"subject": "Printer", "description": "On fire", "prioritee": "urgent"}),
+        )
+        .await;
+    assert_eq!(typo.status, 422, "{}", typo.body);
+    assert_eq!(
+        typo.field_error("prioritee"),
+        Some("The prioritee field is not allowed.")
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM tickets").await, 0);
+    // On an addressed resource too, once it is found.
+    let ticket = app.ticket(&token, "Exists", json!({})).await;
+    let reference = ticket["reference"].as_str().unwrap();
+    app.patch(
+        &format!("/tickets/{reference}/status"),
+        &token,
+        json!({"status": "resolved", "note": "done"}),
+    )
+    .await
+    .expect_invalid("note");
+    let shown = app
+        .get(&format!("/tickets/{reference}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(shown.data()["status"], "open");
 }

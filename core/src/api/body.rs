@@ -14,6 +14,10 @@ use poem_openapi::{
     types::Type,
 };
 use serde::de::DeserializeOwned;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, RwLock},
+};
 
 use crate::{
     app::AppState,
@@ -92,14 +96,85 @@ macro_rules! json_extractor {
     };
 }
 
-json_extractor!(JsonBody, |bytes| JsonBody(parse(&bytes)?));
+json_extractor!(JsonBody, |bytes| JsonBody(
+    parse_value(&bytes)?.and_then(|value| fields(value, &Documented::of::<T>()))?
+));
 json_extractor!(DeferredJson, |bytes| DeferredJson(
-    parse_value(&bytes).map(|value| value.and_then(fields))?
+    parse_value(&bytes)
+        .map(|value| value.and_then(|value| fields(value, &Documented::of::<T>())))?
 ));
 
-/// Parses a body: an empty body counts as `{}`, so required fields are reported as missing.
+/// Parses a body of a type without a documented schema: an empty body counts as `{}`, so
+/// required fields are reported as missing.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    parse_value(bytes)?.and_then(fields)
+    parse_value(bytes)?.and_then(|value| fields(value, &Documented::default()))
+}
+
+/// The top-level fields a body type documents in the OpenAPI document: the one source for
+/// which fields a body may have and which it must.
+#[derive(Debug, Default)]
+struct Documented {
+    /// `None` when the schema names no properties (a free-form object): anything goes.
+    names: Option<Vec<String>>,
+    required: Vec<String>,
+    /// A value of the right JSON type for each required field, to stand in for one that does
+    /// not parse while the others are checked.
+    stand_ins: HashMap<String, serde_json::Value>,
+}
+
+impl Documented {
+    /// `T`'s fields, read from its schema once per type.
+    fn of<T: Type>() -> Arc<Documented> {
+        static KNOWN: LazyLock<RwLock<HashMap<String, Arc<Documented>>>> =
+            LazyLock::new(Default::default);
+        let name = T::name().into_owned();
+        if let Some(known) = KNOWN.read().ok().and_then(|k| k.get(&name).cloned()) {
+            return known;
+        }
+        let mut registry = Registry::new();
+        T::register(&mut registry);
+        let mut documented = Documented::default();
+        documented.collect(&registry, &T::schema_ref());
+        let documented = Arc::new(documented);
+        if let Ok(mut known) = KNOWN.write() {
+            known.insert(name, documented.clone());
+        }
+        documented
+    }
+
+    fn collect(&mut self, registry: &Registry, schema: &MetaSchemaRef) {
+        let schema = match schema {
+            MetaSchemaRef::Inline(schema) => schema.as_ref(),
+            MetaSchemaRef::Reference(name) => match registry.schemas.get(name) {
+                Some(schema) => schema,
+                None => return,
+            },
+        };
+        if !schema.properties.is_empty() {
+            let names = self.names.get_or_insert_with(Vec::new);
+            names.extend(schema.properties.iter().map(|(name, _)| name.to_string()));
+        }
+        self.required
+            .extend(schema.required.iter().map(|name| name.to_string()));
+        for (name, property) in &schema.properties {
+            let ty = match property {
+                MetaSchemaRef::Inline(schema) => Some(schema.ty),
+                MetaSchemaRef::Reference(name) => registry.schemas.get(name).map(|s| s.ty),
+            };
+            let stand_in = match ty {
+                Some("string") => serde_json::json!(""),
+                Some("integer" | "number") => serde_json::json!(0),
+                Some("boolean") => serde_json::json!(false),
+                Some("array") => serde_json::json!([]),
+                Some("object") => serde_json::json!({}),
+                _ => continue,
+            };
+            self.stand_ins.insert(name.to_string(), stand_in);
+        }
+        for part in &schema.all_of {
+            self.collect(registry, part);
+        }
+    }
 }
 
 /// The JSON syntax check alone: `Err` is 400; `Ok(Err)` is a body that is JSON but not an object.
@@ -118,16 +193,62 @@ fn parse_value(bytes: &[u8]) -> Result<Result<serde_json::Value, Error>, Error> 
     Ok(Ok(value))
 }
 
-/// The typed fields of an object body: 422 naming the first offending field.
-fn fields<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = dotted(err.path());
-        let inner = err.into_inner().to_string();
-        let (field, message) = describe(&path, &inner);
-        let mut errors = FieldErrors::new();
-        errors.add(field.clone(), message);
-        Error::Validation(errors)
-    })
+/// The typed fields of an object body, or a 422 naming every offending field at once: fields
+/// the type does not document, required ones missing, and each that does not parse.
+fn fields<T: DeserializeOwned>(
+    value: serde_json::Value,
+    documented: &Documented,
+) -> Result<T, Error> {
+    let serde_json::Value::Object(mut object) = value else {
+        return Err(Error::field(
+            "body",
+            "The request body must be a JSON object.",
+        ));
+    };
+    let mut errors = FieldErrors::new();
+    if let Some(names) = &documented.names {
+        object.retain(|key, _| {
+            let known = names.iter().any(|name| name == key);
+            if !known {
+                errors.add(key.clone(), format!("The {key} field is not allowed."));
+            }
+            known
+        });
+    }
+    for name in &documented.required {
+        if !object.contains_key(name) {
+            errors.add(name.clone(), validate::required(name));
+        }
+    }
+    // serde stops at the first field that does not parse: set that field aside (a required
+    // one replaced by a stand-in of its type) and go on, so that one answer names them all.
+    // Each field is set aside once at most, so this ends.
+    let mut set_aside = Vec::new();
+    loop {
+        match serde_path_to_error::deserialize(serde_json::Value::Object(object.clone())) {
+            Ok(parsed) if errors.is_empty() => return Ok(parsed),
+            Ok(_) => break,
+            Err(err) => {
+                let path = dotted(err.path());
+                let (field, message) = describe(&path, &err.into_inner().to_string());
+                let top = field.split('.').next().unwrap_or_default().to_string();
+                errors.add(field, message);
+                if set_aside.contains(&top) || !object.contains_key(&top) {
+                    break;
+                }
+                match documented.stand_ins.get(&top) {
+                    Some(stand_in) if documented.required.contains(&top) => {
+                        object.insert(top.clone(), stand_in.clone());
+                    }
+                    _ => {
+                        object.remove(&top);
+                    }
+                }
+                set_aside.push(top);
+            }
+        }
+    }
+    Err(Error::Validation(errors))
 }
 
 /// `actions.0.type` rather than serde's `actions[0].type`: one style for every field name
@@ -221,6 +342,52 @@ mod tests {
             }
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[derive(Debug, serde::Deserialize, poem_openapi::Object)]
+    #[allow(dead_code)]
+    struct Documented {
+        subject: String,
+        description: String,
+        count: Option<i64>,
+        urgent: Option<bool>,
+    }
+
+    fn all_errors(bytes: &[u8]) -> Vec<(String, String)> {
+        let parsed = parse_value(bytes)
+            .unwrap()
+            .and_then(|value| fields::<Documented>(value, &super::Documented::of::<Documented>()));
+        match parsed {
+            Err(Error::Validation(errors)) => {
+                errors.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_failing_field_is_named_at_once() {
+        let names = |errors: Vec<(String, String)>| -> Vec<String> {
+            errors.into_iter().map(|(k, _)| k).collect()
+        };
+        assert_eq!(names(all_errors(b"{}")), ["description", "subject"]);
+        assert_eq!(
+            names(all_errors(
+                br#"{"subject": 5, "description": [], "count": "many", "urgent": "yes"}"#
+            )),
+            ["count", "description", "subject", "urgent"]
+        );
+    }
+
+    #[test]
+    fn a_field_the_type_does_not_document_is_not_allowed() {
+        assert_eq!(
+            all_errors(br#"{"subject": "s", "description": "d", "prioritee": "urgent"}"#),
+            [(
+                "prioritee".to_string(),
+                "The prioritee field is not allowed.".to_string()
+            )]
+        );
     }
 
     #[test]

@@ -142,6 +142,11 @@ pub async fn claim(
                 body: found.response_body.unwrap_or_default(),
             }));
         }
+        // No answer yet: the first request is still running (its write may have committed
+        // already, its answer is on the way), unless it has been too long.
+        if found.created_at > now - ABANDONED_AFTER {
+            return Err(in_progress());
+        }
         if found.committed_at.is_some() {
             return Err(Error::Conflict {
                 message: "The request with this Idempotency-Key was applied, but its answer \
@@ -149,9 +154,6 @@ pub async fn claim(
                     .into(),
                 retry_after: None,
             });
-        }
-        if found.created_at > now - ABANDONED_AFTER {
-            return Err(in_progress());
         }
         let mut tx = store.begin().await?;
         claims::release_uncommitted(&mut tx, found.id, found.created_at).await?;
