@@ -1,6 +1,8 @@
 //! Field checks shared by every operation, with the messages clients see (`errors.<field>`).
 //! Lengths count Unicode code points, as the contract says.
 
+use crate::error::FieldErrors;
+
 /// `subject` → `subject`, `agent_id` → `agent id`: how a field is named inside a message.
 fn label(field: &str) -> String {
     field.replace('_', " ")
@@ -116,5 +118,37 @@ mod tests {
         );
         assert!(email("email", "ann@localhost").is_err());
         assert!(email("email", "a b@x.io").is_err());
+    }
+}
+
+/// A field that must hold a value on create and may be left out on update: checks `given`
+/// (or, on create, the empty text, which `rule` refuses as required) and writes it to `slot`.
+pub fn set_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    given: Option<&str>,
+    creating: bool,
+    rule: impl FnOnce(&str) -> Result<String, String>,
+    slot: &mut String,
+) {
+    if (creating || given.is_some())
+        && let Some(value) = errors.check(field, rule(given.unwrap_or_default()))
+    {
+        *slot = value;
+    }
+}
+
+/// A nullable text field of at most `max` characters: `Some(None)` clears it.
+pub fn set_optional(
+    errors: &mut FieldErrors,
+    field: &str,
+    given: &Option<Option<String>>,
+    max: usize,
+    slot: &mut Option<String>,
+) {
+    if let Some(value) = given
+        && let Some(value) = errors.check(field, optional(field, value.as_deref(), max))
+    {
+        *slot = value;
     }
 }
