@@ -35,8 +35,9 @@ pub struct Context<'a> {
 pub trait AdminResource: Sized + Clone + Send + Sync {
     /// The kind as messages name it: `Tag` (`Tag not found.`, `Tag created.`).
     const KIND: &'static str;
-    /// Its row in the store.
-    type Row: Record;
+    /// Its row in the store, read into the record by `TryFrom` (a row that cannot be read is
+    /// an error, never a default).
+    type Row: Record + TryInto<Self, Error: Into<Error>>;
     /// Where its records come from: [`Database`], or [`AlsoFiles`] for the script-backed kinds.
     type Origin: RecordOrigin<Self>;
     /// What a create and an update take, unchecked.
@@ -45,8 +46,10 @@ pub trait AdminResource: Sized + Clone + Send + Sync {
     /// What a create answers: the record (a webhook adds its secret).
     type Created: Send;
 
-    /// The record of a stored row; a row that cannot be read is an error.
-    fn from_row(row: Self::Row) -> Result<Self>;
+    /// The record of a stored row.
+    fn from_row(row: Self::Row) -> Result<Self> {
+        row.try_into().map_err(Into::into)
+    }
 
     async fn create(cx: Context<'_>, input: Self::Create) -> Result<Self::Created>;
 

@@ -37,7 +37,6 @@ use crate::{
     time::{self, Timestamp},
 };
 
-const MAX_NAME: usize = 255;
 const MAX_SCRIPT: usize = 65_535;
 /// The trigger of time-based automations.
 pub const SCHEDULE: &str = "schedule";
@@ -108,7 +107,7 @@ fn check(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    let name = |n: &str| validate::line("name", n, MAX_NAME);
+    let name = |n: &str| validate::line("name", n, validate::MAX_NAME);
     validate::set_text(
         &mut errors,
         "name",
@@ -196,10 +195,6 @@ impl AdminResource for Automation {
     type Create = AutomationInput;
     type Update = AutomationInput;
     type Created = Automation;
-
-    fn from_row(row: AutomationRow) -> Result<Automation> {
-        Ok(row.into())
-    }
 
     async fn create(cx: Context<'_>, input: AutomationInput) -> Result<Automation> {
         let mut row = blank_row(time::now());

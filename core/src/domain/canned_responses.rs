@@ -101,10 +101,6 @@ impl AdminResource for CannedResponse {
     type Update = CannedInput;
     type Created = CannedResponse;
 
-    fn from_row(row: CannedRow) -> Result<CannedResponse> {
-        Ok(row.into())
-    }
-
     async fn create(cx: Context<'_>, input: CannedInput) -> Result<CannedResponse> {
         create(cx.store, cx.actor, input).await
     }

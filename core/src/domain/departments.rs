@@ -21,8 +21,6 @@ use crate::{
 };
 
 pub const MAX_AGENTS: usize = 500;
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -81,6 +79,13 @@ fn assemble(rows: Vec<DepartmentRow>, members: Vec<MemberRow>) -> Vec<Department
         .collect()
 }
 
+/// A department without its agents: [`load`] attaches them.
+impl From<DepartmentRow> for Department {
+    fn from(row: DepartmentRow) -> Self {
+        assemble(vec![row], Vec::new()).remove(0)
+    }
+}
+
 async fn load(conn: &mut sqlx::AnyConnection, rows: Vec<DepartmentRow>) -> Result<Vec<Department>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let members = db::members_of(conn, &ids).await?;
@@ -95,22 +100,9 @@ async fn apply(
     creating: bool,
 ) -> Result<Option<Vec<i64>>> {
     let mut errors = FieldErrors::new();
-    let name = |n: &str| validate::line("name", n, MAX_NAME);
-    validate::set_text(
-        &mut errors,
-        "name",
-        input.name.as_deref(),
-        creating,
-        name,
-        &mut row.name,
-    );
-    validate::set_optional(
-        &mut errors,
-        "description",
-        &input.description,
-        MAX_DESCRIPTION,
-        &mut row.description,
-    );
+    let given = (input.name.as_deref(), &input.description);
+    let (name, description) = (&mut row.name, &mut row.description);
+    validate::set_name_and_description(&mut errors, given, creating, name, description);
     if let Some(active) = input.is_active {
         row.is_active = active as i64;
     }
@@ -171,11 +163,6 @@ impl AdminResource for Department {
     type Create = DepartmentInput;
     type Update = DepartmentInput;
     type Created = Department;
-
-    /// Without its agents: [`load`] attaches them.
-    fn from_row(row: DepartmentRow) -> Result<Department> {
-        Ok(assemble(vec![row], Vec::new()).remove(0))
-    }
 
     async fn create(cx: Context<'_>, input: DepartmentInput) -> Result<Department> {
         create(cx.store, input).await

@@ -28,8 +28,6 @@ use crate::{
     time::{self, Timestamp},
 };
 
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 const MAX_SCRIPT: usize = 65_535;
 const MAX_ORDER: i64 = 1_000_000;
 
@@ -120,22 +118,9 @@ fn apply(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    let name = |n: &str| validate::line("name", n, MAX_NAME);
-    validate::set_text(
-        &mut errors,
-        "name",
-        input.name.as_deref(),
-        creating,
-        name,
-        &mut row.name,
-    );
-    validate::set_optional(
-        &mut errors,
-        "description",
-        &input.description,
-        MAX_DESCRIPTION,
-        &mut row.description,
-    );
+    let given = (input.name.as_deref(), &input.description);
+    let (name, description) = (&mut row.name, &mut row.description);
+    validate::set_name_and_description(&mut errors, given, creating, name, description);
     if let Some(order) = input.order
         && let Some(order) = errors.check(
             "order",
@@ -203,10 +188,6 @@ impl AdminResource for Macro {
     type Create = MacroInput;
     type Update = MacroInput;
     type Created = Macro;
-
-    fn from_row(row: MacroRow) -> Result<Macro> {
-        row.try_into()
-    }
 
     async fn create(cx: Context<'_>, input: MacroInput) -> Result<Macro> {
         create(cx.store, cx.scripts, cx.actor, input).await

@@ -21,8 +21,6 @@ use crate::{
     time::{self, Timestamp},
 };
 
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 /// Ten years: past this an SLA means nothing, and due times stay far from overflow.
 const MAX_HOURS: f64 = 87_600.0;
 
@@ -142,22 +140,9 @@ async fn apply(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    let name = |n: &str| validate::line("name", n, MAX_NAME);
-    validate::set_text(
-        &mut errors,
-        "name",
-        input.name.as_deref(),
-        creating,
-        name,
-        &mut row.name,
-    );
-    validate::set_optional(
-        &mut errors,
-        "description",
-        &input.description,
-        MAX_DESCRIPTION,
-        &mut row.description,
-    );
+    let given = (input.name.as_deref(), &input.description);
+    let (name, description) = (&mut row.name, &mut row.description);
+    validate::set_name_and_description(&mut errors, given, creating, name, description);
     for (field, given, stored) in [
         (
             "first_response_hours",
@@ -215,10 +200,6 @@ impl AdminResource for SlaPolicy {
     type Create = SlaPolicyInput;
     type Update = SlaPolicyInput;
     type Created = SlaPolicy;
-
-    fn from_row(row: SlaPolicyRow) -> Result<SlaPolicy> {
-        row.try_into()
-    }
 
     async fn create(cx: Context<'_>, input: SlaPolicyInput) -> Result<SlaPolicy> {
         let now = time::now();

@@ -60,10 +60,6 @@ impl AdminResource for Tag {
     type Update = TagInput;
     type Created = Tag;
 
-    fn from_row(row: TagRow) -> Result<Tag> {
-        Ok(row.into())
-    }
-
     async fn create(cx: Context<'_>, input: TagInput) -> Result<Tag> {
         create(cx.store, input).await
     }

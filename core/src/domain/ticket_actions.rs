@@ -177,10 +177,6 @@ impl AdminResource for TicketAction {
     type Update = ActionInput;
     type Created = TicketAction;
 
-    fn from_row(row: TicketActionRow) -> Result<TicketAction> {
-        Ok(row.into())
-    }
-
     async fn create(cx: Context<'_>, input: ActionInput) -> Result<TicketAction> {
         let mut row = blank_row(time::now());
         check(cx.scripts, &mut row, input, true)?;

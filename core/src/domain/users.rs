@@ -162,10 +162,6 @@ impl AdminResource for User {
     type Update = UserChanges;
     type Created = User;
 
-    fn from_row(row: UserRow) -> Result<User> {
-        Ok(row.into())
-    }
-
     async fn create(cx: Context<'_>, input: NewUser) -> Result<User> {
         create(cx.store, input).await
     }

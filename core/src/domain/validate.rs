@@ -92,35 +92,6 @@ pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, String>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_characters_not_bytes() {
-        assert!(line("subject", &"é".repeat(255), 255).is_ok());
-        assert!(line("subject", &"é".repeat(256), 255).is_err());
-    }
-
-    #[test]
-    fn blank_is_missing() {
-        assert_eq!(
-            line("subject", "   ", 255),
-            Err("The subject field is required.".into())
-        );
-    }
-
-    #[test]
-    fn emails() {
-        assert_eq!(
-            email("email", " Ann@Example.COM ").unwrap(),
-            "ann@example.com"
-        );
-        assert!(email("email", "ann@localhost").is_err());
-        assert!(email("email", "a b@x.io").is_err());
-    }
-}
-
 /// A field that must hold a value on create and may be left out on update: checks `given`
 /// (or, on create, the empty text, which `rule` refuses as required) and writes it to `slot`.
 pub fn set_text(
@@ -150,5 +121,53 @@ pub fn set_optional(
         && let Some(value) = errors.check(field, optional(field, value.as_deref(), max))
     {
         *slot = value;
+    }
+}
+
+/// Longest `name` of an admin record (departments, macros, SLA policies, automations).
+pub const MAX_NAME: usize = 255;
+/// Longest `description` of one.
+pub const MAX_DESCRIPTION: usize = 1000;
+
+/// The `name` (required on create) and nullable `description` that departments, macros and
+/// SLA policies share.
+pub fn set_name_and_description(
+    errors: &mut FieldErrors,
+    given: (Option<&str>, &Option<Option<String>>),
+    creating: bool,
+    name: &mut String,
+    description: &mut Option<String>,
+) {
+    let rule = |n: &str| line("name", n, MAX_NAME);
+    set_text(errors, "name", given.0, creating, rule, name);
+    set_optional(errors, "description", given.1, MAX_DESCRIPTION, description);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(line("subject", &"é".repeat(255), 255).is_ok());
+        assert!(line("subject", &"é".repeat(256), 255).is_err());
+    }
+
+    #[test]
+    fn blank_is_missing() {
+        assert_eq!(
+            line("subject", "   ", 255),
+            Err("The subject field is required.".into())
+        );
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            email("email", " Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        assert!(email("email", "ann@localhost").is_err());
+        assert!(email("email", "a b@x.io").is_err());
     }
 }

@@ -142,10 +142,6 @@ impl AdminResource for Webhook {
     /// With its secret (generated unless given), which is shown this once.
     type Created = (Webhook, String);
 
-    fn from_row(row: WebhookRow) -> Result<Webhook> {
-        Ok(row.into())
-    }
-
     /// Creates an endpoint; it receives the events published from now on.
     async fn create(cx: Context<'_>, input: WebhookInput) -> Result<(Webhook, String)> {
         let now = time::now();
