@@ -122,6 +122,14 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// A conversion that cannot fail (a row read into its domain value), where one that can is
+/// expected.
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
         Error::Internal(anyhow::Error::new(err).context("json"))

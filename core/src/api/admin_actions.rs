@@ -1,33 +1,13 @@
 //! `/admin/actions`: custom ticket actions (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
+use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{
-    ApiTags,
-    admin_macros::origin,
-    body::JsonBody,
-    envelope::{Created, Data, Paged, Written, created, data, written},
-    errors::ApiResult,
-    params::PageRequest,
-    removal::{RemovalResult, removed},
-    security::Caller,
-};
+use super::{ApiTags, admin::admin_api, admin_macros::origin};
 use crate::{
-    app::AppState,
-    domain::{
-        Removal,
-        ticket_actions::{self, ActionInput, TicketAction},
-    },
+    domain::ticket_actions::{ActionInput, TicketAction},
     time::rfc3339,
 };
-
-pub struct AdminActionsApi;
 
 #[derive(Debug, Object)]
 pub struct ActionRecord {
@@ -79,146 +59,79 @@ pub struct CreateActionRequest {
     pub is_active: Option<bool>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateActionRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 100))]
     pub key: Option<String>,
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub label: Option<String>,
-    #[serde(default)]
     #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
-    #[serde(default)]
     pub is_active: Option<bool>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminActions")]
-impl AdminActionsApi {
+impl From<CreateActionRequest> for ActionInput {
+    fn from(body: CreateActionRequest) -> Self {
+        ActionInput {
+            key: Some(body.key),
+            label: Some(body.label),
+            script: Some(body.script),
+            is_active: body.is_active,
+        }
+    }
+}
+
+impl From<UpdateActionRequest> for ActionInput {
+    fn from(body: UpdateActionRequest) -> Self {
+        ActionInput {
+            key: body.key,
+            label: body.label,
+            script: body.script,
+            is_active: body.is_active,
+        }
+    }
+}
+
+admin_api! {
+    AdminActionsApi for TicketAction {
+        tag: "ApiTags::AdminActions",
+        path: "/admin/actions",
+        record: ActionRecord,
+        created: ActionRecord,
+        create: CreateActionRequest,
+        update: UpdateActionRequest,
+        ids: [
+            "actions.list",
+            "actions.show",
+            "actions.create",
+            "actions.update",
+            "actions.delete"
+        ],
+    }
     /// List custom ticket actions
     ///
     /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100):
     /// the actions from script files first (by file name), then the others by id.
-    #[oai(path = "/admin/actions", method = "get", operation_id = "actions.list")]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<ActionRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) = ticket_actions::page(
-            &state.store,
-            &state.scripts,
-            request.limit(),
-            request.offset(),
-        )
-        .await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show a custom ticket action
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/actions/:id",
-        method = "get",
-        operation_id = "actions.show"
-    )]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<ActionRecord>>> {
-        Ok(data(
-            ticket_actions::find(&state.store, &state.scripts, id.0)
-                .await?
-                .into(),
-        ))
-    }
-
+    show;
     /// Create a custom ticket action
     ///
     /// Requires the `admin` ability and an admin owner. A script that does not compile or
     /// lacks one of its three functions is 422 on `script`; a taken key is 422 on `key`.
-    #[oai(
-        path = "/admin/actions/create",
-        method = "post",
-        operation_id = "actions.create"
-    )]
-    async fn create(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateActionRequest>,
-    ) -> ApiResult<Created<ActionRecord>> {
-        let body = body.0;
-        let action = ticket_actions::create(
-            &state.store,
-            &state.scripts,
-            ActionInput {
-                key: Some(body.key),
-                label: Some(body.label),
-                script: Some(body.script),
-                is_active: body.is_active,
-            },
-        )
-        .await?;
-        Ok(created(action.into(), "Action created."))
-    }
-
+    create;
     /// Update a custom ticket action
     ///
     /// Requires the `admin` ability and an admin owner. An action from a script file is 403
     /// (edit the file).
-    #[oai(
-        path = "/admin/actions/:id/update",
-        method = "patch",
-        operation_id = "actions.update"
-    )]
-    async fn update(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: JsonBody<UpdateActionRequest>,
-    ) -> ApiResult<Json<Written<ActionRecord>>> {
-        let body = body.0;
-        let action = ticket_actions::update(
-            &state.store,
-            &state.scripts,
-            id.0,
-            ActionInput {
-                key: body.key,
-                label: body.label,
-                script: body.script,
-                is_active: body.is_active,
-            },
-        )
-        .await?;
-        Ok(written(action.into(), "Action updated."))
-    }
-
+    update;
     /// Delete a custom ticket action
     ///
     /// Requires the `admin` ability and an admin owner. An action from a script file is 403
     /// (remove the file).
-    #[oai(
-        path = "/admin/actions/:id/delete",
-        method = "delete",
-        operation_id = "actions.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        ticket_actions::delete(&state.store, &state.scripts, id.0).await?;
-        Ok(removed(id.0, Removal::Deleted, "Action deleted."))
-    }
+    delete;
 }

@@ -1,33 +1,13 @@
 //! `/admin/automations`: scripts run as the system on a schedule or on events (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
+use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{
-    ApiTags,
-    admin_macros::origin,
-    body::JsonBody,
-    envelope::{Created, Data, Paged, Written, created, data, written},
-    errors::ApiResult,
-    params::PageRequest,
-    removal::{RemovalResult, removed},
-    security::Caller,
-};
+use super::{ApiTags, admin::admin_api, admin_macros::origin};
 use crate::{
-    app::AppState,
-    domain::{
-        Removal,
-        automations::{self, Automation, AutomationInput},
-    },
+    domain::automations::{Automation, AutomationInput},
     time::rfc3339,
 };
-
-pub struct AdminAutomationsApi;
 
 #[derive(Debug, Object)]
 pub struct AutomationRecord {
@@ -87,155 +67,83 @@ pub struct CreateAutomationRequest {
     pub is_active: Option<bool>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateAutomationRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub name: Option<String>,
-    #[serde(default)]
     #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
-    #[serde(default)]
     #[oai(validator(max_length = 100))]
     pub trigger: Option<String>,
-    #[serde(default)]
     pub interval_minutes: Option<i64>,
-    #[serde(default)]
     pub is_active: Option<bool>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminAutomations")]
-impl AdminAutomationsApi {
+impl From<CreateAutomationRequest> for AutomationInput {
+    fn from(body: CreateAutomationRequest) -> Self {
+        AutomationInput {
+            name: Some(body.name),
+            script: Some(body.script),
+            trigger: Some(body.trigger),
+            interval_minutes: body.interval_minutes,
+            is_active: body.is_active,
+        }
+    }
+}
+
+impl From<UpdateAutomationRequest> for AutomationInput {
+    fn from(body: UpdateAutomationRequest) -> Self {
+        AutomationInput {
+            name: body.name,
+            script: body.script,
+            trigger: body.trigger,
+            interval_minutes: body.interval_minutes,
+            is_active: body.is_active,
+        }
+    }
+}
+
+admin_api! {
+    AdminAutomationsApi for Automation {
+        tag: "ApiTags::AdminAutomations",
+        path: "/admin/automations",
+        record: AutomationRecord,
+        created: AutomationRecord,
+        create: CreateAutomationRequest,
+        update: UpdateAutomationRequest,
+        ids: [
+            "automations.list",
+            "automations.show",
+            "automations.create",
+            "automations.update",
+            "automations.delete"
+        ],
+    }
     /// List automations
     ///
     /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100):
     /// the automations from script files first (by file name), then the others by id.
-    #[oai(
-        path = "/admin/automations",
-        method = "get",
-        operation_id = "automations.list"
-    )]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<AutomationRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) = automations::page(
-            &state.store,
-            &state.scripts,
-            request.limit(),
-            request.offset(),
-        )
-        .await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show an automation
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/automations/:id",
-        method = "get",
-        operation_id = "automations.show"
-    )]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<AutomationRecord>>> {
-        Ok(data(
-            automations::find(&state.store, &state.scripts, id.0)
-                .await?
-                .into(),
-        ))
-    }
-
+    show;
     /// Create an automation
     ///
     /// Requires the `admin` ability and an admin owner. A script that does not compile is 422
     /// on `script` (with the line and column); an unknown trigger is 422 on `trigger`; a
     /// schedule without `interval_minutes` in 1..10080 is 422 on `interval_minutes`.
-    #[oai(
-        path = "/admin/automations/create",
-        method = "post",
-        operation_id = "automations.create"
-    )]
-    async fn create(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateAutomationRequest>,
-    ) -> ApiResult<Created<AutomationRecord>> {
-        let body = body.0;
-        let automation = automations::create(
-            &state.store,
-            &state.scripts,
-            AutomationInput {
-                name: Some(body.name),
-                script: Some(body.script),
-                trigger: Some(body.trigger),
-                interval_minutes: body.interval_minutes,
-                is_active: body.is_active,
-            },
-        )
-        .await?;
-        Ok(created(automation.into(), "Automation created."))
-    }
-
+    create;
     /// Update an automation
     ///
     /// Requires the `admin` ability and an admin owner. An automation from a script file is
     /// 403 (edit the file).
-    #[oai(
-        path = "/admin/automations/:id/update",
-        method = "patch",
-        operation_id = "automations.update"
-    )]
-    async fn update(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: JsonBody<UpdateAutomationRequest>,
-    ) -> ApiResult<Json<Written<AutomationRecord>>> {
-        let body = body.0;
-        let automation = automations::update(
-            &state.store,
-            &state.scripts,
-            id.0,
-            AutomationInput {
-                name: body.name,
-                script: body.script,
-                trigger: body.trigger,
-                interval_minutes: body.interval_minutes,
-                is_active: body.is_active,
-            },
-        )
-        .await?;
-        Ok(written(automation.into(), "Automation updated."))
-    }
-
+    update;
     /// Delete an automation
     ///
     /// Requires the `admin` ability and an admin owner. An automation from a script file is
     /// 403 (remove the file).
-    #[oai(
-        path = "/admin/automations/:id/delete",
-        method = "delete",
-        operation_id = "automations.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        automations::delete(&state.store, &state.scripts, id.0).await?;
-        Ok(removed(id.0, Removal::Deleted, "Automation deleted."))
-    }
+    delete;
 }

@@ -1,34 +1,17 @@
 //! `/admin/canned-responses`: list, show, create, update and delete canned responses
 //! (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
+use poem_openapi::{Object, types::MaybeUndefined};
 use serde::Deserialize;
 
-use super::{
-    ApiTags,
-    body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, Paged, Written, created, data, written},
-    errors::ApiResult,
-    params::PageRequest,
-    removal::{RemovalResult, removed},
-    security::Caller,
-};
+use super::{ApiTags, admin::admin_api};
 use crate::{
-    app::AppState,
     domain::{
-        Owner, Removal,
-        canned_responses::{self, CannedInput, CannedResponse},
+        Owner,
+        canned_responses::{CannedInput, CannedResponse},
     },
     time::rfc3339,
 };
-
-pub struct AdminCannedResponsesApi;
 
 /// The owner of a personal canned response or macro.
 #[derive(Debug, Object)]
@@ -89,146 +72,80 @@ pub struct CreateCannedResponseRequest {
     pub is_shared: Option<bool>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateCannedResponseRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub title: Option<String>,
-    #[serde(default)]
     #[oai(validator(max_length = 65535))]
     pub body: Option<String>,
     /// `null` clears it.
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub category: MaybeUndefined<String>,
     /// `true` shares it with everyone; `false` makes a shared one personal to the caller.
-    #[serde(default)]
     pub is_shared: Option<bool>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminCannedResponses")]
-impl AdminCannedResponsesApi {
+impl From<CreateCannedResponseRequest> for CannedInput {
+    fn from(body: CreateCannedResponseRequest) -> Self {
+        CannedInput {
+            title: Some(body.title),
+            body: Some(body.body),
+            category: Some(body.category),
+            is_shared: body.is_shared,
+        }
+    }
+}
+
+impl From<UpdateCannedResponseRequest> for CannedInput {
+    fn from(body: UpdateCannedResponseRequest) -> Self {
+        CannedInput {
+            title: body.title,
+            body: body.body,
+            category: body.category.into(),
+            is_shared: body.is_shared,
+        }
+    }
+}
+
+admin_api! {
+    AdminCannedResponsesApi for CannedResponse {
+        tag: "ApiTags::AdminCannedResponses",
+        path: "/admin/canned-responses",
+        record: CannedResponseRecord,
+        created: CannedResponseRecord,
+        create: CreateCannedResponseRequest,
+        update: UpdateCannedResponseRequest,
+        ids: [
+            "canned_responses.list",
+            "canned_responses.show",
+            "canned_responses.create",
+            "canned_responses.update",
+            "canned_responses.delete"
+        ],
+    }
     /// List canned responses
     ///
     /// Requires the `admin` ability and an admin owner. Every response, personal ones of all
     /// users included. Paginated (`page`, `per_page` 1..100), by id.
-    #[oai(
-        path = "/admin/canned-responses",
-        method = "get",
-        operation_id = "canned_responses.list"
-    )]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<CannedResponseRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            canned_responses::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show a canned response
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/canned-responses/:id",
-        method = "get",
-        operation_id = "canned_responses.show"
-    )]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<CannedResponseRecord>>> {
-        Ok(data(
-            canned_responses::find(&state.store, id.0).await?.into(),
-        ))
-    }
-
+    show;
     /// Create a canned response
     ///
     /// Requires the `admin` ability and an admin owner. A personal one (`is_shared: false`)
     /// belongs to the caller.
-    #[oai(
-        path = "/admin/canned-responses/create",
-        method = "post",
-        operation_id = "canned_responses.create"
-    )]
-    async fn create(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateCannedResponseRequest>,
-    ) -> ApiResult<Created<CannedResponseRecord>> {
-        let body = body.0;
-        let canned = canned_responses::create(
-            &state.store,
-            caller.0.user_id,
-            CannedInput {
-                title: Some(body.title),
-                body: Some(body.body),
-                category: Some(body.category),
-                is_shared: body.is_shared,
-            },
-        )
-        .await?;
-        Ok(created(canned.into(), "Canned response created."))
-    }
-
+    create;
     /// Update a canned response
     ///
     /// Requires the `admin` ability and an admin owner. A personal response keeps its owner;
     /// a shared one made personal becomes the caller's.
-    #[oai(
-        path = "/admin/canned-responses/:id/update",
-        method = "patch",
-        operation_id = "canned_responses.update"
-    )]
-    async fn update(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: DeferredJson<UpdateCannedResponseRequest>,
-    ) -> ApiResult<Json<Written<CannedResponseRecord>>> {
-        // An unknown id is 404 before the body is judged (contract §8).
-        canned_responses::find(&state.store, id.0).await?;
-        let body = body.parse()?;
-        let canned = canned_responses::update(
-            &state.store,
-            caller.0.user_id,
-            id.0,
-            CannedInput {
-                title: body.title,
-                body: body.body,
-                category: body.category.into(),
-                is_shared: body.is_shared,
-            },
-        )
-        .await?;
-        Ok(written(canned.into(), "Canned response updated."))
-    }
-
+    update;
     /// Delete a canned response
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/canned-responses/:id/delete",
-        method = "delete",
-        operation_id = "canned_responses.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        canned_responses::delete(&state.store, id.0).await?;
-        Ok(removed(id.0, Removal::Deleted, "Canned response deleted."))
-    }
+    delete;
 }

@@ -1,36 +1,17 @@
 //! `/admin/macros`: list, show, create, update and delete macros (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Enum, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
+use poem_openapi::{Enum, Object, types::MaybeUndefined};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    ApiTags,
-    admin_canned_responses::ContentOwner,
-    body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, Paged, Written, created, data, written},
-    errors::ApiResult,
-    params::PageRequest,
-    removal::{RemovalResult, removed},
-    security::Caller,
-};
+use super::{ApiTags, admin::admin_api, admin_canned_responses::ContentOwner};
 use crate::{
-    app::AppState,
     domain::{
-        Removal,
         actions::RawAction,
-        macros::{self, Macro, MacroBody, MacroInput},
+        macros::{Macro, MacroBody, MacroInput},
     },
     time::rfc3339,
 };
-
-pub struct AdminMacrosApi;
 
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -167,163 +148,84 @@ pub struct CreateMacroRequest {
     pub script: Option<String>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateMacroRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub name: Option<String>,
     /// `null` clears it.
-    #[serde(default)]
     #[oai(validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
-    #[serde(default)]
     pub is_shared: Option<bool>,
-    #[serde(default)]
     pub order: Option<i64>,
     /// Replaces what the macro does with these actions.
-    #[serde(default)]
     #[oai(validator(max_items = 50))]
     pub actions: Option<Vec<MacroActionInput>>,
     /// Replaces what the macro does with this script.
-    #[serde(default)]
     #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminMacros")]
-impl AdminMacrosApi {
+impl From<CreateMacroRequest> for MacroInput {
+    fn from(body: CreateMacroRequest) -> Self {
+        MacroInput {
+            name: Some(body.name),
+            description: Some(body.description),
+            is_shared: body.is_shared,
+            order: body.order,
+            actions: raw_actions(body.actions),
+            script: body.script,
+        }
+    }
+}
+
+impl From<UpdateMacroRequest> for MacroInput {
+    fn from(body: UpdateMacroRequest) -> Self {
+        MacroInput {
+            name: body.name,
+            description: body.description.into(),
+            is_shared: body.is_shared,
+            order: body.order,
+            actions: raw_actions(body.actions),
+            script: body.script,
+        }
+    }
+}
+
+admin_api! {
+    AdminMacrosApi for Macro {
+        tag: "ApiTags::AdminMacros",
+        path: "/admin/macros",
+        record: MacroRecord,
+        created: MacroRecord,
+        create: CreateMacroRequest,
+        update: UpdateMacroRequest,
+        ids: ["macros.list", "macros.show", "macros.create", "macros.update", "macros.delete"],
+    }
     /// List macros
     ///
     /// Requires the `admin` ability and an admin owner. Every macro, personal ones of all
     /// users included. Paginated (`page`, `per_page` 1..100): the macros from script files
     /// first (by file name), then the others by id.
-    #[oai(path = "/admin/macros", method = "get", operation_id = "macros.list")]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<MacroRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) = macros::page(
-            &state.store,
-            &state.scripts,
-            request.limit(),
-            request.offset(),
-        )
-        .await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show a macro
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/macros/:id",
-        method = "get",
-        operation_id = "macros.show"
-    )]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<MacroRecord>>> {
-        Ok(data(
-            macros::find(&state.store, &state.scripts, id.0)
-                .await?
-                .into(),
-        ))
-    }
-
+    show;
     /// Create a macro
     ///
     /// Requires the `admin` ability and an admin owner. Exactly one of `actions` and
     /// `script`; a personal macro (`is_shared: false`) belongs to the caller.
-    #[oai(
-        path = "/admin/macros/create",
-        method = "post",
-        operation_id = "macros.create"
-    )]
-    async fn create(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateMacroRequest>,
-    ) -> ApiResult<Created<MacroRecord>> {
-        let body = body.0;
-        let created_macro = macros::create(
-            &state.store,
-            &state.scripts,
-            caller.0.user_id,
-            MacroInput {
-                name: Some(body.name),
-                description: Some(body.description),
-                is_shared: body.is_shared,
-                order: body.order,
-                actions: raw_actions(body.actions),
-                script: body.script,
-            },
-        )
-        .await?;
-        Ok(created(created_macro.into(), "Macro created."))
-    }
-
+    create;
     /// Update a macro
     ///
     /// Requires the `admin` ability and an admin owner. Giving `actions` or `script` (not
     /// both) replaces what the macro does. A macro from a script file is 403 (edit the file).
-    #[oai(
-        path = "/admin/macros/:id/update",
-        method = "patch",
-        operation_id = "macros.update"
-    )]
-    async fn update(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: DeferredJson<UpdateMacroRequest>,
-    ) -> ApiResult<Json<Written<MacroRecord>>> {
-        // An unknown id is 404, and a file macro 403, before the body is judged (contract §8).
-        macros::writable(&state.store, &state.scripts, id.0).await?;
-        let body = body.parse()?;
-        let updated = macros::update(
-            &state.store,
-            &state.scripts,
-            caller.0.user_id,
-            id.0,
-            MacroInput {
-                name: body.name,
-                description: body.description.into(),
-                is_shared: body.is_shared,
-                order: body.order,
-                actions: raw_actions(body.actions),
-                script: body.script,
-            },
-        )
-        .await?;
-        Ok(written(updated.into(), "Macro updated."))
-    }
-
+    update;
     /// Delete a macro
     ///
     /// Requires the `admin` ability and an admin owner. A macro from a script file is 403
     /// (remove the file).
-    #[oai(
-        path = "/admin/macros/:id/delete",
-        method = "delete",
-        operation_id = "macros.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        macros::delete(&state.store, &state.scripts, id.0).await?;
-        Ok(removed(id.0, Removal::Deleted, "Macro deleted."))
-    }
+    delete;
 }

@@ -2,33 +2,19 @@
 
 use std::borrow::Cow;
 
-use poem::web::Data as State;
 use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
+    Object,
     registry::{MetaSchema, MetaSchemaRef},
     types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
 };
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    ApiTags,
-    body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, Paged, Written, created, data, written},
-    errors::ApiResult,
-    params::PageRequest,
-    removal::{RemovalResult, removed},
-    security::Caller,
-};
+use super::{ApiTags, admin::admin_api};
 use crate::{
-    app::AppState,
-    domain::sla_policies::{self, PriorityHours, SlaPolicy, SlaPolicyInput, hours_json},
+    domain::sla_policies::{PriorityHours, SlaPolicy, SlaPolicyInput, hours_json},
     time::rfc3339,
 };
-
-pub struct AdminSlaPoliciesApi;
 
 /// A positive number of hours; written as `24` rather than `24.0` when whole.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -165,156 +151,91 @@ pub struct CreateSlaPolicyRequest {
     pub business_hours: Option<Value>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateSlaPolicyRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub name: Option<String>,
     /// `null` clears it.
-    #[serde(default)]
     #[oai(validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
-    #[serde(default)]
     pub is_default: Option<bool>,
     /// `false` on the default policy also drops its default flag.
-    #[serde(default)]
     pub is_active: Option<bool>,
-    #[serde(default)]
     pub first_response_hours: Option<SlaHours>,
-    #[serde(default)]
     pub resolution_hours: Option<SlaHours>,
     /// `null` returns to calendar hours.
-    #[serde(default)]
     pub business_hours: MaybeUndefined<Value>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminSlaPolicies")]
-impl AdminSlaPoliciesApi {
+impl From<CreateSlaPolicyRequest> for SlaPolicyInput {
+    fn from(body: CreateSlaPolicyRequest) -> Self {
+        SlaPolicyInput {
+            name: Some(body.name),
+            description: Some(body.description),
+            is_default: body.is_default,
+            is_active: body.is_active,
+            first_response_hours: Some(body.first_response_hours.into()),
+            resolution_hours: Some(body.resolution_hours.into()),
+            business_hours: Some(body.business_hours),
+        }
+    }
+}
+
+impl From<UpdateSlaPolicyRequest> for SlaPolicyInput {
+    fn from(body: UpdateSlaPolicyRequest) -> Self {
+        SlaPolicyInput {
+            name: body.name,
+            description: body.description.into(),
+            is_default: body.is_default,
+            is_active: body.is_active,
+            first_response_hours: body.first_response_hours.map(Into::into),
+            resolution_hours: body.resolution_hours.map(Into::into),
+            business_hours: body.business_hours.into(),
+        }
+    }
+}
+
+admin_api! {
+    AdminSlaPoliciesApi for SlaPolicy {
+        tag: "ApiTags::AdminSlaPolicies",
+        path: "/admin/sla-policies",
+        record: SlaPolicyRecord,
+        created: SlaPolicyRecord,
+        create: CreateSlaPolicyRequest,
+        update: UpdateSlaPolicyRequest,
+        ids: [
+            "sla_policies.list",
+            "sla_policies.show",
+            "sla_policies.create",
+            "sla_policies.update",
+            "sla_policies.delete"
+        ],
+    }
     /// List SLA policies
     ///
     /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100),
     /// by id.
-    #[oai(
-        path = "/admin/sla-policies",
-        method = "get",
-        operation_id = "sla_policies.list"
-    )]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<SlaPolicyRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            sla_policies::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show an SLA policy
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/sla-policies/:id",
-        method = "get",
-        operation_id = "sla_policies.show"
-    )]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<SlaPolicyRecord>>> {
-        Ok(data(sla_policies::find(&state.store, id.0).await?.into()))
-    }
-
+    show;
     /// Create an SLA policy
     ///
     /// Requires the `admin` ability and an admin owner. Both hour maps name all five
     /// priorities.
-    #[oai(
-        path = "/admin/sla-policies/create",
-        method = "post",
-        operation_id = "sla_policies.create"
-    )]
-    async fn create(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateSlaPolicyRequest>,
-    ) -> ApiResult<Created<SlaPolicyRecord>> {
-        let body = body.0;
-        let policy = sla_policies::create(
-            &state.store,
-            SlaPolicyInput {
-                name: Some(body.name),
-                description: Some(body.description),
-                is_default: body.is_default,
-                is_active: body.is_active,
-                first_response_hours: Some(body.first_response_hours.into()),
-                resolution_hours: Some(body.resolution_hours.into()),
-                business_hours: Some(body.business_hours),
-            },
-        )
-        .await?;
-        Ok(created(policy.into(), "SLA policy created."))
-    }
-
+    create;
     /// Update an SLA policy
     ///
     /// Requires the `admin` ability and an admin owner. New due times apply to tickets whose
     /// SLA is computed afterwards.
-    #[oai(
-        path = "/admin/sla-policies/:id/update",
-        method = "patch",
-        operation_id = "sla_policies.update"
-    )]
-    async fn update(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: DeferredJson<UpdateSlaPolicyRequest>,
-    ) -> ApiResult<Json<Written<SlaPolicyRecord>>> {
-        // An unknown id is 404 before the body is judged (contract §8).
-        sla_policies::find(&state.store, id.0).await?;
-        let body = body.parse()?;
-        let policy = sla_policies::update(
-            &state.store,
-            id.0,
-            SlaPolicyInput {
-                name: body.name,
-                description: body.description.into(),
-                is_default: body.is_default,
-                is_active: body.is_active,
-                first_response_hours: body.first_response_hours.map(Into::into),
-                resolution_hours: body.resolution_hours.map(Into::into),
-                business_hours: body.business_hours.into(),
-            },
-        )
-        .await?;
-        Ok(written(policy.into(), "SLA policy updated."))
-    }
-
+    update;
     /// Delete an SLA policy
     ///
     /// Requires the `admin` ability and an admin owner. A policy that tickets or departments
     /// use is deactivated instead (`outcome: deactivated`); the message is
     /// `SLA policy deleted.` either way.
-    #[oai(
-        path = "/admin/sla-policies/:id/delete",
-        method = "delete",
-        operation_id = "sla_policies.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        let removal = sla_policies::delete(&state.store, id.0).await?;
-        Ok(removed(id.0, removal, "SLA policy deleted."))
-    }
+    delete;
 }

@@ -1,32 +1,13 @@
 //! `/admin/tags`: list, show, create, update and delete tags (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
+use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{
-    ApiTags,
-    body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, Paged, Written, created, data, written},
-    errors::ApiResult,
-    params::PageRequest,
-    removal::{RemovalResult, removed},
-    security::Caller,
-};
+use super::{ApiTags, admin::admin_api};
 use crate::{
-    app::AppState,
-    domain::{
-        Removal,
-        tags::{self, Tag, TagInput},
-    },
+    domain::tags::{Tag, TagInput},
     time::rfc3339,
 };
-
-pub struct AdminTagsApi;
 
 #[derive(Debug, Object)]
 pub struct TagRecord {
@@ -61,120 +42,63 @@ pub struct CreateTagRequest {
     pub color: Option<String>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateTagRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 100))]
     pub name: Option<String>,
-    #[serde(default)]
     pub color: Option<String>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminTags")]
-impl AdminTagsApi {
+impl From<CreateTagRequest> for TagInput {
+    fn from(body: CreateTagRequest) -> Self {
+        TagInput {
+            name: Some(body.name),
+            color: body.color,
+        }
+    }
+}
+
+impl From<UpdateTagRequest> for TagInput {
+    fn from(body: UpdateTagRequest) -> Self {
+        TagInput {
+            name: body.name,
+            color: body.color,
+        }
+    }
+}
+
+admin_api! {
+    AdminTagsApi for Tag {
+        tag: "ApiTags::AdminTags",
+        path: "/admin/tags",
+        record: TagRecord,
+        created: TagRecord,
+        create: CreateTagRequest,
+        update: UpdateTagRequest,
+        ids: ["tags.list", "tags.show", "tags.create", "tags.update", "tags.delete"],
+    }
     /// List tags
     ///
     /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100),
     /// by id.
-    #[oai(path = "/admin/tags", method = "get", operation_id = "tags.list")]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<TagRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) = tags::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show a tag
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(path = "/admin/tags/:id", method = "get", operation_id = "tags.show")]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<TagRecord>>> {
-        Ok(data(tags::find(&state.store, id.0).await?.into()))
-    }
-
+    show;
     /// Create a tag
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/tags/create",
-        method = "post",
-        operation_id = "tags.create"
-    )]
-    async fn create(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateTagRequest>,
-    ) -> ApiResult<Created<TagRecord>> {
-        let body = body.0;
-        let tag = tags::create(
-            &state.store,
-            TagInput {
-                name: Some(body.name),
-                color: body.color,
-            },
-        )
-        .await?;
-        Ok(created(tag.into(), "Tag created."))
-    }
-
+    create;
     /// Update a tag
     ///
     /// Requires the `admin` ability and an admin owner.
-    #[oai(
-        path = "/admin/tags/:id/update",
-        method = "patch",
-        operation_id = "tags.update"
-    )]
-    async fn update(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: DeferredJson<UpdateTagRequest>,
-    ) -> ApiResult<Json<Written<TagRecord>>> {
-        // An unknown id is 404 before the body is judged (contract §8).
-        tags::find(&state.store, id.0).await?;
-        let body = body.parse()?;
-        let tag = tags::update(
-            &state.store,
-            id.0,
-            TagInput {
-                name: body.name,
-                color: body.color,
-            },
-        )
-        .await?;
-        Ok(written(tag.into(), "Tag updated."))
-    }
-
+    update;
     /// Delete a tag
     ///
     /// Requires the `admin` ability and an admin owner. The tag is also removed from every
     /// ticket that has it.
-    #[oai(
-        path = "/admin/tags/:id/delete",
-        method = "delete",
-        operation_id = "tags.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        tags::delete(&state.store, id.0).await?;
-        Ok(removed(id.0, Removal::Deleted, "Tag deleted."))
-    }
+    delete;
 }

@@ -3,7 +3,7 @@
 
 use poem::web::Data as State;
 use poem_openapi::{
-    Enum, Object, OpenApi,
+    Enum, Object,
     param::{Path, Query},
     payload::Json,
 };
@@ -11,23 +11,17 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::{DeferredJson, JsonBody},
-    envelope::{Created, Data, Paged, Written, created, data, written},
+    admin::admin_api,
+    envelope::{Paged, Written, written},
     errors::ApiResult,
     params::PageRequest,
-    removal::{RemovalResult, removed},
     security::Caller,
 };
 use crate::{
     app::AppState,
-    domain::{
-        Removal,
-        webhooks::{self, Delivery, Webhook, WebhookInput},
-    },
+    domain::webhooks::{self, Delivery, Webhook, WebhookInput},
     time::{rfc3339, rfc3339_opt},
 };
-
-pub struct AdminWebhooksApi;
 
 /// A webhook endpoint as listed; its secret is shown only in the create answer.
 #[derive(Debug, Object)]
@@ -82,20 +76,17 @@ pub struct CreateWebhookRequest {
     pub is_active: Option<bool>,
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Default, Object, Deserialize)]
 #[oai(example)]
+#[serde(default)]
 pub struct UpdateWebhookRequest {
-    #[serde(default)]
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
-    #[serde(default)]
     #[oai(validator(max_items = 50))]
     pub events: Option<Vec<String>>,
     /// A new secret (rotation); it is not shown in the answer.
-    #[serde(default)]
     #[oai(validator(max_length = 255))]
     pub secret: Option<String>,
-    #[serde(default)]
     pub is_active: Option<bool>,
 }
 
@@ -181,141 +172,84 @@ impl From<Delivery> for DeliveryRecord {
     }
 }
 
-#[OpenApi(tag = "ApiTags::AdminWebhooks")]
-impl AdminWebhooksApi {
+impl From<(Webhook, String)> for CreatedWebhook {
+    fn from((webhook, secret): (Webhook, String)) -> Self {
+        CreatedWebhook {
+            webhook: webhook.into(),
+            secret,
+        }
+    }
+}
+
+impl From<CreateWebhookRequest> for WebhookInput {
+    fn from(body: CreateWebhookRequest) -> Self {
+        WebhookInput {
+            url: Some(body.url),
+            events: Some(body.events),
+            secret: body.secret,
+            is_active: body.is_active,
+        }
+    }
+}
+
+impl From<UpdateWebhookRequest> for WebhookInput {
+    fn from(body: UpdateWebhookRequest) -> Self {
+        WebhookInput {
+            url: body.url,
+            events: body.events,
+            secret: body.secret,
+            is_active: body.is_active,
+        }
+    }
+}
+
+admin_api! {
+    AdminWebhooksApi for Webhook {
+        tag: "ApiTags::AdminWebhooks",
+        path: "/admin/webhooks",
+        record: WebhookRecord,
+        created: CreatedWebhook,
+        create: CreateWebhookRequest,
+        update: UpdateWebhookRequest,
+        ids: [
+            "webhooks.list",
+            "webhooks.show",
+            "webhooks.create",
+            "webhooks.update",
+            "webhooks.delete"
+        ],
+    }
     /// List webhooks
     ///
     /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page`
     /// 1..100), by id. Secrets are not shown.
-    #[oai(
-        path = "/admin/webhooks",
-        method = "get",
-        operation_id = "webhooks.list"
-    )]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<WebhookRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            webhooks::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(request.paged(items, total))
-    }
-
+    list;
     /// Show a webhook
     ///
     /// Requires the `admin` ability and an admin owner. The secret is not shown.
-    #[oai(
-        path = "/admin/webhooks/:id",
-        method = "get",
-        operation_id = "webhooks.show"
-    )]
-    async fn show(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Data<WebhookRecord>>> {
-        Ok(data(webhooks::find(&state.store, id.0).await?.into()))
-    }
-
+    show;
     /// Create a webhook
     ///
     /// Requires the `admin` ability and an admin owner. The answer carries the signing
     /// `secret`, shown this once only. The endpoint receives the events published from now on,
     /// signed per Standard Webhooks (see docs/events.md).
-    #[oai(
-        path = "/admin/webhooks/create",
-        method = "post",
-        operation_id = "webhooks.create"
-    )]
-    async fn create(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        body: JsonBody<CreateWebhookRequest>,
-    ) -> ApiResult<Created<CreatedWebhook>> {
-        let body = body.0;
-        let (webhook, secret) = webhooks::create(
-            &state.store,
-            WebhookInput {
-                url: Some(body.url),
-                events: Some(body.events),
-                secret: body.secret,
-                is_active: body.is_active,
-            },
-            state.config.webhooks.allow_private,
-        )
-        .await?;
-        Ok(created(
-            CreatedWebhook {
-                webhook: webhook.into(),
-                secret,
-            },
-            "Webhook created.",
-        ))
-    }
-
+    create;
     /// Update a webhook
     ///
     /// Requires the `admin` ability and an admin owner. Fields left out stay as they are; a
     /// new `secret` replaces the old one at once.
-    #[oai(
-        path = "/admin/webhooks/:id/update",
-        method = "patch",
-        operation_id = "webhooks.update"
-    )]
-    async fn update(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-        body: DeferredJson<UpdateWebhookRequest>,
-    ) -> ApiResult<Json<Written<WebhookRecord>>> {
-        webhooks::find(&state.store, id.0).await?;
-        let body = body.parse()?;
-        let updated = webhooks::update(
-            &state.store,
-            id.0,
-            WebhookInput {
-                url: body.url,
-                events: body.events,
-                secret: body.secret,
-                is_active: body.is_active,
-            },
-            state.config.webhooks.allow_private,
-        )
-        .await?;
-        Ok(written(updated.into(), "Webhook updated."))
-    }
-
+    update;
     /// Delete a webhook
     ///
     /// Requires the `admin` ability and an admin owner. Its delivery log goes with it.
-    #[oai(
-        path = "/admin/webhooks/:id/delete",
-        method = "delete",
-        operation_id = "webhooks.delete"
-    )]
-    async fn delete(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        id: Path<i64>,
-    ) -> ApiResult<Json<Written<RemovalResult>>> {
-        webhooks::delete(&state.store, id.0).await?;
-        Ok(removed(id.0, Removal::Deleted, "Webhook deleted."))
-    }
+    delete;
 
     /// List a webhook's deliveries
     ///
     /// Requires the `admin` ability and an admin owner. Newest first, each with every
     /// attempt. Paginated (`page`, `per_page` 1..100).
     #[oai(
-        path = "/admin/webhooks/:id/deliveries",
+        path = "/:id/deliveries",
         method = "get",
         operation_id = "webhooks.deliveries"
     )]
@@ -339,7 +273,7 @@ impl AdminWebhooksApi {
     /// the delivery, due now, with the same `webhook-id` (receivers can tell it is the same
     /// message). 404 `Delivery not found.` for a delivery of another webhook.
     #[oai(
-        path = "/admin/webhooks/:id/deliveries/:delivery_id/redeliver",
+        path = "/:id/deliveries/:delivery_id/redeliver",
         method = "post",
         operation_id = "webhooks.redeliver"
     )]

@@ -1,6 +1,7 @@
 //! HTTP endpoints, thin: each parses its input, calls one domain operation and shapes the
 //! envelope. The OpenAPI document is generated from these definitions.
 
+pub mod admin;
 pub mod admin_actions;
 pub mod admin_automations;
 pub mod admin_canned_responses;

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::{
+    admin::{self, AdminResource, AlsoFiles, Context},
     events,
     script_files::{self, FileScript},
     tickets::{
@@ -25,18 +26,17 @@ use super::{
     validate,
 };
 use crate::{
-    error::{Error, FieldErrors, Result},
+    error::{FieldErrors, Result},
     scripting::{Entry, Scripts, values},
     store::{
         Store,
         automations::{self as db, AutomationRow},
         events::EventRow,
-        is_unique_violation,
+        is_unique_violation, records,
     },
     time::{self, Timestamp},
 };
 
-const MAX_NAME: usize = 255;
 const MAX_SCRIPT: usize = 65_535;
 /// The trigger of time-based automations.
 pub const SCHEDULE: &str = "schedule";
@@ -107,26 +107,37 @@ fn check(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    if creating || input.name.is_some() {
-        let name = input.name.as_deref().unwrap_or_default();
-        if let Some(n) = errors.check("name", validate::line("name", name, MAX_NAME)) {
-            row.name = n;
-        }
-    }
-    if creating || input.script.is_some() {
-        let source = input.script.as_deref().unwrap_or_default();
-        let compiled = validate::body("script", source, MAX_SCRIPT)
-            .and_then(|s| scripts.compile(&s).map(|_| s).map_err(|e| e.0));
-        if let Some(s) = errors.check("script", compiled) {
-            row.script = s;
-        }
-    }
-    if creating || input.trigger.is_some() {
-        let value = input.trigger.as_deref().unwrap_or_default();
-        if let Some(t) = errors.check("trigger", trigger(value)) {
-            row.trigger_on = t;
-        }
-    }
+    let name = |n: &str| validate::line("name", n, validate::MAX_NAME);
+    validate::set_text(
+        &mut errors,
+        "name",
+        input.name.as_deref(),
+        creating,
+        name,
+        &mut row.name,
+    );
+    let compiled = |source: &str| {
+        validate::body("script", source, MAX_SCRIPT)
+            .and_then(|s| scripts.compile(&s).map(|_| s).map_err(|e| e.0))
+    };
+    let given = input.script.as_deref();
+    validate::set_text(
+        &mut errors,
+        "script",
+        given,
+        creating,
+        compiled,
+        &mut row.script,
+    );
+    let given = input.trigger.as_deref();
+    validate::set_text(
+        &mut errors,
+        "trigger",
+        given,
+        creating,
+        trigger,
+        &mut row.trigger_on,
+    );
     if input.interval_minutes.is_some() {
         row.interval_minutes = input.interval_minutes;
     }
@@ -177,75 +188,33 @@ pub fn from_file(
     Ok(automation)
 }
 
-pub async fn create(
-    store: &Store,
-    scripts: &Scripts,
-    input: AutomationInput,
-) -> Result<Automation> {
-    let mut row = blank_row(time::now());
-    check(scripts, &mut row, input, true)?;
-    let mut tx = store.begin().await?;
-    row.id = db::insert(&mut tx, &row).await?;
-    tx.commit().await?;
-    Ok(row.into())
-}
+impl AdminResource for Automation {
+    const KIND: &'static str = "Automation";
+    type Row = AutomationRow;
+    type Origin = AlsoFiles;
+    type Create = AutomationInput;
+    type Update = AutomationInput;
+    type Created = Automation;
 
-pub async fn update(
-    store: &Store,
-    scripts: &Scripts,
-    id: i64,
-    input: AutomationInput,
-) -> Result<Automation> {
-    script_files::refuse_change::<Automation>(scripts, id)?;
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Automation"))?;
-    check(scripts, &mut row, input, false)?;
-    row.updated_at = time::now();
-    db::update(&mut tx, &row).await?;
-    tx.commit().await?;
-    Ok(row.into())
-}
-
-pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    script_files::refuse_change::<Automation>(scripts, id)?;
-    let mut tx = store.begin().await?;
-    if !db::delete(&mut tx, id).await? {
-        return Err(Error::not_found("Automation"));
+    async fn create(cx: Context<'_>, input: AutomationInput) -> Result<Automation> {
+        let mut row = blank_row(time::now());
+        check(cx.scripts, &mut row, input, true)?;
+        let mut tx = cx.store.begin().await?;
+        row.id = records::insert(&mut tx, &row).await?;
+        tx.commit().await?;
+        Ok(row.into())
     }
-    tx.commit().await
-}
 
-/// The automation `id`: from the files when negative, else from the database.
-pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<Automation> {
-    if id < 0 {
-        return script_files::find(scripts, id);
+    async fn update(cx: Context<'_>, id: i64, input: AutomationInput) -> Result<Automation> {
+        script_files::refuse_change::<Automation>(cx.scripts, id)?;
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<Automation>(&mut tx, id).await?;
+        check(cx.scripts, &mut row, input, false)?;
+        row.updated_at = time::now();
+        records::update(&mut tx, &row).await?;
+        tx.commit().await?;
+        Ok(row.into())
     }
-    db::find(&mut *store.conn().await?, id)
-        .await?
-        .map(Automation::from)
-        .ok_or_else(|| Error::not_found("Automation"))
-}
-
-/// A page of every automation: the file ones first (by file name), then the database's by id.
-pub async fn page(
-    store: &Store,
-    scripts: &Scripts,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Automation>, i64)> {
-    let files = scripts.files();
-    script_files::merged_page(
-        &files.automations,
-        limit,
-        offset,
-        |limit, offset| async move {
-            let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
-            Ok((rows.into_iter().map(Automation::from).collect(), total))
-        },
-    )
-    .await
 }
 
 /// The active automations with `trigger`: the database's by id, then the files' by name.

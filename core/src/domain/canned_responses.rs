@@ -1,12 +1,17 @@
 //! Canned responses: reply texts agents reuse. A shared one is for everyone; a personal one
 //! (`is_shared: false`) belongs to the user who made it and only they see it.
 
-use super::{Owner, validate};
+use super::{
+    Owner,
+    admin::{self, AdminResource, Context, Database},
+    share, validate,
+};
 use crate::{
-    error::{Error, FieldErrors, Result},
+    error::{FieldErrors, Result},
     store::{
         Store,
         canned_responses::{self as db, CannedRow},
+        records,
     },
     time::{self, Timestamp},
 };
@@ -58,40 +63,58 @@ pub struct CannedInput {
 /// Checks the input onto `row`; `actor` becomes the owner when the response turns personal.
 fn apply(row: &mut CannedRow, input: CannedInput, actor: i64, creating: bool) -> Result<()> {
     let mut errors = FieldErrors::new();
-    if creating || input.title.is_some() {
-        let title = input.title.as_deref().unwrap_or_default();
-        if let Some(title) = errors.check("title", validate::line("title", title, MAX_TITLE)) {
-            row.title = title;
-        }
-    }
-    if creating || input.body.is_some() {
-        let body = input.body.as_deref().unwrap_or_default();
-        if let Some(body) = errors.check("body", validate::body("body", body, MAX_BODY)) {
-            row.body = body;
-        }
-    }
-    if let Some(category) = &input.category
-        && let Some(category) = errors.check(
-            "category",
-            validate::optional("category", category.as_deref(), MAX_CATEGORY),
-        )
-    {
-        row.category = category;
-    }
+    let title = |t: &str| validate::line("title", t, MAX_TITLE);
+    validate::set_text(
+        &mut errors,
+        "title",
+        input.title.as_deref(),
+        creating,
+        title,
+        &mut row.title,
+    );
+    let body = |b: &str| validate::body("body", b, MAX_BODY);
+    validate::set_text(
+        &mut errors,
+        "body",
+        input.body.as_deref(),
+        creating,
+        body,
+        &mut row.body,
+    );
+    validate::set_optional(
+        &mut errors,
+        "category",
+        &input.category,
+        MAX_CATEGORY,
+        &mut row.category,
+    );
     errors.into_result()?;
-    match input.is_shared {
-        Some(true) => {
-            row.is_shared = 1;
-            row.user_id = None;
-        }
-        // An admin editing someone's personal response does not take it over.
-        Some(false) if row.user_id.is_none() => {
-            row.is_shared = 0;
-            row.user_id = Some(actor);
-        }
-        _ => {}
-    }
+    share(input.is_shared, actor, &mut row.is_shared, &mut row.user_id);
     Ok(())
+}
+
+impl AdminResource for CannedResponse {
+    const KIND: &'static str = "Canned response";
+    type Row = CannedRow;
+    type Origin = Database;
+    type Create = CannedInput;
+    type Update = CannedInput;
+    type Created = CannedResponse;
+
+    async fn create(cx: Context<'_>, input: CannedInput) -> Result<CannedResponse> {
+        create(cx.store, cx.actor, input).await
+    }
+
+    /// A personal response keeps its owner; a shared one made personal becomes the actor's.
+    async fn update(cx: Context<'_>, id: i64, input: CannedInput) -> Result<CannedResponse> {
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<CannedResponse>(&mut tx, id).await?;
+        apply(&mut row, input, cx.actor, false)?;
+        row.updated_at = time::now();
+        let updated = admin::update_and_read(&mut tx, &row).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
 }
 
 /// Creates a response; a personal one belongs to `actor`.
@@ -110,56 +133,10 @@ pub async fn create(store: &Store, actor: i64, input: CannedInput) -> Result<Can
     };
     apply(&mut row, input, actor, true)?;
     let mut tx = store.begin().await?;
-    let id = db::insert(&mut tx, &row).await?;
-    let created = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
+    let id = records::insert(&mut tx, &row).await?;
+    let created = admin::reread::<CannedResponse>(&mut tx, id).await?;
     tx.commit().await?;
     Ok(created.into())
-}
-
-pub async fn update(
-    store: &Store,
-    actor: i64,
-    id: i64,
-    input: CannedInput,
-) -> Result<CannedResponse> {
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Canned response"))?;
-    apply(&mut row, input, actor, false)?;
-    row.updated_at = time::now();
-    db::update(&mut tx, &row).await?;
-    let updated = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
-    tx.commit().await?;
-    Ok(updated.into())
-}
-
-fn vanished(id: i64) -> Error {
-    Error::Internal(anyhow::anyhow!(
-        "canned response {id} vanished inside its transaction"
-    ))
-}
-
-pub async fn delete(store: &Store, id: i64) -> Result<()> {
-    let mut tx = store.begin().await?;
-    if !db::delete(&mut tx, id).await? {
-        return Err(Error::not_found("Canned response"));
-    }
-    tx.commit().await
-}
-
-pub async fn find(store: &Store, id: i64) -> Result<CannedResponse> {
-    let mut conn = store.conn().await?;
-    db::find(&mut conn, id)
-        .await?
-        .map(CannedResponse::from)
-        .ok_or_else(|| Error::not_found("Canned response"))
-}
-
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<CannedResponse>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    Ok((rows.into_iter().map(CannedResponse::from).collect(), total))
 }
 
 /// The shared responses and `user_id`'s own.

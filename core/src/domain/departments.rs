@@ -3,20 +3,24 @@
 
 use std::collections::HashMap;
 
-use super::{Removal, name_taken, unique_name, validate};
+use super::{
+    Removal,
+    admin::{self, AdminResource, Context, Database},
+    name_taken, unique_name, validate,
+};
 use crate::{
-    error::{Error, FieldErrors, Result},
+    error::{FieldErrors, Result},
     store::{
         Store,
         departments::{self as db, DepartmentRow, MemberRow},
-        sla_policies, users,
+        records,
+        sla_policies::SlaPolicyRow,
+        users,
     },
     time::{self, Timestamp},
 };
 
 pub const MAX_AGENTS: usize = 500;
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -75,6 +79,13 @@ fn assemble(rows: Vec<DepartmentRow>, members: Vec<MemberRow>) -> Vec<Department
         .collect()
 }
 
+/// A department without its agents: [`load`] attaches them.
+impl From<DepartmentRow> for Department {
+    fn from(row: DepartmentRow) -> Self {
+        assemble(vec![row], Vec::new()).remove(0)
+    }
+}
+
 async fn load(conn: &mut sqlx::AnyConnection, rows: Vec<DepartmentRow>) -> Result<Vec<Department>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let members = db::members_of(conn, &ids).await?;
@@ -89,20 +100,9 @@ async fn apply(
     creating: bool,
 ) -> Result<Option<Vec<i64>>> {
     let mut errors = FieldErrors::new();
-    if creating || input.name.is_some() {
-        let name = input.name.as_deref().unwrap_or_default();
-        if let Some(name) = errors.check("name", validate::line("name", name, MAX_NAME)) {
-            row.name = name;
-        }
-    }
-    if let Some(description) = &input.description
-        && let Some(description) = errors.check(
-            "description",
-            validate::optional("description", description.as_deref(), MAX_DESCRIPTION),
-        )
-    {
-        row.description = description;
-    }
+    let given = (input.name.as_deref(), &input.description);
+    let (name, description) = (&mut row.name, &mut row.description);
+    validate::set_name_and_description(&mut errors, given, creating, name, description);
     if let Some(active) = input.is_active {
         row.is_active = active as i64;
     }
@@ -138,7 +138,7 @@ async fn apply(
     };
     if let Some(policy_id) = input.sla_policy_id {
         if let Some(id) = policy_id {
-            let active = sla_policies::find(conn, id)
+            let active = records::find::<SlaPolicyRow>(conn, id)
                 .await?
                 .is_some_and(|p| p.is_active != 0);
             if !active {
@@ -148,10 +148,66 @@ async fn apply(
         row.sla_policy_id = policy_id;
     }
     errors.into_result()?;
-    if (creating || input.name.is_some()) && db::name_taken(conn, &row.name, row.id).await? {
+    if (creating || input.name.is_some())
+        && records::taken::<DepartmentRow>(conn, &row.name, row.id).await?
+    {
         return Err(name_taken());
     }
     Ok(agent_ids)
+}
+
+impl AdminResource for Department {
+    const KIND: &'static str = "Department";
+    type Row = DepartmentRow;
+    type Origin = Database;
+    type Create = DepartmentInput;
+    type Update = DepartmentInput;
+    type Created = Department;
+
+    async fn create(cx: Context<'_>, input: DepartmentInput) -> Result<Department> {
+        create(cx.store, input).await
+    }
+
+    async fn update(cx: Context<'_>, id: i64, input: DepartmentInput) -> Result<Department> {
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<Department>(&mut tx, id).await?;
+        let agent_ids = apply(&mut tx, &mut row, input, false).await?;
+        row.updated_at = time::now();
+        records::update(&mut tx, &row).await.map_err(unique_name)?;
+        if let Some(ids) = agent_ids {
+            db::set_members(&mut tx, id, &ids).await?;
+        }
+        let department = load(&mut tx, vec![row]).await?.remove(0);
+        tx.commit().await?;
+        Ok(department)
+    }
+
+    /// Deletes the department, or deactivates it when any ticket belongs to it.
+    async fn delete(cx: Context<'_>, id: i64) -> Result<Removal> {
+        let mut tx = cx.store.begin().await?;
+        admin::row::<Department>(&mut tx, id).await?;
+        let removal = if db::in_use(&mut tx, id).await? {
+            db::deactivate(&mut tx, id, time::now()).await?;
+            Removal::Deactivated
+        } else {
+            records::delete::<DepartmentRow>(&mut tx, id).await?;
+            Removal::Deleted
+        };
+        tx.commit().await?;
+        Ok(removal)
+    }
+
+    async fn find(cx: Context<'_>, id: i64) -> Result<Department> {
+        let mut conn = cx.store.conn().await?;
+        let row = admin::row::<Department>(&mut conn, id).await?;
+        Ok(load(&mut conn, vec![row]).await?.remove(0))
+    }
+
+    async fn page(cx: Context<'_>, limit: i64, offset: i64) -> Result<(Vec<Department>, i64)> {
+        let mut conn = cx.store.conn().await?;
+        let (rows, total) = records::page(&mut conn, limit, offset).await?;
+        Ok((load(&mut conn, rows).await?, total))
+    }
 }
 
 pub async fn create(store: &Store, input: DepartmentInput) -> Result<Department> {
@@ -167,58 +223,11 @@ pub async fn create(store: &Store, input: DepartmentInput) -> Result<Department>
     };
     let mut tx = store.begin().await?;
     let agent_ids = apply(&mut tx, &mut row, input, true).await?;
-    row.id = db::insert(&mut tx, &row).await.map_err(unique_name)?;
+    row.id = records::insert(&mut tx, &row).await.map_err(unique_name)?;
     db::set_members(&mut tx, row.id, &agent_ids.unwrap_or_default()).await?;
     let department = load(&mut tx, vec![row]).await?.remove(0);
     tx.commit().await?;
     Ok(department)
-}
-
-pub async fn update(store: &Store, id: i64, input: DepartmentInput) -> Result<Department> {
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Department"))?;
-    let agent_ids = apply(&mut tx, &mut row, input, false).await?;
-    row.updated_at = time::now();
-    db::update(&mut tx, &row).await.map_err(unique_name)?;
-    if let Some(ids) = agent_ids {
-        db::set_members(&mut tx, id, &ids).await?;
-    }
-    let department = load(&mut tx, vec![row]).await?.remove(0);
-    tx.commit().await?;
-    Ok(department)
-}
-
-/// Deletes the department, or deactivates it when any ticket belongs to it.
-pub async fn delete(store: &Store, id: i64) -> Result<Removal> {
-    let mut tx = store.begin().await?;
-    if db::find(&mut tx, id).await?.is_none() {
-        return Err(Error::not_found("Department"));
-    }
-    let removal = if db::in_use(&mut tx, id).await? {
-        db::deactivate(&mut tx, id, time::now()).await?;
-        Removal::Deactivated
-    } else {
-        db::delete(&mut tx, id).await?;
-        Removal::Deleted
-    };
-    tx.commit().await?;
-    Ok(removal)
-}
-
-pub async fn find(store: &Store, id: i64) -> Result<Department> {
-    let mut conn = store.conn().await?;
-    let row = db::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Department"))?;
-    Ok(load(&mut conn, vec![row]).await?.remove(0))
-}
-
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Department>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    Ok((load(&mut conn, rows).await?, total))
 }
 
 /// Active departments with their active agents (the read-only list for agents).

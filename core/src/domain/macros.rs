@@ -7,7 +7,9 @@
 use super::{
     Owner,
     actions::{self, Action, RawAction},
+    admin::{self, AdminResource, AlsoFiles, Context},
     script_files::{self, FileScript},
+    share,
     tickets::{
         Actor,
         activity::Kind,
@@ -21,12 +23,11 @@ use crate::{
     store::{
         Store,
         macros::{self as db, MacroRow},
+        records,
     },
     time::{self, Timestamp},
 };
 
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 const MAX_SCRIPT: usize = 65_535;
 const MAX_ORDER: i64 = 1_000_000;
 
@@ -117,20 +118,9 @@ fn apply(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    if creating || input.name.is_some() {
-        let name = input.name.as_deref().unwrap_or_default();
-        if let Some(name) = errors.check("name", validate::line("name", name, MAX_NAME)) {
-            row.name = name;
-        }
-    }
-    if let Some(description) = &input.description
-        && let Some(description) = errors.check(
-            "description",
-            validate::optional("description", description.as_deref(), MAX_DESCRIPTION),
-        )
-    {
-        row.description = description;
-    }
+    let given = (input.name.as_deref(), &input.description);
+    let (name, description) = (&mut row.name, &mut row.description);
+    validate::set_name_and_description(&mut errors, given, creating, name, description);
     if let Some(order) = input.order
         && let Some(order) = errors.check(
             "order",
@@ -161,25 +151,8 @@ fn apply(
         }
     }
     errors.into_result()?;
-    match input.is_shared {
-        Some(true) => {
-            row.is_shared = 1;
-            row.user_id = None;
-        }
-        // An admin editing someone's personal macro does not take it over.
-        Some(false) if row.user_id.is_none() => {
-            row.is_shared = 0;
-            row.user_id = Some(actor);
-        }
-        _ => {}
-    }
+    share(input.is_shared, actor, &mut row.is_shared, &mut row.user_id);
     Ok(())
-}
-
-fn vanished(id: i64) -> Error {
-    Error::Internal(anyhow::anyhow!(
-        "macro {id} vanished inside its transaction"
-    ))
 }
 
 fn blank_row(now: Timestamp) -> MacroRow {
@@ -208,10 +181,29 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: MacroInput) -> Res
     Ok(found)
 }
 
-/// 404 for an unknown macro, 403 for one from a file, before a change is judged.
-pub async fn writable(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    script_files::refuse_change::<Macro>(scripts, id)?;
-    find(store, scripts, id).await.map(drop)
+impl AdminResource for Macro {
+    const KIND: &'static str = "Macro";
+    type Row = MacroRow;
+    type Origin = AlsoFiles;
+    type Create = MacroInput;
+    type Update = MacroInput;
+    type Created = Macro;
+
+    async fn create(cx: Context<'_>, input: MacroInput) -> Result<Macro> {
+        create(cx.store, cx.scripts, cx.actor, input).await
+    }
+
+    /// A personal macro keeps its owner; a shared one made personal becomes the actor's.
+    async fn update(cx: Context<'_>, id: i64, input: MacroInput) -> Result<Macro> {
+        script_files::refuse_change::<Macro>(cx.scripts, id)?;
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<Macro>(&mut tx, id).await?;
+        apply(cx.scripts, &mut row, input, cx.actor, false)?;
+        row.updated_at = time::now();
+        let updated = admin::update_and_read(&mut tx, &row).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
 }
 
 /// Creates a macro; a personal one belongs to `actor`.
@@ -224,51 +216,10 @@ pub async fn create(
     let mut row = blank_row(time::now());
     apply(scripts, &mut row, input, actor, true)?;
     let mut tx = store.begin().await?;
-    let id = db::insert(&mut tx, &row).await?;
-    let created = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
+    let id = records::insert(&mut tx, &row).await?;
+    let created = admin::reread::<Macro>(&mut tx, id).await?;
     tx.commit().await?;
     created.try_into()
-}
-
-pub async fn update(
-    store: &Store,
-    scripts: &Scripts,
-    actor: i64,
-    id: i64,
-    input: MacroInput,
-) -> Result<Macro> {
-    script_files::refuse_change::<Macro>(scripts, id)?;
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Macro"))?;
-    apply(scripts, &mut row, input, actor, false)?;
-    row.updated_at = time::now();
-    db::update(&mut tx, &row).await?;
-    let updated = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
-    tx.commit().await?;
-    updated.try_into()
-}
-
-pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    script_files::refuse_change::<Macro>(scripts, id)?;
-    let mut tx = store.begin().await?;
-    if !db::delete(&mut tx, id).await? {
-        return Err(Error::not_found("Macro"));
-    }
-    tx.commit().await
-}
-
-/// The macro `id`: from the files when negative, else from the database.
-pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<Macro> {
-    if id < 0 {
-        return script_files::find(scripts, id);
-    }
-    let mut conn = store.conn().await?;
-    db::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Macro"))?
-        .try_into()
 }
 
 /// The macro if `user_id` may use it (shared, or their own); `None` otherwise.
@@ -283,33 +234,13 @@ pub async fn find_visible(
         return Ok(script_files::find(scripts, id).ok());
     }
     let mut conn = store.conn().await?;
-    match db::find(&mut conn, id).await? {
+    match records::find::<MacroRow>(&mut conn, id).await? {
         Some(row) => {
             let found = Macro::try_from(row)?;
             Ok(found.is_visible_to(user_id).then_some(found))
         }
         None => Ok(None),
     }
-}
-
-/// A page of every macro: the file ones first (by file name), then the database's by id.
-pub async fn page(
-    store: &Store,
-    scripts: &Scripts,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Macro>, i64)> {
-    let files = scripts.files();
-    script_files::merged_page(&files.macros, limit, offset, |limit, offset| async move {
-        let mut conn = store.conn().await?;
-        let (rows, total) = db::page(&mut conn, limit, offset).await?;
-        let macros = rows
-            .into_iter()
-            .map(Macro::try_from)
-            .collect::<Result<_>>()?;
-        Ok((macros, total))
-    })
-    .await
 }
 
 /// The shared macros (file ones included) and `user_id`'s own, by `order`; within one order

@@ -3,6 +3,7 @@
 
 pub mod abilities;
 pub mod actions;
+pub mod admin;
 pub mod automations;
 pub mod bootstrap;
 pub mod business_hours;
@@ -38,6 +39,23 @@ pub enum Removal {
 pub struct Owner {
     pub id: i64,
     pub name: String,
+}
+
+/// Who a shareable record (a canned response, a macro) belongs to after `is_shared` is given:
+/// `true` shares it with everyone; `false` makes a shared one personal to `actor`. An admin
+/// editing someone's personal one does not take it over.
+fn share(is_shared: Option<bool>, actor: i64, shared: &mut i64, owner: &mut Option<i64>) {
+    match is_shared {
+        Some(true) => {
+            *shared = 1;
+            *owner = None;
+        }
+        Some(false) if owner.is_none() => {
+            *shared = 0;
+            *owner = Some(actor);
+        }
+        _ => {}
+    }
 }
 
 fn name_taken() -> Error {

@@ -5,19 +5,22 @@
 use serde_json::{Map, Value};
 
 use super::{
-    Removal, business_hours::BusinessHours, name_taken, tickets::Priority, unique_name, validate,
+    Removal,
+    admin::{self, AdminResource, Context, Database},
+    business_hours::BusinessHours,
+    name_taken,
+    tickets::Priority,
+    unique_name, validate,
 };
 use crate::{
     error::{Error, FieldErrors, Result},
     store::{
-        Store, departments,
+        departments, records,
         sla_policies::{self as db, SlaPolicyRow},
     },
     time::{self, Timestamp},
 };
 
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 /// Ten years: past this an SLA means nothing, and due times stay far from overflow.
 const MAX_HOURS: f64 = 87_600.0;
 
@@ -137,20 +140,9 @@ async fn apply(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    if creating || input.name.is_some() {
-        let name = input.name.as_deref().unwrap_or_default();
-        if let Some(name) = errors.check("name", validate::line("name", name, MAX_NAME)) {
-            row.name = name;
-        }
-    }
-    if let Some(description) = &input.description
-        && let Some(description) = errors.check(
-            "description",
-            validate::optional("description", description.as_deref(), MAX_DESCRIPTION),
-        )
-    {
-        row.description = description;
-    }
+    let given = (input.name.as_deref(), &input.description);
+    let (name, description) = (&mut row.name, &mut row.description);
+    validate::set_name_and_description(&mut errors, given, creating, name, description);
     for (field, given, stored) in [
         (
             "first_response_hours",
@@ -193,88 +185,78 @@ async fn apply(
         None => {}
     }
     errors.into_result()?;
-    if (creating || input.name.is_some()) && db::name_taken(conn, &row.name, row.id).await? {
+    if (creating || input.name.is_some())
+        && records::taken::<SlaPolicyRow>(conn, &row.name, row.id).await?
+    {
         return Err(name_taken());
     }
     Ok(())
 }
 
-pub async fn create(store: &Store, input: SlaPolicyInput) -> Result<SlaPolicy> {
-    let now = time::now();
-    let mut row = SlaPolicyRow {
-        id: 0,
-        name: String::new(),
-        description: None,
-        is_default: 0,
-        is_active: 1,
-        first_response_hours: String::new(),
-        resolution_hours: String::new(),
-        business_hours: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let mut tx = store.begin().await?;
-    apply(&mut tx, &mut row, input, true).await?;
-    row.id = db::insert(&mut tx, &row).await.map_err(unique_name)?;
-    if row.is_default != 0 {
-        db::clear_default_except(&mut tx, row.id, now).await?;
-    }
-    tx.commit().await?;
-    row.try_into()
-}
+impl AdminResource for SlaPolicy {
+    const KIND: &'static str = "SLA policy";
+    type Row = SlaPolicyRow;
+    type Origin = Database;
+    type Create = SlaPolicyInput;
+    type Update = SlaPolicyInput;
+    type Created = SlaPolicy;
 
-pub async fn update(store: &Store, id: i64, input: SlaPolicyInput) -> Result<SlaPolicy> {
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("SLA policy"))?;
-    apply(&mut tx, &mut row, input, false).await?;
-    row.updated_at = time::now();
-    db::update(&mut tx, &row).await.map_err(unique_name)?;
-    if row.is_default != 0 {
-        db::clear_default_except(&mut tx, id, row.updated_at).await?;
+    async fn create(cx: Context<'_>, input: SlaPolicyInput) -> Result<SlaPolicy> {
+        let now = time::now();
+        let mut row = SlaPolicyRow {
+            id: 0,
+            name: String::new(),
+            description: None,
+            is_default: 0,
+            is_active: 1,
+            first_response_hours: String::new(),
+            resolution_hours: String::new(),
+            business_hours: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = cx.store.begin().await?;
+        apply(&mut tx, &mut row, input, true).await?;
+        row.id = records::insert(&mut tx, &row).await.map_err(unique_name)?;
+        if row.is_default != 0 {
+            db::clear_default_except(&mut tx, row.id, now).await?;
+        }
+        tx.commit().await?;
+        row.try_into()
     }
-    tx.commit().await?;
-    row.try_into()
-}
 
-/// Deletes the policy, or deactivates it (and drops its default flag) when a ticket or a
-/// department uses it.
-pub async fn delete(store: &Store, id: i64) -> Result<Removal> {
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("SLA policy"))?;
-    let in_use = db::used_by_tickets(&mut tx, id).await?
-        || departments::uses_sla_policy(&mut tx, id).await?;
-    let removal = if in_use {
-        row.is_active = 0;
-        row.is_default = 0;
+    /// New due times apply to tickets whose SLA is computed afterwards.
+    async fn update(cx: Context<'_>, id: i64, input: SlaPolicyInput) -> Result<SlaPolicy> {
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<SlaPolicy>(&mut tx, id).await?;
+        apply(&mut tx, &mut row, input, false).await?;
         row.updated_at = time::now();
-        db::update(&mut tx, &row).await?;
-        Removal::Deactivated
-    } else {
-        db::delete(&mut tx, id).await?;
-        Removal::Deleted
-    };
-    tx.commit().await?;
-    Ok(removal)
-}
+        records::update(&mut tx, &row).await.map_err(unique_name)?;
+        if row.is_default != 0 {
+            db::clear_default_except(&mut tx, id, row.updated_at).await?;
+        }
+        tx.commit().await?;
+        row.try_into()
+    }
 
-pub async fn find(store: &Store, id: i64) -> Result<SlaPolicy> {
-    let mut conn = store.conn().await?;
-    db::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found("SLA policy"))?
-        .try_into()
-}
-
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<SlaPolicy>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    let policies = rows
-        .into_iter()
-        .map(SlaPolicy::try_from)
-        .collect::<Result<_>>()?;
-    Ok((policies, total))
+    /// Deletes the policy, or deactivates it (and drops its default flag) when a ticket or a
+    /// department uses it.
+    async fn delete(cx: Context<'_>, id: i64) -> Result<Removal> {
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<SlaPolicy>(&mut tx, id).await?;
+        let in_use = db::used_by_tickets(&mut tx, id).await?
+            || departments::uses_sla_policy(&mut tx, id).await?;
+        let removal = if in_use {
+            row.is_active = 0;
+            row.is_default = 0;
+            row.updated_at = time::now();
+            records::update(&mut tx, &row).await?;
+            Removal::Deactivated
+        } else {
+            records::delete::<SlaPolicyRow>(&mut tx, id).await?;
+            Removal::Deleted
+        };
+        tx.commit().await?;
+        Ok(removal)
+    }
 }

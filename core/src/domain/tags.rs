@@ -1,9 +1,12 @@
 //! Tags: a unique name and a display colour. Deleting one takes it off its tickets.
 
-use super::{name_taken, unique_name, validate};
+use super::{
+    admin::{self, AdminResource, Context, Database},
+    name_taken, unique_name, validate,
+};
 use crate::{
-    error::{Error, FieldErrors, Result},
-    store::{Store, tags as db, tags::TagRow},
+    error::{FieldErrors, Result},
+    store::{Store, records, tags as db, tags::TagRow},
     time::{self, Timestamp},
 };
 
@@ -49,6 +52,43 @@ fn color(value: &str) -> Result<String, String> {
     }
 }
 
+impl AdminResource for Tag {
+    const KIND: &'static str = "Tag";
+    type Row = TagRow;
+    type Origin = Database;
+    type Create = TagInput;
+    type Update = TagInput;
+    type Created = Tag;
+
+    async fn create(cx: Context<'_>, input: TagInput) -> Result<Tag> {
+        create(cx.store, input).await
+    }
+
+    async fn update(cx: Context<'_>, id: i64, changes: TagInput) -> Result<Tag> {
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<Tag>(&mut tx, id).await?;
+        let mut errors = FieldErrors::new();
+        if let Some(name) = &changes.name
+            && let Some(name) = errors.check("name", validate::line("name", name, MAX_NAME))
+        {
+            row.name = name;
+        }
+        if let Some(value) = &changes.color
+            && let Some(value) = errors.check("color", color(value))
+        {
+            row.color = value;
+        }
+        errors.into_result()?;
+        if changes.name.is_some() && records::taken::<TagRow>(&mut tx, &row.name, id).await? {
+            return Err(name_taken());
+        }
+        row.updated_at = time::now();
+        records::update(&mut tx, &row).await.map_err(unique_name)?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+}
+
 pub async fn create(store: &Store, input: TagInput) -> Result<Tag> {
     let mut errors = FieldErrors::new();
     let name = errors.check(
@@ -62,7 +102,7 @@ pub async fn create(store: &Store, input: TagInput) -> Result<Tag> {
     errors.into_result()?;
     let (name, color) = (name.unwrap_or_default(), color.unwrap_or_default());
     let mut tx = store.begin().await?;
-    if db::name_taken(&mut tx, &name, 0).await? {
+    if records::taken::<TagRow>(&mut tx, &name, 0).await? {
         return Err(name_taken());
     }
     let now = time::now();
@@ -77,55 +117,6 @@ pub async fn create(store: &Store, input: TagInput) -> Result<Tag> {
         created_at: now,
         updated_at: now,
     })
-}
-
-pub async fn update(store: &Store, id: i64, changes: TagInput) -> Result<Tag> {
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Tag"))?;
-    let mut errors = FieldErrors::new();
-    if let Some(name) = &changes.name
-        && let Some(name) = errors.check("name", validate::line("name", name, MAX_NAME))
-    {
-        row.name = name;
-    }
-    if let Some(value) = &changes.color
-        && let Some(value) = errors.check("color", color(value))
-    {
-        row.color = value;
-    }
-    errors.into_result()?;
-    if changes.name.is_some() && db::name_taken(&mut tx, &row.name, id).await? {
-        return Err(name_taken());
-    }
-    row.updated_at = time::now();
-    db::update(&mut tx, &row).await.map_err(unique_name)?;
-    tx.commit().await?;
-    Ok(row.into())
-}
-
-/// Deletes the tag and removes it from every ticket that had it.
-pub async fn delete(store: &Store, id: i64) -> Result<()> {
-    let mut tx = store.begin().await?;
-    if !db::delete(&mut tx, id).await? {
-        return Err(Error::not_found("Tag"));
-    }
-    tx.commit().await
-}
-
-pub async fn find(store: &Store, id: i64) -> Result<Tag> {
-    let mut conn = store.conn().await?;
-    db::find(&mut conn, id)
-        .await?
-        .map(Tag::from)
-        .ok_or_else(|| Error::not_found("Tag"))
-}
-
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Tag>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    Ok((rows.into_iter().map(Tag::from).collect(), total))
 }
 
 /// Every tag, by name (the read-only list for agents).

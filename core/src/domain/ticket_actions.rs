@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::{
+    admin::{self, AdminResource, AlsoFiles, Context},
     script_files::{self, ACTION_KEY_PREFIX, FileScript},
     tickets::{
         Actor,
@@ -19,7 +20,7 @@ use crate::{
     error::{Error, FieldErrors, Result},
     scripting::{Entry, Scripts, values},
     store::{
-        Store,
+        Store, records,
         ticket_actions::{self as db, TicketActionRow},
     },
     time::{self, Timestamp},
@@ -103,23 +104,37 @@ fn check(
     creating: bool,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
-    if (creating || input.key.is_some())
-        && let Some(k) = errors.check("key", check_key(input.key.as_deref().unwrap_or_default()))
-    {
-        row.action_key = k;
-    }
-    if creating || input.label.is_some() {
-        let label = input.label.as_deref().unwrap_or_default();
-        if let Some(l) = errors.check("label", validate::line("label", label, MAX_LABEL)) {
-            row.label = l;
-        }
-    }
-    if creating || input.script.is_some() {
-        let source = input.script.as_deref().unwrap_or_default();
-        if let Some(s) = errors.check("script", script(scripts, source)) {
-            row.script = s;
-        }
-    }
+    let given = (
+        input.key.as_deref(),
+        input.label.as_deref(),
+        input.script.as_deref(),
+    );
+    validate::set_text(
+        &mut errors,
+        "key",
+        given.0,
+        creating,
+        check_key,
+        &mut row.action_key,
+    );
+    let label = |l: &str| validate::line("label", l, MAX_LABEL);
+    validate::set_text(
+        &mut errors,
+        "label",
+        given.1,
+        creating,
+        label,
+        &mut row.label,
+    );
+    let source = |s: &str| script(scripts, s);
+    validate::set_text(
+        &mut errors,
+        "script",
+        given.2,
+        creating,
+        source,
+        &mut row.script,
+    );
     if let Some(active) = input.is_active {
         row.is_active = i64::from(active);
     }
@@ -154,41 +169,43 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: ActionInput) -> Re
     Ok(action)
 }
 
-pub async fn create(store: &Store, scripts: &Scripts, input: ActionInput) -> Result<TicketAction> {
-    let mut row = blank_row(time::now());
-    check(scripts, &mut row, input, true)?;
-    let mut tx = store.begin().await?;
-    if db::key_taken(&mut tx, &row.action_key, 0).await? {
-        return Err(key_taken());
-    }
-    row.id = db::insert(&mut tx, &row)
-        .await
-        .map_err(|e| unique_name(e).into_key())?;
-    tx.commit().await?;
-    Ok(row.into())
-}
+impl AdminResource for TicketAction {
+    const KIND: &'static str = "Action";
+    type Row = TicketActionRow;
+    type Origin = AlsoFiles;
+    type Create = ActionInput;
+    type Update = ActionInput;
+    type Created = TicketAction;
 
-pub async fn update(
-    store: &Store,
-    scripts: &Scripts,
-    id: i64,
-    input: ActionInput,
-) -> Result<TicketAction> {
-    script_files::refuse_change::<TicketAction>(scripts, id)?;
-    let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Action"))?;
-    check(scripts, &mut row, input, false)?;
-    if db::key_taken(&mut tx, &row.action_key, id).await? {
-        return Err(key_taken());
+    async fn create(cx: Context<'_>, input: ActionInput) -> Result<TicketAction> {
+        let mut row = blank_row(time::now());
+        check(cx.scripts, &mut row, input, true)?;
+        let mut tx = cx.store.begin().await?;
+        if records::taken::<TicketActionRow>(&mut tx, &row.action_key, 0).await? {
+            return Err(key_taken());
+        }
+        row.id = records::insert(&mut tx, &row)
+            .await
+            .map_err(|e| unique_name(e).into_key())?;
+        tx.commit().await?;
+        Ok(row.into())
     }
-    row.updated_at = time::now();
-    db::update(&mut tx, &row)
-        .await
-        .map_err(|e| unique_name(e).into_key())?;
-    tx.commit().await?;
-    Ok(row.into())
+
+    async fn update(cx: Context<'_>, id: i64, input: ActionInput) -> Result<TicketAction> {
+        script_files::refuse_change::<TicketAction>(cx.scripts, id)?;
+        let mut tx = cx.store.begin().await?;
+        let mut row = admin::row::<TicketAction>(&mut tx, id).await?;
+        check(cx.scripts, &mut row, input, false)?;
+        if records::taken::<TicketActionRow>(&mut tx, &row.action_key, id).await? {
+            return Err(key_taken());
+        }
+        row.updated_at = time::now();
+        records::update(&mut tx, &row)
+            .await
+            .map_err(|e| unique_name(e).into_key())?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
 }
 
 trait IntoKey {
@@ -203,41 +220,6 @@ impl IntoKey for Error {
             other => other,
         }
     }
-}
-
-pub async fn delete(store: &Store, scripts: &Scripts, id: i64) -> Result<()> {
-    script_files::refuse_change::<TicketAction>(scripts, id)?;
-    let mut tx = store.begin().await?;
-    if !db::delete(&mut tx, id).await? {
-        return Err(Error::not_found("Action"));
-    }
-    tx.commit().await
-}
-
-/// The action `id`: from the files when negative, else from the database.
-pub async fn find(store: &Store, scripts: &Scripts, id: i64) -> Result<TicketAction> {
-    if id < 0 {
-        return script_files::find(scripts, id);
-    }
-    db::find(&mut *store.conn().await?, id)
-        .await?
-        .map(TicketAction::from)
-        .ok_or_else(|| Error::not_found("Action"))
-}
-
-/// A page of every action: the file ones first (by file name), then the database's by id.
-pub async fn page(
-    store: &Store,
-    scripts: &Scripts,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<TicketAction>, i64)> {
-    let files = scripts.files();
-    script_files::merged_page(&files.actions, limit, offset, |limit, offset| async move {
-        let (rows, total) = db::page(&mut *store.conn().await?, limit, offset).await?;
-        Ok((rows.into_iter().map(TicketAction::from).collect(), total))
-    })
-    .await
 }
 
 /// The active action `key`: a file one for `file:...`, else the database's.

@@ -1,9 +1,14 @@
 //! Users and the rules on them: unique email, a known role, deactivation instead of deletion.
 
-use super::{roles::Role, validate};
+use super::{
+    Removal,
+    admin::{self, AdminResource, Context, Database},
+    roles::Role,
+    validate,
+};
 use crate::{
     error::{Error, FieldErrors, Result},
-    store::{Store, users as db, users::UserRow},
+    store::{Store, records, users as db, users::UserRow},
     time::{self, Timestamp},
 };
 
@@ -88,9 +93,7 @@ pub async fn create(store: &Store, input: NewUser) -> Result<User> {
 
 pub async fn update(store: &Store, id: i64, changes: UserChanges) -> Result<User> {
     let mut tx = store.begin().await?;
-    let mut row = db::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::not_found("User"))?;
+    let mut row = admin::row::<User>(&mut tx, id).await?;
     let mut errors = FieldErrors::new();
     if let Some(name) = &changes.name
         && let Some(name) = errors.check("name", validate::line("name", name, 255))
@@ -115,17 +118,9 @@ pub async fn update(store: &Store, id: i64, changes: UserChanges) -> Result<User
     }
     errors.into_result()?;
     row.updated_at = time::now();
-    db::update(&mut tx, &row).await?;
+    records::update(&mut tx, &row).await?;
     tx.commit().await?;
     Ok(row.into())
-}
-
-pub async fn find(store: &Store, id: i64) -> Result<User> {
-    let mut conn = store.conn().await?;
-    db::find(&mut conn, id)
-        .await?
-        .map(User::from)
-        .ok_or_else(|| Error::not_found("User"))
 }
 
 pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<User>> {
@@ -159,34 +154,38 @@ fn check_self_change(actor: i64, id: i64, changes: &UserChanges) -> Result<()> {
     errors.into_result()
 }
 
-/// An admin's change to a user: as [`update`], except that admins cannot demote or
-/// deactivate themselves.
-pub async fn update_by(store: &Store, actor: i64, id: i64, changes: UserChanges) -> Result<User> {
-    check_self_change(actor, id, &changes)?;
-    update(store, id, changes).await
-}
+impl AdminResource for User {
+    const KIND: &'static str = "User";
+    type Row = UserRow;
+    type Origin = Database;
+    type Create = NewUser;
+    type Update = UserChanges;
+    type Created = User;
 
-/// Users are never deleted (tickets and replies keep pointing at them): deactivation instead.
-pub async fn deactivate_by(store: &Store, actor: i64, id: i64) -> Result<User> {
-    if actor == id {
-        find(store, id).await?;
-        return Err(Error::field("id", "You cannot deactivate yourself."));
+    async fn create(cx: Context<'_>, input: NewUser) -> Result<User> {
+        create(cx.store, input).await
     }
-    update(
-        store,
-        id,
-        UserChanges {
+
+    /// As [`update`], except that admins cannot demote or deactivate themselves.
+    async fn update(cx: Context<'_>, id: i64, changes: UserChanges) -> Result<User> {
+        check_self_change(cx.actor, id, &changes)?;
+        update(cx.store, id, changes).await
+    }
+
+    /// Users are never deleted (tickets and replies keep pointing at them): deactivation
+    /// instead.
+    async fn delete(cx: Context<'_>, id: i64) -> Result<Removal> {
+        if cx.actor == id {
+            admin::row::<User>(&mut *cx.store.conn().await?, id).await?;
+            return Err(Error::field("id", "You cannot deactivate yourself."));
+        }
+        let changes = UserChanges {
             is_active: Some(false),
             ..UserChanges::default()
-        },
-    )
-    .await
-}
-
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<User>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    Ok((rows.into_iter().map(User::from).collect(), total))
+        };
+        update(cx.store, id, changes).await?;
+        Ok(Removal::Deactivated)
+    }
 }
 
 /// Active agents and admins, by name: who tickets can be assigned to.

@@ -1,6 +1,8 @@
 //! Field checks shared by every operation, with the messages clients see (`errors.<field>`).
 //! Lengths count Unicode code points, as the contract says.
 
+use crate::error::FieldErrors;
+
 /// `subject` → `subject`, `agent_id` → `agent id`: how a field is named inside a message.
 fn label(field: &str) -> String {
     field.replace('_', " ")
@@ -88,6 +90,57 @@ pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, String>
             label(field)
         ))
     }
+}
+
+/// A field that must hold a value on create and may be left out on update: checks `given`
+/// (or, on create, the empty text, which `rule` refuses as required) and writes it to `slot`.
+pub fn set_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    given: Option<&str>,
+    creating: bool,
+    rule: impl FnOnce(&str) -> Result<String, String>,
+    slot: &mut String,
+) {
+    if (creating || given.is_some())
+        && let Some(value) = errors.check(field, rule(given.unwrap_or_default()))
+    {
+        *slot = value;
+    }
+}
+
+/// A nullable text field of at most `max` characters: `Some(None)` clears it.
+pub fn set_optional(
+    errors: &mut FieldErrors,
+    field: &str,
+    given: &Option<Option<String>>,
+    max: usize,
+    slot: &mut Option<String>,
+) {
+    if let Some(value) = given
+        && let Some(value) = errors.check(field, optional(field, value.as_deref(), max))
+    {
+        *slot = value;
+    }
+}
+
+/// Longest `name` of an admin record (departments, macros, SLA policies, automations).
+pub const MAX_NAME: usize = 255;
+/// Longest `description` of one.
+pub const MAX_DESCRIPTION: usize = 1000;
+
+/// The `name` (required on create) and nullable `description` that departments, macros and
+/// SLA policies share.
+pub fn set_name_and_description(
+    errors: &mut FieldErrors,
+    given: (Option<&str>, &Option<Option<String>>),
+    creating: bool,
+    name: &mut String,
+    description: &mut Option<String>,
+) {
+    let rule = |n: &str| line("name", n, MAX_NAME);
+    set_text(errors, "name", given.0, creating, rule, name);
+    set_optional(errors, "description", given.1, MAX_DESCRIPTION, description);
 }
 
 #[cfg(test)]

@@ -4,11 +4,14 @@
 
 use std::collections::HashMap;
 
-use super::events::is_event_name;
+use super::{
+    admin::{self, AdminResource, Context, Database},
+    events::is_event_name,
+};
 use crate::{
     error::{Error, FieldErrors, Result},
     store::{
-        Store, events as outbox,
+        Store, events as outbox, records,
         webhooks::{self as db, AttemptRow, DeliveryRow, WebhookRow},
     },
     time::{self, Timestamp},
@@ -130,84 +133,49 @@ fn parse_events(list: Vec<String>) -> Result<Vec<String>, String> {
     Ok(seen)
 }
 
-fn vanished(id: i64) -> Error {
-    Error::Internal(anyhow::anyhow!(
-        "webhook {id} vanished inside its transaction"
-    ))
-}
+impl AdminResource for Webhook {
+    const KIND: &'static str = "Webhook";
+    type Row = WebhookRow;
+    type Origin = Database;
+    type Create = WebhookInput;
+    type Update = WebhookInput;
+    /// With its secret (generated unless given), which is shown this once.
+    type Created = (Webhook, String);
 
-/// Creates an endpoint; returns it with its secret (generated unless given), which is shown
-/// this once. It receives the events published from now on.
-pub async fn create(
-    store: &Store,
-    input: WebhookInput,
-    allow_private: bool,
-) -> Result<(Webhook, String)> {
-    let now = time::now();
-    let mut row = WebhookRow {
-        id: 0,
-        url: String::new(),
-        event_names: "[]".into(),
-        secret: signing::generate_secret(),
-        is_active: 1,
-        after_event_id: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    apply(&mut row, input, true, allow_private).await?;
-    let mut tx = store.begin().await?;
-    row.after_event_id = outbox::last_id(&mut tx).await?;
-    let id = db::insert(&mut tx, &row).await?;
-    let created = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
-    tx.commit().await?;
-    let secret = created.secret.clone();
-    Ok((created.into(), secret))
-}
-
-pub async fn update(
-    store: &Store,
-    id: i64,
-    input: WebhookInput,
-    allow_private: bool,
-) -> Result<Webhook> {
-    // 404 before validation, and the URL's lookup outside the transaction.
-    let mut row = find_row(store, id).await?;
-    apply(&mut row, input, false, allow_private).await?;
-    row.updated_at = time::now();
-    let mut tx = store.begin().await?;
-    if db::find(&mut tx, id).await?.is_none() {
-        return Err(Error::not_found("Webhook"));
+    /// Creates an endpoint; it receives the events published from now on.
+    async fn create(cx: Context<'_>, input: WebhookInput) -> Result<(Webhook, String)> {
+        let now = time::now();
+        let mut row = WebhookRow {
+            id: 0,
+            url: String::new(),
+            event_names: "[]".into(),
+            secret: signing::generate_secret(),
+            is_active: 1,
+            after_event_id: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        apply(&mut row, input, true, cx.allow_private).await?;
+        let mut tx = cx.store.begin().await?;
+        row.after_event_id = outbox::last_id(&mut tx).await?;
+        let id = records::insert(&mut tx, &row).await?;
+        let created = admin::reread::<Webhook>(&mut tx, id).await?;
+        tx.commit().await?;
+        let secret = created.secret.clone();
+        Ok((created.into(), secret))
     }
-    db::update(&mut tx, &row).await?;
-    let updated = db::find(&mut tx, id).await?.ok_or_else(|| vanished(id))?;
-    tx.commit().await?;
-    Ok(updated.into())
-}
 
-/// Deletes the endpoint and its delivery log.
-pub async fn delete(store: &Store, id: i64) -> Result<()> {
-    let mut tx = store.begin().await?;
-    if !db::delete(&mut tx, id).await? {
-        return Err(Error::not_found("Webhook"));
+    async fn update(cx: Context<'_>, id: i64, input: WebhookInput) -> Result<Webhook> {
+        // 404 before validation, and the URL's lookup outside the transaction.
+        let mut row = admin::row::<Webhook>(&mut *cx.store.conn().await?, id).await?;
+        apply(&mut row, input, false, cx.allow_private).await?;
+        row.updated_at = time::now();
+        let mut tx = cx.store.begin().await?;
+        admin::row::<Webhook>(&mut tx, id).await?;
+        let updated = admin::update_and_read(&mut tx, &row).await?;
+        tx.commit().await?;
+        Ok(updated)
     }
-    tx.commit().await
-}
-
-async fn find_row(store: &Store, id: i64) -> Result<WebhookRow> {
-    let mut conn = store.conn().await?;
-    db::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found("Webhook"))
-}
-
-pub async fn find(store: &Store, id: i64) -> Result<Webhook> {
-    Ok(find_row(store, id).await?.into())
-}
-
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Webhook>, i64)> {
-    let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    Ok((rows.into_iter().map(Webhook::from).collect(), total))
 }
 
 /// The `webhook-id` of a delivery: the same for every attempt of it, redeliveries included.
@@ -254,9 +222,9 @@ pub async fn deliveries(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Delivery>, i64)> {
-    find_row(store, webhook_id).await?;
     let (rows, total) = {
         let mut conn = store.conn().await?;
+        admin::row::<Webhook>(&mut conn, webhook_id).await?;
         db::delivery_page(&mut conn, webhook_id, limit, offset).await?
     };
     Ok((with_attempts(store, rows).await?, total))
@@ -265,9 +233,7 @@ pub async fn deliveries(
 /// Queues a fresh run of attempts for a delivery, due now, under the same `webhook-id`.
 pub async fn redeliver(store: &Store, webhook_id: i64, delivery_id: i64) -> Result<Delivery> {
     let mut tx = store.begin().await?;
-    if db::find(&mut tx, webhook_id).await?.is_none() {
-        return Err(Error::not_found("Webhook"));
-    }
+    admin::row::<Webhook>(&mut tx, webhook_id).await?;
     if db::find_delivery(&mut tx, webhook_id, delivery_id)
         .await?
         .is_none()
@@ -277,7 +243,7 @@ pub async fn redeliver(store: &Store, webhook_id: i64, delivery_id: i64) -> Resu
     db::requeue(&mut tx, delivery_id, time::now()).await?;
     let row = db::find_delivery(&mut tx, webhook_id, delivery_id)
         .await?
-        .ok_or_else(|| vanished(webhook_id))?;
+        .ok_or_else(|| admin::vanished::<Webhook>(webhook_id))?;
     tx.commit().await?;
     Ok(with_attempts(store, vec![row]).await?.remove(0))
 }

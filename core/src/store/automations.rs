@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use super::insert_returning_id;
+use super::records::record;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,28 +28,21 @@ macro_rules! select_automations {
     };
 }
 
-pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<AutomationRow>> {
-    Ok(sqlx::query_as(select_automations!("WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
-
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<AutomationRow>, i64)> {
-    let rows = sqlx::query_as(select_automations!("ORDER BY id LIMIT ? OFFSET ?"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM automations")
-        .fetch_one(conn)
-        .await?;
-    Ok((rows, total))
-}
+record!(AutomationRow {
+    table: "automations",
+    select: select_automations!(""),
+    id: "id",
+    writes: [
+        name,
+        script,
+        trigger_on,
+        interval_minutes,
+        is_active,
+        created_at,
+        updated_at
+    ],
+    dependents: ["DELETE FROM automation_runs WHERE automation_id = ?",],
+});
 
 /// The active automations with the trigger `trigger` (`schedule` or an event name), by id.
 pub async fn active(conn: &mut AnyConnection, trigger: &str) -> Result<Vec<AutomationRow>> {
@@ -59,54 +52,6 @@ pub async fn active(conn: &mut AnyConnection, trigger: &str) -> Result<Vec<Autom
     .bind(trigger)
     .fetch_all(conn)
     .await?)
-}
-
-pub async fn insert(conn: &mut AnyConnection, row: &AutomationRow) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO automations (name, script, trigger_on, interval_minutes, is_active, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(&row.name)
-                .bind(&row.script)
-                .bind(&row.trigger_on)
-                .bind(row.interval_minutes)
-                .bind(row.is_active)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-        },
-    )
-    .await
-}
-
-pub async fn update(conn: &mut AnyConnection, row: &AutomationRow) -> Result<()> {
-    sqlx::query(
-        "UPDATE automations SET name = ?, script = ?, trigger_on = ?, interval_minutes = ?, \
-         is_active = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(&row.name)
-    .bind(&row.script)
-    .bind(&row.trigger_on)
-    .bind(row.interval_minutes)
-    .bind(row.is_active)
-    .bind(row.updated_at)
-    .bind(row.id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Deletes the automation and its runs.
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    let result = sqlx::query("DELETE FROM automations WHERE id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM automation_runs WHERE automation_id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() > 0)
 }
 
 /// Up to `limit` open (not resolved or closed, not deleted) tickets with an id above `after`,

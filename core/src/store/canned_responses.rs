@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::insert_returning_id;
+use super::records::record;
 use crate::{error::Result, time::Timestamp};
 
 /// A canned response with its owner's name joined (one query, no second lookup).
@@ -30,28 +30,15 @@ macro_rules! select_canned {
     };
 }
 
-pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<CannedRow>> {
-    Ok(sqlx::query_as(select_canned!("WHERE c.id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
-
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<CannedRow>, i64)> {
-    let rows = sqlx::query_as(select_canned!("ORDER BY c.id LIMIT ? OFFSET ?"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM canned_responses")
-        .fetch_one(conn)
-        .await?;
-    Ok((rows, total))
-}
+record!(CannedRow {
+    table: "canned_responses",
+    select: select_canned!(""),
+    id: "c.id",
+    writes: [
+        title, body, category, is_shared, user_id, created_at, updated_at
+    ],
+    dependents: [],
+});
 
 /// The shared ones and `user_id`'s own, by category then title.
 pub async fn visible_to(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<CannedRow>> {
@@ -61,47 +48,4 @@ pub async fn visible_to(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Ca
     .bind(user_id)
     .fetch_all(conn)
     .await?)
-}
-
-pub async fn insert(conn: &mut AnyConnection, row: &CannedRow) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO canned_responses (title, body, category, is_shared, user_id, created_at, \
-         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(&row.title)
-                .bind(&row.body)
-                .bind(&row.category)
-                .bind(row.is_shared)
-                .bind(row.user_id)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-        },
-    )
-    .await
-}
-
-pub async fn update(conn: &mut AnyConnection, row: &CannedRow) -> Result<()> {
-    sqlx::query(
-        "UPDATE canned_responses SET title = ?, body = ?, category = ?, is_shared = ?, \
-         user_id = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(&row.title)
-    .bind(&row.body)
-    .bind(&row.category)
-    .bind(row.is_shared)
-    .bind(row.user_id)
-    .bind(row.updated_at)
-    .bind(row.id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    let result = sqlx::query("DELETE FROM canned_responses WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() > 0)
 }

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::insert_returning_id;
+use super::records::record;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,38 +35,21 @@ macro_rules! select_departments {
     };
 }
 
-pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<DepartmentRow>> {
-    Ok(sqlx::query_as(select_departments!("WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
-
-/// Whether another department (not `except_id`) has this name, compared case-insensitively.
-pub async fn name_taken(conn: &mut AnyConnection, name: &str, except_id: i64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE name = ? AND id <> ?")
-        .bind(name)
-        .bind(except_id)
-        .fetch_one(conn)
-        .await?;
-    Ok(n > 0)
-}
-
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<DepartmentRow>, i64)> {
-    let rows = sqlx::query_as(select_departments!("ORDER BY id LIMIT ? OFFSET ?"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM departments")
-        .fetch_one(conn)
-        .await?;
-    Ok((rows, total))
-}
+record!(DepartmentRow {
+    table: "departments",
+    select: select_departments!(""),
+    id: "id",
+    unique: "name",
+    writes: [
+        name,
+        description,
+        is_active,
+        sla_policy_id,
+        created_at,
+        updated_at
+    ],
+    dependents: ["DELETE FROM department_agents WHERE department_id = ?"],
+});
 
 /// Active departments, by name.
 pub async fn active(conn: &mut AnyConnection) -> Result<Vec<DepartmentRow>> {
@@ -103,39 +86,6 @@ pub async fn active_members(conn: &mut AnyConnection) -> Result<Vec<MemberRow>> 
     )
     .fetch_all(conn)
     .await?)
-}
-
-pub async fn insert(conn: &mut AnyConnection, row: &DepartmentRow) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO departments (name, description, is_active, sla_policy_id, created_at, \
-         updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(&row.name)
-                .bind(&row.description)
-                .bind(row.is_active)
-                .bind(row.sla_policy_id)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-        },
-    )
-    .await
-}
-
-pub async fn update(conn: &mut AnyConnection, row: &DepartmentRow) -> Result<()> {
-    sqlx::query(
-        "UPDATE departments SET name = ?, description = ?, is_active = ?, sla_policy_id = ?, \
-         updated_at = ? WHERE id = ?",
-    )
-    .bind(&row.name)
-    .bind(&row.description)
-    .bind(row.is_active)
-    .bind(row.sla_policy_id)
-    .bind(row.updated_at)
-    .bind(row.id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Replaces the department's agents with `user_ids`.
@@ -179,19 +129,6 @@ pub async fn uses_sla_policy(conn: &mut AnyConnection, policy_id: i64) -> Result
 pub async fn deactivate(conn: &mut AnyConnection, id: i64, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE departments SET is_active = 0, updated_at = ? WHERE id = ?")
         .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Deletes the department and its agent links.
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM department_agents WHERE department_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM departments WHERE id = ?")
         .bind(id)
         .execute(conn)
         .await?;

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::insert_returning_id;
+use super::records::record;
 use crate::{error::Result, time::Timestamp};
 
 /// A macro with its owner's name joined.
@@ -32,28 +32,23 @@ macro_rules! select_macros {
     };
 }
 
-pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<MacroRow>> {
-    Ok(sqlx::query_as(select_macros!("WHERE m.id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
-
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<MacroRow>, i64)> {
-    let rows = sqlx::query_as(select_macros!("ORDER BY m.id LIMIT ? OFFSET ?"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM macros")
-        .fetch_one(conn)
-        .await?;
-    Ok((rows, total))
-}
+record!(MacroRow {
+    table: "macros",
+    select: select_macros!(""),
+    id: "m.id",
+    writes: [
+        name,
+        description,
+        is_shared,
+        user_id,
+        sort_order,
+        actions,
+        script,
+        created_at,
+        updated_at
+    ],
+    dependents: [],
+});
 
 /// The shared macros and `user_id`'s own, in their display order.
 pub async fn visible_to(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<MacroRow>> {
@@ -63,51 +58,4 @@ pub async fn visible_to(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Ma
     .bind(user_id)
     .fetch_all(conn)
     .await?)
-}
-
-pub async fn insert(conn: &mut AnyConnection, row: &MacroRow) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO macros (name, description, is_shared, user_id, sort_order, actions, script, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(&row.name)
-                .bind(&row.description)
-                .bind(row.is_shared)
-                .bind(row.user_id)
-                .bind(row.sort_order)
-                .bind(&row.actions)
-                .bind(&row.script)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-        },
-    )
-    .await
-}
-
-pub async fn update(conn: &mut AnyConnection, row: &MacroRow) -> Result<()> {
-    sqlx::query(
-        "UPDATE macros SET name = ?, description = ?, is_shared = ?, user_id = ?, sort_order = ?, \
-         actions = ?, script = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(&row.name)
-    .bind(&row.description)
-    .bind(row.is_shared)
-    .bind(row.user_id)
-    .bind(row.sort_order)
-    .bind(&row.actions)
-    .bind(&row.script)
-    .bind(row.updated_at)
-    .bind(row.id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    let result = sqlx::query("DELETE FROM macros WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() > 0)
 }

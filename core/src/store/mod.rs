@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod macros;
 pub mod plugin_kv;
+pub mod records;
 pub mod remembered;
 pub mod replies;
 pub mod sla;

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::insert_returning_id;
+use super::records::{self, record};
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,13 +16,19 @@ pub struct UserRow {
     pub updated_at: Timestamp,
 }
 
+const SELECT: &str = "SELECT id, name, email, role, is_active, created_at, updated_at FROM users";
+
+record!(UserRow {
+    table: "users",
+    select: SELECT,
+    id: "id",
+    writes: [name, email, role, is_active, created_at, updated_at],
+    dependents: [],
+});
+
+/// The user `id`.
 pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, email, role, is_active, created_at, updated_at FROM users WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    records::find(conn, id).await
 }
 
 pub async fn find_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<UserRow>> {
@@ -35,9 +41,7 @@ pub async fn find_by_email(conn: &mut AnyConnection, email: &str) -> Result<Opti
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(conn)
-        .await?)
+    records::count::<UserRow>(conn).await
 }
 
 pub async fn insert(
@@ -48,52 +52,16 @@ pub async fn insert(
     is_active: bool,
     now: Timestamp,
 ) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO users (name, email, role, is_active, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(name)
-                .bind(email)
-                .bind(role)
-                .bind(is_active as i64)
-                .bind(now)
-                .bind(now)
-        },
-    )
-    .await
-}
-
-pub async fn update(conn: &mut AnyConnection, row: &UserRow) -> Result<()> {
-    sqlx::query(
-        "UPDATE users SET name = ?, email = ?, role = ?, is_active = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(&row.name)
-    .bind(&row.email)
-    .bind(&row.role)
-    .bind(row.is_active)
-    .bind(row.updated_at)
-    .bind(row.id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// A page of users, by id, and the total.
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<UserRow>, i64)> {
-    let rows = sqlx::query_as(
-        "SELECT id, name, email, role, is_active, created_at, updated_at FROM users \
-         ORDER BY id LIMIT ? OFFSET ?",
-    )
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok((rows, count(conn).await?))
+    let row = UserRow {
+        id: 0,
+        name: name.into(),
+        email: email.into(),
+        role: role.into(),
+        is_active: i64::from(is_active),
+        created_at: now,
+        updated_at: now,
+    };
+    records::insert(conn, &row).await
 }
 
 /// Active agents and admins, by name.

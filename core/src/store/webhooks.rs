@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::{Dialect, insert_returning_id};
+use super::{Dialect, records::record};
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,28 +28,24 @@ macro_rules! select_webhooks {
     };
 }
 
-pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<WebhookRow>> {
-    Ok(sqlx::query_as(select_webhooks!("WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
-
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<WebhookRow>, i64)> {
-    let rows = sqlx::query_as(select_webhooks!("ORDER BY id LIMIT ? OFFSET ?"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks")
-        .fetch_one(conn)
-        .await?;
-    Ok((rows, total))
-}
+record!(WebhookRow {
+    table: "webhooks",
+    select: select_webhooks!(""),
+    id: "id",
+    writes: [
+        url,
+        event_names,
+        secret,
+        is_active,
+        after_event_id,
+        created_at,
+        updated_at
+    ],
+    dependents: [
+        "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE webhook_id = ?)",
+        "DELETE FROM webhook_deliveries WHERE webhook_id = ?",
+    ],
+});
 
 pub async fn active(conn: &mut AnyConnection) -> Result<Vec<WebhookRow>> {
     Ok(
@@ -57,60 +53,6 @@ pub async fn active(conn: &mut AnyConnection) -> Result<Vec<WebhookRow>> {
             .fetch_all(conn)
             .await?,
     )
-}
-
-pub async fn insert(conn: &mut AnyConnection, row: &WebhookRow) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO webhooks (url, event_names, secret, is_active, after_event_id, created_at, \
-         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        |q| {
-            q.bind(&row.url)
-                .bind(&row.event_names)
-                .bind(&row.secret)
-                .bind(row.is_active)
-                .bind(row.after_event_id)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-        },
-    )
-    .await
-}
-
-pub async fn update(conn: &mut AnyConnection, row: &WebhookRow) -> Result<()> {
-    sqlx::query(
-        "UPDATE webhooks SET url = ?, event_names = ?, secret = ?, is_active = ?, updated_at = ? \
-         WHERE id = ?",
-    )
-    .bind(&row.url)
-    .bind(&row.event_names)
-    .bind(&row.secret)
-    .bind(row.is_active)
-    .bind(row.updated_at)
-    .bind(row.id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Deletes the endpoint with its delivery log.
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    sqlx::query(
-        "DELETE FROM webhook_attempts WHERE delivery_id IN \
-         (SELECT id FROM webhook_deliveries WHERE webhook_id = ?)",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    let result = sqlx::query("DELETE FROM webhooks WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() > 0)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -180,13 +122,12 @@ pub async fn delivery_page(
 /// Queues a delivery; a second one for the same event and endpoint is ignored.
 pub async fn insert_delivery(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     webhook_id: i64,
     event_id: i64,
     event_type: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let sql = match dialect {
+    let sql = match Dialect::of_connection(conn) {
         Dialect::Sqlite => {
             "INSERT OR IGNORE INTO webhook_deliveries (webhook_id, event_id, event_type, status, \
              next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"

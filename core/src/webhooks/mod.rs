@@ -191,12 +191,10 @@ impl Worker {
                 .map(|h| (decode_events(&h.event_names), h))
                 .collect();
             let mut tx = self.store.begin().await?;
-            let dialect = tx.dialect();
             for event in &batch {
                 for (events, hook) in &hooks {
                     if event.id > hook.after_event_id && subscribes(events, &event.kind) {
-                        db::insert_delivery(&mut tx, dialect, hook.id, event.id, &event.kind, now)
-                            .await?;
+                        db::insert_delivery(&mut tx, hook.id, event.id, &event.kind, now).await?;
                     }
                 }
             }

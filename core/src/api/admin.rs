@@ -1,0 +1,222 @@
+//! The admin CRUD endpoints, written once: `GET {path}`, `GET {path}/:id`,
+//! `POST {path}/create`, `PATCH {path}/:id/update` and `DELETE {path}/:id/delete` over any
+//! [`AdminResource`]. Each kind's module (`admin_tags.rs`, ...) declares its record, its create
+//! and update bodies and its documentation, and [`admin_api!`] generates its `#[OpenApi]` impl
+//! from them (poem-openapi cannot derive a generic one).
+
+use poem_openapi::{
+    payload::Json,
+    types::{ParseFromJSON, ToJSON},
+};
+
+use super::{
+    body::DeferredJson,
+    envelope::{Created, Data, Paged, Written, created, data, written},
+    errors::ApiResult,
+    params::PageRequest,
+    removal::{RemovalResult, removed},
+    security::Caller,
+};
+use crate::{
+    app::AppState,
+    domain::admin::{AdminResource, Context},
+};
+
+/// The domain's view of who is calling.
+fn context<'a>(state: &'a AppState, caller: &Caller) -> Context<'a> {
+    Context {
+        store: &state.store,
+        scripts: &state.scripts,
+        actor: caller.0.user_id,
+        allow_private: state.config.webhooks.allow_private,
+    }
+}
+
+/// What to do once a record of the kind has changed, besides answering: users drop their
+/// cached tokens (see docs/architecture.md, "The token cache").
+pub type AfterWrite = fn(&AppState, i64);
+
+/// The kind's [`AfterWrite`], or nothing.
+macro_rules! after_write {
+    () => {
+        (|_, _| {}) as $crate::api::admin::AfterWrite
+    };
+    ($after:expr) => {
+        $after as $crate::api::admin::AfterWrite
+    };
+}
+pub(crate) use after_write;
+
+pub async fn list<T: AdminResource, R>(
+    state: &AppState,
+    caller: &Caller,
+    page: Option<i64>,
+    per_page: Option<i64>,
+) -> ApiResult<Json<Paged<R>>>
+where
+    R: From<T> + ParseFromJSON + ToJSON,
+{
+    let request = PageRequest::parse(page, per_page)?;
+    let cx = context(state, caller);
+    let (items, total) = T::page(cx, request.limit(), request.offset()).await?;
+    Ok(request.paged(items, total))
+}
+
+pub async fn show<T: AdminResource, R>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Json<Data<R>>>
+where
+    R: From<T> + ParseFromJSON + ToJSON,
+{
+    Ok(data(T::find(context(state, caller), id).await?.into()))
+}
+
+pub async fn create<T: AdminResource, C>(
+    state: &AppState,
+    caller: &Caller,
+    body: impl Into<T::Create>,
+) -> ApiResult<Created<C>>
+where
+    C: From<T::Created> + ParseFromJSON + ToJSON + Send,
+{
+    let made = T::create(context(state, caller), body.into()).await?;
+    Ok(created(made.into(), &format!("{} created.", T::KIND)))
+}
+
+pub async fn update<T: AdminResource, R, B>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    body: DeferredJson<B>,
+    after: AfterWrite,
+) -> ApiResult<Json<Written<R>>>
+where
+    R: From<T> + ParseFromJSON + ToJSON,
+    B: Into<T::Update>,
+{
+    let cx = context(state, caller);
+    // An unknown id is 404, and a file script 403, before the body is judged (contract §8).
+    T::writable(cx, id).await?;
+    let body = body.parse()?;
+    let changed = T::update(cx, id, body.into()).await?;
+    after(state, id);
+    Ok(written(changed.into(), &format!("{} updated.", T::KIND)))
+}
+
+pub async fn delete<T: AdminResource>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    after: AfterWrite,
+) -> ApiResult<Json<Written<RemovalResult>>> {
+    let removal = T::delete(context(state, caller), id).await?;
+    after(state, id);
+    Ok(removed(id, removal, &format!("{} deleted.", T::KIND)))
+}
+
+/// The `#[OpenApi]` impl of one admin kind: `admin_api! { ApiName for DomainType { ... } }`
+/// with the record, the bodies, the path, the operation ids and each operation's doc comment
+/// (its first line is the summary), followed by any endpoints of the kind's own.
+macro_rules! admin_api {
+    (
+        $api:ident for $kind:ty {
+            tag: $tag:tt,
+            path: $path:tt,
+            record: $record:ty,
+            created: $created:ty,
+            create: $create:ty,
+            update: $update:ty,
+            $(after_write: $after:expr,)?
+            ids: [$list_id:tt, $show_id:tt, $create_id:tt, $update_id:tt, $delete_id:tt],
+        }
+        $(#[doc = $list_doc:tt])* list;
+        $(#[doc = $show_doc:tt])* show;
+        $(#[doc = $create_doc:tt])* create;
+        $(#[doc = $update_doc:tt])* update;
+        $(#[doc = $delete_doc:tt])* delete;
+        $($own:tt)*
+    ) => {
+        pub struct $api;
+
+        #[poem_openapi::OpenApi(tag = $tag, prefix_path = $path)]
+        impl $api {
+            $(#[doc = $list_doc])*
+            #[oai(path = "/", method = "get", operation_id = $list_id)]
+            async fn list(
+                &self,
+                caller: $crate::api::security::Caller,
+                state: poem::web::Data<&$crate::app::AppState>,
+                page: poem_openapi::param::Query<Option<i64>>,
+                per_page: poem_openapi::param::Query<Option<i64>>,
+            ) -> $crate::api::errors::ApiResult<
+                poem_openapi::payload::Json<$crate::api::envelope::Paged<$record>>,
+            > {
+                $crate::api::admin::list::<$kind, $record>(&state, &caller, page.0, per_page.0)
+                    .await
+            }
+
+            $(#[doc = $show_doc])*
+            #[oai(path = "/:id", method = "get", operation_id = $show_id)]
+            async fn show(
+                &self,
+                caller: $crate::api::security::Caller,
+                state: poem::web::Data<&$crate::app::AppState>,
+                id: poem_openapi::param::Path<i64>,
+            ) -> $crate::api::errors::ApiResult<
+                poem_openapi::payload::Json<$crate::api::envelope::Data<$record>>,
+            > {
+                $crate::api::admin::show::<$kind, $record>(&state, &caller, id.0).await
+            }
+
+            $(#[doc = $create_doc])*
+            #[oai(path = "/create", method = "post", operation_id = $create_id)]
+            async fn create(
+                &self,
+                caller: $crate::api::security::Caller,
+                state: poem::web::Data<&$crate::app::AppState>,
+                body: $crate::api::body::JsonBody<$create>,
+            ) -> $crate::api::errors::ApiResult<$crate::api::envelope::Created<$created>> {
+                $crate::api::admin::create::<$kind, $created>(&state, &caller, body.0).await
+            }
+
+            $(#[doc = $update_doc])*
+            #[oai(path = "/:id/update", method = "patch", operation_id = $update_id)]
+            async fn update(
+                &self,
+                caller: $crate::api::security::Caller,
+                state: poem::web::Data<&$crate::app::AppState>,
+                id: poem_openapi::param::Path<i64>,
+                body: $crate::api::body::DeferredJson<$update>,
+            ) -> $crate::api::errors::ApiResult<
+                poem_openapi::payload::Json<$crate::api::envelope::Written<$record>>,
+            > {
+                let after = $crate::api::admin::after_write!($($after)?);
+                $crate::api::admin::update::<$kind, $record, $update>(
+                    &state, &caller, id.0, body, after,
+                )
+                .await
+            }
+
+            $(#[doc = $delete_doc])*
+            #[oai(path = "/:id/delete", method = "delete", operation_id = $delete_id)]
+            async fn delete(
+                &self,
+                caller: $crate::api::security::Caller,
+                state: poem::web::Data<&$crate::app::AppState>,
+                id: poem_openapi::param::Path<i64>,
+            ) -> $crate::api::errors::ApiResult<
+                poem_openapi::payload::Json<
+                    $crate::api::envelope::Written<$crate::api::removal::RemovalResult>,
+                >,
+            > {
+                let after = $crate::api::admin::after_write!($($after)?);
+                $crate::api::admin::delete::<$kind>(&state, &caller, id.0, after).await
+            }
+
+            $($own)*
+        }
+    };
+}
+pub(crate) use admin_api;
