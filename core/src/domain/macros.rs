@@ -9,7 +9,7 @@ use super::{
     actions::{self, Action, RawAction},
     script_files::{self, FileScript},
     tickets::{
-        Actor,
+        Actor, TicketRules,
         activity::Kind,
         apply::{self, Applied, Program, Run, named},
     },
@@ -335,6 +335,7 @@ pub async fn visible_to(store: &Store, scripts: &Scripts, user_id: i64) -> Resul
 pub async fn apply_to_ticket(
     store: &Store,
     scripts: &Scripts,
+    (rules, now): (&TicketRules, Timestamp),
     actor: &Actor,
     user: serde_json::Value,
     reference: &str,
@@ -358,7 +359,8 @@ pub async fn apply_to_ticket(
         activity: Some((Kind::MacroApplied, named("macro", found.id, &found.name))),
         origin: None,
         dry_run,
-        now: time::now(),
+        rules,
+        now,
     };
     let applied = apply::apply(store, scripts, reference, program, run).await?;
     Ok((found, applied))

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{
     script_files::{self, ACTION_KEY_PREFIX, FileScript},
     tickets::{
-        Actor,
+        Actor, TicketRules,
         apply::{self, Applied, Program, Run},
         view,
     },
@@ -290,6 +290,7 @@ async fn ask(
 pub async fn for_ticket(
     store: &Store,
     scripts: &Scripts,
+    (rules, now): (&TicketRules, Timestamp),
     actor: &Actor,
     user: &Value,
     reference: &str,
@@ -297,7 +298,8 @@ pub async fn for_ticket(
     let mut conn = store.conn().await?;
     let ticket = values::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
-        time::now(),
+        rules,
+        now,
     );
     let mut actions: Vec<TicketAction> = db::active(&mut conn)
         .await?
@@ -329,6 +331,7 @@ pub async fn for_ticket(
 pub async fn run(
     store: &Store,
     scripts: &Scripts,
+    (rules, now): (&TicketRules, Timestamp),
     actor: &Actor,
     user: Value,
     reference: &str,
@@ -337,7 +340,8 @@ pub async fn run(
     let mut conn = store.conn().await?;
     let ticket = values::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
-        time::now(),
+        rules,
+        now,
     );
     let action = find_active(&mut conn, scripts, key)
         .await?
@@ -365,7 +369,8 @@ pub async fn run(
         )),
         origin: None,
         dry_run: false,
-        now: time::now(),
+        rules,
+        now,
     };
     let applied = apply::apply(store, scripts, reference, program, run).await?;
     Ok((action, applied))
