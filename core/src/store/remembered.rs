@@ -156,6 +156,12 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
         self.clock = clock;
     }
 
+    /// How old a figure computed at `at_ms` is by the clock. One from ahead of it (the clock
+    /// was set back) is taken as too old to serve: when it was computed is unknown.
+    fn age(&self, at_ms: i64) -> Duration {
+        u64::try_from(self.clock.now_ms() - at_ms).map_or(STALE_LIMIT, Duration::from_millis)
+    }
+
     /// The commits made so far: a computation that starts after reading it sees all of them.
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -170,7 +176,7 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
     {
         let generation = self.generation();
         if let Some(known) = self.figures.get(&key).await {
-            let age = self.clock.since_ms(known.at_ms);
+            let age = self.age(known.at_ms);
             // A figure counted after this request read the generation is current too.
             let current = known.generation >= generation;
             let usable = current || need == Need::Estimate || known.took >= self.slow;
@@ -191,7 +197,7 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
             .and_try_compute_with(|entry| async move {
                 if let Some(entry) = entry
                     && entry.value().generation >= generation
-                    && self.clock.since_ms(entry.value().at_ms) < STALE_LIMIT
+                    && self.age(entry.value().at_ms) < STALE_LIMIT
                 {
                     return Ok(Op::Nop);
                 }
