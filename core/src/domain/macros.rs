@@ -332,12 +332,12 @@ pub async fn visible_to(store: &Store, scripts: &Scripts, user_id: i64) -> Resul
 /// Applies the macro `macro_id` (one the actor may use; otherwise 422 on `macro_id`) to the
 /// ticket `reference` in one transaction, recording `macro_applied`. A refused change or a
 /// failing script is 422 `Macro failed.` and writes nothing; `dry_run` writes nothing either.
+/// `user` is the actor as scripts see it.
 pub async fn apply_to_ticket(
     store: &Store,
     scripts: &Scripts,
     (rules, now): (&TicketRules, Timestamp),
-    actor: &Actor,
-    user: serde_json::Value,
+    (actor, user): (&Actor, serde_json::Value),
     reference: &str,
     macro_id: i64,
     dry_run: bool,
