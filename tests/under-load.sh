@@ -12,7 +12,8 @@
 #   LOAD_CPUS                 busy processes to run (default: the number of cores)
 #   LOAD_NICE                 niceness of the load (default 0: it competes with the tests
 #                             as an equal; 19 to share a machine politely while trying things)
-#   LOGS                      where each round's output goes (default target/under-load)
+#   LOGS                      where each round's output goes, from the repository's root
+#                             (default target/under-load)
 #
 # The load is `stress-ng --cpu N` when stress-ng is installed (Debian: apt-get install
 # stress-ng), else N copies of `yes > /dev/null`. The test binaries are built before the load
@@ -74,7 +75,8 @@ for round in $(seq "$rounds"); do
         passed=$((passed + 1))
     else
         outcome=FAILED
-        failed=$(grep -E '^test .* \.\.\. FAILED$' "$log" | sed -E 's/^test (.*) \.\.\. FAILED$/\1/')
+        failed=$(grep -E '^test .* \.\.\. FAILED$' "$log" | sed -E 's/^test (.*) \.\.\. FAILED$/\1/' |
+            paste -sd ' ' -)
         failures+=("round $round: ${failed:-no test named; see $log}")
     fi
     echo "round $round/$rounds: $outcome in $(($(date +%s) - started)) s ($log)"
