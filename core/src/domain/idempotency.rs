@@ -11,7 +11,8 @@
 //! - the first ended in a server error before anything committed → it runs again (5xx answers
 //!   are not kept);
 //! - the first committed its write but its answer was never recorded (the node died, or the
-//!   database went away between the two) → 409 saying so, and never a second write.
+//!   database went away between the two) → 409 saying so, and never a second write. Until
+//!   [`ABANDONED_AFTER`] it may still be storing its answer, so the retry is told to try again.
 //!
 //! A claim whose request has not finished after [`ABANDONED_AFTER`] seconds is taken to be
 //! abandoned by a node that died; if nothing of it committed, a retry takes it over.
@@ -141,6 +142,11 @@ pub async fn claim(
                     .unwrap_or_default(),
                 body: found.response_body.unwrap_or_default(),
             }));
+        }
+        // Marked but not answered: the first request committed and is storing its answer
+        // (its next step) unless that has taken longer than a live request could.
+        if found.committed_at.is_some() && found.created_at > now - ABANDONED_AFTER {
+            return Err(in_progress());
         }
         if found.committed_at.is_some() {
             return Err(Error::Conflict {
