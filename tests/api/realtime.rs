@@ -34,7 +34,7 @@ async fn open_events(app: &TestApp, token: &str, last_event_id: Option<i64>) -> 
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
-    read_stream(req, n).await
+    subscribe(req).await
 }
 
 /// Like [`read_events`], resuming with `?last_event_id=` instead of the header.
@@ -45,10 +45,11 @@ async fn read_events_after(
     n: usize,
 ) -> Vec<(i64, String, Value)> {
     let url = app.url(&format!("/realtime/events?last_event_id={last_event_id}"));
-    read_stream(app.client.get(url).bearer_auth(token), n).await
+    read(subscribe(app.client.get(url).bearer_auth(token)).await, n).await
 }
 
-async fn read_stream(req: reqwest::RequestBuilder, n: usize) -> Vec<(i64, String, Value)> {
+/// Sends the stream's request; once the answer's headers are in, the server has subscribed it.
+async fn subscribe(req: reqwest::RequestBuilder) -> reqwest::Response {
     let resp = req.send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
