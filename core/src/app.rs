@@ -5,10 +5,12 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
     config::Config,
+    domain::tickets::TicketRules,
     events::EventBus,
     plugins::PluginHost,
     scripting::Scripts,
     store::Store,
+    time::{Clock, Timestamp},
 };
 
 /// Most distinct rate-limit buckets (tokens and client IPs) kept at once.
@@ -25,10 +27,30 @@ pub struct AppState {
     pub plugins: Arc<PluginHost>,
     /// The Rhai runtime of macros, custom actions and automations.
     pub scripts: Scripts,
+    /// What ticket changes are judged by (from `[tickets]` and `[sla]`).
+    pub rules: TicketRules,
+    /// The time every rule reads (see [`Clock`]).
+    pub clock: Clock,
+}
+
+/// The rules of `config`'s `[tickets]` and `[sla]` settings (checked by `Config::validate`; an
+/// error names the key).
+pub fn ticket_rules(config: &Config) -> anyhow::Result<TicketRules> {
+    TicketRules::new(
+        &config.tickets.transitions,
+        config.sla.pause_while_waiting_on_customer,
+    )
+    .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, events: EventBus, plugins: Arc<PluginHost>) -> Self {
+    pub fn new(
+        config: Config,
+        (rules, clock): (TicketRules, Clock),
+        store: Store,
+        events: EventBus,
+        plugins: Arc<PluginHost>,
+    ) -> Self {
         let tokens = TokenCache::new(
             store.clone(),
             Duration::from_secs(config.auth.token_cache_seconds),
@@ -42,6 +64,13 @@ impl AppState {
             limiter: RateLimiter::new(RATE_LIMIT_BUCKETS),
             events,
             plugins,
+            rules,
+            clock,
         }
+    }
+
+    /// The rules and the present moment, for a ticket change made now.
+    pub fn rules_now(&self) -> (&TicketRules, Timestamp) {
+        (&self.rules, self.clock.now())
     }
 }

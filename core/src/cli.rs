@@ -19,6 +19,7 @@ use crate::{
     server,
     store::Store,
     telemetry,
+    time::Clock,
 };
 
 #[derive(Debug, Parser)]
@@ -178,6 +179,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let report = crate::seed::demo(
                 &store,
                 &crate::scripting::Scripts::new(&config.scripts),
+                (&crate::app::ticket_rules(&config)?, &Clock::system()),
                 tickets as usize,
                 &config.tickets.reference_prefix,
             )
@@ -197,7 +199,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Jobs { job } => {
             let store = ready_store(&config).await?;
-            match jobs::run(job, &store, &config, crate::time::now()).await? {
+            match jobs::run(job, &store, &config, Clock::system().now()).await? {
                 Some(summary) => println!("{}: {summary}.", job.name()),
                 None => println!("{}: skipped, another node is running it.", job.name()),
             }
@@ -275,11 +277,7 @@ fn list_plugins(config: &Config) {
 }
 
 async fn ready_store(config: &Config) -> anyhow::Result<Store> {
-    crate::domain::tickets::status::configure(&config.tickets.transitions)
-        .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
-    let store = Store::connect(&config.database)
-        .await?
-        .pausing_sla_while_waiting(config.sla.pause_while_waiting_on_customer);
+    let store = Store::connect(&config.database).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -287,7 +285,7 @@ async fn ready_store(config: &Config) -> anyhow::Result<Store> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let prefix = config.api.prefix.clone();
     let database = crate::config::redact_url(&config.database.url);
-    let running = server::start(config, server::shutdown_signal())
+    let running = server::start(config, Clock::system(), server::shutdown_signal())
         .await
         .context("cannot start the server")?;
     tracing::info!(address = %running.addr, %database, "serving");

@@ -14,7 +14,7 @@ use crate::{
         roles::Role,
         tags::{self, TagInput},
         tickets::{
-            Actor, Priority, Status, TicketType,
+            Actor, Priority, Status, TicketRules, TicketType,
             create::{self, NewTicketInput, RequesterInput},
             operations::edit,
         },
@@ -23,6 +23,7 @@ use crate::{
     error::Error,
     scripting::Scripts,
     store::Store,
+    time::Clock,
 };
 
 /// Marks a database that already has the demo data.
@@ -73,10 +74,12 @@ pub struct DemoReport {
     pub replies: usize,
 }
 
-/// Seeds the demo data; refuses when it is already there.
+/// Seeds the demo data, its tickets changed under `rules` at the moment `clock` says; refuses
+/// when it is already there.
 pub async fn demo(
     store: &Store,
     scripts: &Scripts,
+    (rules, clock): (&TicketRules, &Clock),
     tickets: usize,
     reference_prefix: &str,
 ) -> anyhow::Result<DemoReport> {
@@ -239,6 +242,7 @@ pub async fn demo(
             .collect();
         let reference = create::create(
             store,
+            clock.now(),
             &agent,
             NewTicketInput {
                 subject: subject.into(),
@@ -270,16 +274,22 @@ pub async fn demo(
         let picks: Vec<(&str, bool)> = (0..replies)
             .map(|i| (*REPLIES.choose(&mut rng).unwrap_or(&REPLIES[0]), i % 3 == 2))
             .collect();
-        edit(store, &agent, &reference, async |t, tx| {
-            t.assign(tx, assignee).await?;
-            for (body, internal) in &picks {
-                t.reply(tx, body, *internal).await?;
-            }
-            for status in path {
-                t.set_status(tx, *status).await?;
-            }
-            Ok::<_, Error>(())
-        })
+        edit(
+            store,
+            (rules, clock.now()),
+            &agent,
+            &reference,
+            async |t, tx| {
+                t.assign(tx, assignee).await?;
+                for (body, internal) in &picks {
+                    t.reply(tx, body, *internal).await?;
+                }
+                for status in path {
+                    t.set_status(tx, *status).await?;
+                }
+                Ok::<_, Error>(())
+            },
+        )
         .await?;
         report.tickets += 1;
         report.replies += replies;

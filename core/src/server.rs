@@ -11,15 +11,16 @@ use tokio::sync::oneshot;
 
 use crate::{
     api::{self, errors, idempotency::Idempotency},
-    app::AppState,
+    app::{AppState, ticket_rules},
     auth::guard::Guard,
     config::Config,
-    domain::{bootstrap, script_files},
+    domain::{bootstrap, script_files, tickets::TicketRules},
     events::EventBus,
     jobs,
     plugins::{self, PluginHost, routes::PluginRoutes},
     store::Store,
     telemetry::RequestLog,
+    time::Clock,
     webhooks,
 };
 
@@ -90,31 +91,34 @@ impl Running {
 
 /// Connects and migrates the database, creates the first admin on an empty database, binds
 /// and serves in the background until `shutdown` resolves or [`Running::stop`] is called.
+/// Every rule reads the time from `clock` (`Clock::system()` but in tests).
 pub async fn start(
     config: Config,
+    clock: Clock,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
-    crate::domain::tickets::status::configure(&config.tickets.transitions)
-        .map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
-    let store = Store::connect(&config.database)
-        .await?
-        .pausing_sla_while_waiting(config.sla.pause_while_waiting_on_customer);
+    let rules = ticket_rules(&config)?;
+    let store = Store::connect(&config.database).await?.timed_by(&clock);
     store.migrate().await?;
     let bootstrap_token = bootstrap::first_admin(&store).await?;
-    let plugins = Arc::new(load_plugins(&config, &store).await?);
+    let plugins = Arc::new(load_plugins(&config, &store, (&rules, &clock)).await?);
     let bind = config.server.bind;
     let events = EventBus::start(store.clone()).await?;
     events.forward_to_plugins(store.clone(), plugins.clone());
-    let state = AppState::new(config, store, events, plugins.clone());
+    let state = AppState::new(config, (rules, clock), store, events, plugins.clone());
     script_files::start(&state.scripts, Path::new(&state.config.scripts.dir)).await;
     jobs::spawn_scheduler(
         state.store.clone(),
         state.scripts.clone(),
+        state.rules.clone(),
+        state.clock.clone(),
         state.config.clone(),
     );
-    state
-        .events
-        .forward_to_automations(state.store.clone(), state.scripts.clone());
+    state.events.forward_to_automations(
+        state.store.clone(),
+        state.scripts.clone(),
+        (state.rules.clone(), state.clock.clone()),
+    );
     webhooks::spawn(
         state.store.clone(),
         state.config.clone(),
@@ -152,13 +156,19 @@ pub async fn start(
 }
 
 /// Loads `plugins.dir`; under `plugins.strict` a library that does not load stops the start.
-async fn load_plugins(config: &Config, store: &Store) -> anyhow::Result<PluginHost> {
+async fn load_plugins(
+    config: &Config,
+    store: &Store,
+    (rules, clock): (&TicketRules, &Clock),
+) -> anyhow::Result<PluginHost> {
     let settings = config.plugins.clone();
-    let store = store.clone();
+    let (store, rules, clock) = (store.clone(), rules.clone(), clock.clone());
     let runtime = tokio::runtime::Handle::current();
     // Off the runtime: loading runs plugin code, which may call back into the host.
-    let (host, reports) =
-        tokio::task::spawn_blocking(move || PluginHost::load(&settings, &store, runtime)).await?;
+    let (host, reports) = tokio::task::spawn_blocking(move || {
+        PluginHost::load(&settings, &store, (&rules, &clock), runtime)
+    })
+    .await?;
     if config.plugins.strict
         && let Some(refused) = reports.iter().find(|r| r.outcome.is_err())
     {

@@ -318,7 +318,13 @@ async fn user_and_token_create_print_a_token_that_works() {
     let mut config = Config::default();
     config.database.url = url.clone();
     config.server.bind = "127.0.0.1:0".parse().unwrap();
-    let running = server::start(config, std::future::pending()).await.unwrap();
+    let running = server::start(
+        config,
+        escalated::time::Clock::system(),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
     assert!(
         running.bootstrap_token.is_none(),
         "a database with users gets no bootstrap admin"

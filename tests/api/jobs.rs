@@ -35,9 +35,13 @@ async fn two_servers_on_one_database_mark_each_breach_once(app: TestApp) {
     config.jobs.check_sla_seconds = 1;
     config.jobs.close_resolved_seconds = 0;
     config.jobs.purge_activities_seconds = 0;
-    let second = escalated::server::start(config, std::future::pending())
-        .await
-        .unwrap();
+    let second = escalated::server::start(
+        config,
+        escalated::time::Clock::system(),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
     let (_, token) = app.agent(&["agent"]).await;
     for i in 0..20 {
         app.ticket(&token, &format!("Overdue {i}"), json!({})).await;

@@ -22,6 +22,11 @@ async fn read_events(
     last_event_id: Option<i64>,
     n: usize,
 ) -> Vec<(i64, String, Value)> {
+    read(open_events(app, token, last_event_id).await, n).await
+}
+
+/// Opens the stream: once this returns, the server has subscribed it to new events.
+async fn open_events(app: &TestApp, token: &str, last_event_id: Option<i64>) -> reqwest::Response {
     let mut req = app
         .client
         .get(app.url("/realtime/events"))
@@ -29,7 +34,7 @@ async fn read_events(
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
-    read_stream(req, n).await
+    subscribe(req).await
 }
 
 /// Like [`read_events`], resuming with `?last_event_id=` instead of the header.
@@ -40,10 +45,11 @@ async fn read_events_after(
     n: usize,
 ) -> Vec<(i64, String, Value)> {
     let url = app.url(&format!("/realtime/events?last_event_id={last_event_id}"));
-    read_stream(app.client.get(url).bearer_auth(token), n).await
+    read(subscribe(app.client.get(url).bearer_auth(token)).await, n).await
 }
 
-async fn read_stream(req: reqwest::RequestBuilder, n: usize) -> Vec<(i64, String, Value)> {
+/// Sends the stream's request; once the answer's headers are in, the server has subscribed it.
+async fn subscribe(req: reqwest::RequestBuilder) -> reqwest::Response {
     let resp = req.send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
@@ -52,6 +58,11 @@ async fn read_stream(req: reqwest::RequestBuilder, n: usize) -> Vec<(i64, String
             .unwrap()
             .starts_with("text/event-stream")
     );
+    resp
+}
+
+/// Reads SSE messages from `resp` as `(id, event, data)` until `n` arrived (or 10 s passed).
+async fn read(resp: reqwest::Response, n: usize) -> Vec<(i64, String, Value)> {
     let mut body = resp.bytes_stream();
     let mut buffer = String::new();
     let mut out = Vec::new();
@@ -84,12 +95,11 @@ async fn read_stream(req: reqwest::RequestBuilder, n: usize) -> Vec<(i64, String
 
 async fn stream_sends_a_tickets_events_in_order(app: TestApp) {
     let (_, token) = app.agent(&["agent"]).await;
-    let reader = {
-        let (app, token) = (&app, token.clone());
-        async move { read_events(app, &token, None, 3).await }
-    };
+    // Subscribed before the writes (the answer's headers come after the subscription), so no
+    // event can be written before the stream listens.
+    let stream = open_events(&app, &token, None).await;
+    let reader = read(stream, 3);
     let writer = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
         let t = app.ticket(&token, "Live", json!({})).await;
         app.patch(
             &format!("/tickets/{}/status", t["reference"].as_str().unwrap()),

@@ -7,9 +7,15 @@ both_databases!(demo_seed_fills_every_resource_once);
 async fn demo_seed_fills_every_resource_once(app: TestApp) {
     let store = app.store().await;
     let scripts = escalated::scripting::Scripts::new(&escalated::config::Config::default().scripts);
-    let report = escalated::seed::demo(&store, &scripts, 40, "ESC")
-        .await
-        .unwrap();
+    let report = escalated::seed::demo(
+        &store,
+        &scripts,
+        (&Default::default(), &app.clock),
+        40,
+        "ESC",
+    )
+    .await
+    .unwrap();
     assert_eq!((report.agents, report.tickets), (6, 40));
     let token = app.admin_token.clone();
     let listed = |path: &'static str| {
@@ -35,9 +41,15 @@ async fn demo_seed_fills_every_resource_once(app: TestApp) {
         app.scalar("SELECT COUNT(*) FROM replies").await as usize,
         report.replies
     );
-    let again = escalated::seed::demo(&store, &scripts, 40, "ESC")
-        .await
-        .unwrap_err();
+    let again = escalated::seed::demo(
+        &store,
+        &scripts,
+        (&Default::default(), &app.clock),
+        40,
+        "ESC",
+    )
+    .await
+    .unwrap_err();
     assert!(again.to_string().contains("already"));
     store.close().await;
 }

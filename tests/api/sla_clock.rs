@@ -1,7 +1,7 @@
 //! The SLA clock (contract §6, §8): due times in business hours (schedule, timezone, holidays),
 //! recomputed with the priority, and paused while the ticket waits on the customer.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Weekday};
 use escalated::{
     config::Config,
     jobs::{self, Job},
@@ -106,23 +106,6 @@ async fn set_priority(app: &TestApp, token: &str, reference: &str, priority: &st
     .clone()
 }
 
-/// Sets one time column of a ticket, to stage a moment in its past.
-async fn set_time(app: &TestApp, reference: &str, column: &str, value: i64) {
-    let sql = match column {
-        "created_at" => "UPDATE tickets SET created_at = ? WHERE reference = ?",
-        "sla_paused_at" => "UPDATE tickets SET sla_paused_at = ? WHERE reference = ?",
-        other => panic!("no fixture for {other}"),
-    };
-    let store = app.store().await;
-    sqlx::query(sql)
-        .bind(value)
-        .bind(reference)
-        .execute(store.pool())
-        .await
-        .unwrap();
-    store.close().await;
-}
-
 async fn check_sla(app: &TestApp, at: i64) -> String {
     let store = app.store().await;
     let outcome = jobs::run(Job::CheckSla, &store, &Config::default(), at)
@@ -135,9 +118,14 @@ async fn check_sla(app: &TestApp, at: i64) -> String {
 
 async fn due_times_count_business_hours_across_holidays_a_weekend_and_a_timezone(app: TestApp) {
     // Every day from today (in Tokyo) to the coming Friday is a holiday, so the clock starts
-    // on the Monday after: 09:00 in Tokyo, 00:00 UTC, whatever the time the test runs.
+    // on the Monday after: 09:00 in Tokyo, 00:00 UTC. Today is a Tuesday, by the server's clock.
+    let now = at("2025-03-04T03:00:00Z");
+    app.clock.set(now);
     let tokyo = chrono_tz::Asia::Tokyo;
-    let today = Utc::now().with_timezone(&tokyo).date_naive();
+    let today = DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .with_timezone(&tokyo)
+        .date_naive();
     let mut holidays = Vec::new();
     let mut day = today;
     loop {
@@ -182,11 +170,11 @@ async fn due_times_count_business_hours_across_holidays_a_weekend_and_a_timezone
 async fn due_times_follow_the_priority_in_business_hours(app: TestApp) {
     let policy_id = policy(&app, "Tokyo office", office("Asia/Tokyo", &[]), true).await;
     let (_, token) = app.agent(&["agent"]).await;
+    // Opened on Friday 2025-03-07 at 16:00 in Tokyo (07:00 UTC): one open hour that day.
+    app.clock.set(at("2025-03-07T07:00:00Z"));
     let t = app.ticket(&token, "Moving", json!({})).await;
     assert_eq!(t["sla"]["policy_id"], policy_id);
     let reference = reference(&t);
-    // Opened on Friday 2025-03-07 at 16:00 in Tokyo (07:00 UTC): one open hour that day.
-    set_time(&app, &reference, "created_at", at("2025-03-07T07:00:00Z")).await;
 
     let t = set_priority(&app, &token, &reference, "high").await;
     // 1 h: Friday 17:00 Tokyo. 6 h: 1 on Friday, 5 on Monday, to 14:00 Tokyo.
@@ -200,6 +188,7 @@ async fn due_times_follow_the_priority_in_business_hours(app: TestApp) {
 }
 
 async fn waiting_on_the_customer_pauses_the_clock(app: TestApp) {
+    app.clock.stop();
     let (_, token) = app.agent(&["agent"]).await;
     let t = app.ticket(&token, "Need your logs", json!({})).await; // Standard, calendar
     let reference = reference(&t);
@@ -221,8 +210,8 @@ async fn waiting_on_the_customer_pauses_the_clock(app: TestApp) {
         "not yet moved"
     );
     // The customer takes three hours to answer.
-    let paused_at = time(&waiting, "paused_at");
-    set_time(&app, &reference, "sla_paused_at", paused_at - 3 * HOUR).await;
+    app.clock
+        .advance(std::time::Duration::from_secs(3 * HOUR as u64));
 
     let back = set_status(&app, &token, &reference, "open").await;
     assert!(back["sla"]["paused_at"].is_null(), "the clock runs again");
@@ -230,30 +219,24 @@ async fn waiting_on_the_customer_pauses_the_clock(app: TestApp) {
         ("first_response_due_at", first),
         ("resolution_due_at", resolution),
     ] {
-        let moved = time(&back, key) - before;
-        assert!(
-            (3 * HOUR..3 * HOUR + 60).contains(&moved),
-            "{key} moved by {moved} s"
-        );
+        assert_eq!(time(&back, key) - before, 3 * HOUR, "{key}");
     }
 
     // A priority change afterwards keeps the paused time.
     let high = set_priority(&app, &token, &reference, "high").await;
     let created = at(high["created_at"].as_str().unwrap());
-    let moved = time(&high, "first_response_due_at") - (created + 4 * HOUR);
-    assert!(
-        (3 * HOUR..3 * HOUR + 60).contains(&moved),
-        "moved by {moved} s"
+    assert_eq!(
+        time(&high, "first_response_due_at") - (created + 4 * HOUR),
+        3 * HOUR
     );
 
-    // A second pause adds to the first.
+    // A second pause, of an hour, adds to the first.
     set_status(&app, &token, &reference, "waiting_on_customer").await;
     let before = time(&show(&app, &token, &reference).await, "resolution_due_at");
-    let paused_at = time(&show(&app, &token, &reference).await, "paused_at");
-    set_time(&app, &reference, "sla_paused_at", paused_at - HOUR).await;
+    app.clock
+        .advance(std::time::Duration::from_secs(HOUR as u64));
     let resolved = set_status(&app, &token, &reference, "resolved").await;
-    let moved = time(&resolved, "resolution_due_at") - before;
-    assert!((HOUR..HOUR + 60).contains(&moved), "moved by {moved} s");
+    assert_eq!(time(&resolved, "resolution_due_at") - before, HOUR);
 }
 
 async fn a_pause_in_business_hours_counts_open_time_only(app: TestApp) {
@@ -267,20 +250,19 @@ async fn a_pause_in_business_hours_counts_open_time_only(app: TestApp) {
     });
     policy(&app, "Almost always", always, true).await;
     let (_, token) = app.agent(&["agent"]).await;
+    app.clock.set(at("2025-03-04T09:00:00Z"));
     let t = app.ticket(&token, "Holiday pause", json!({})).await;
     let reference = reference(&t);
-    let before = time(&t, "resolution_due_at");
+    // Medium: 10 open hours from Tuesday 09:00.
+    assert_eq!(t["sla"]["resolution_due_at"], "2025-03-04T19:00:00Z");
+    // Paused from Tuesday 12:00 to Thursday 12:00: 24 open hours (12 on Tuesday, 12 on
+    // Thursday; the holiday between does not count).
+    app.clock.set(at("2025-03-04T12:00:00Z"));
     set_status(&app, &token, &reference, "waiting_on_customer").await;
-    // Paused since 2025-03-04 12:00 UTC; the whole of the 5th does not count.
-    let paused_at = at("2025-03-04T12:00:00Z");
-    set_time(&app, &reference, "sla_paused_at", paused_at).await;
+    app.clock.set(at("2025-03-06T12:00:00Z"));
     let back = set_status(&app, &token, &reference, "in_progress").await;
-    let expected = Utc::now().timestamp() - paused_at - 24 * HOUR;
-    let moved = time(&back, "resolution_due_at") - before;
-    assert!(
-        (expected - 60..=expected).contains(&moved),
-        "moved by {moved} s, expected about {expected} s"
-    );
+    // 10 + 24 open hours from Tuesday 09:00: 15 on Tuesday, none on the holiday, 19 on Thursday.
+    assert_eq!(back["sla"]["resolution_due_at"], "2025-03-06T19:00:00Z");
 }
 
 async fn a_paused_ticket_is_not_breached_until_it_resumes(app: TestApp) {

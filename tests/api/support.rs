@@ -10,7 +10,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use escalated::{config::Config, server};
+use escalated::{config::Config, server, time::Clock};
 use reqwest::{Method, header::HeaderMap};
 use serde_json::{Value, json};
 
@@ -116,6 +116,9 @@ pub struct TestApp {
     pub database_url: String,
     /// The configuration the server started with.
     pub config: Config,
+    /// The time the server's rules read: it follows the system clock until the test stops,
+    /// sets or advances it (`app.clock.set(at)`), which is how a test says what time it is.
+    pub clock: Clock,
     running: Option<server::Running>,
     _scratch: Scratch,
 }
@@ -212,7 +215,8 @@ impl TestApp {
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();
-        let running = server::start(config.clone(), std::future::pending())
+        let clock = Clock::system();
+        let running = server::start(config.clone(), clock.clone(), std::future::pending())
             .await
             .expect("server starts");
         let origin = format!("http://{}", running.addr);
@@ -227,6 +231,7 @@ impl TestApp {
                 .expect("a fresh database bootstraps an admin"),
             database_url,
             config,
+            clock,
             running: Some(running),
             _scratch: scratch,
         })
@@ -434,8 +439,13 @@ macro_rules! both_databases {
     };
 }
 
-/// Counts the SQL statements each request runs, by request id, from sqlx's own query log
+/// Records the SQL statements each request runs, by request id, from sqlx's own query log
 /// (the SQLite worker and the MySQL driver both log inside the request's span).
+///
+/// Opening a connection is left out: when the pool has no idle connection (one is still being
+/// handed back, or a background task such as a checkpoint or a recount holds it), the request
+/// opens one, and its session setup (`PRAGMA ...` on SQLite, `SET ...` on MySQL) runs inside the
+/// request's span. That depends on timing, not on what the request asks of the database.
 pub mod queries {
     use std::{
         collections::HashMap,
@@ -451,7 +461,8 @@ pub mod queries {
         util::SubscriberInitExt,
     };
 
-    static COUNTS: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
+    static STATEMENTS: LazyLock<Mutex<HashMap<String, Vec<String>>>> =
+        LazyLock::new(Default::default);
     static INSTALL: Once = Once::new();
 
     struct RequestId(String);
@@ -466,9 +477,39 @@ pub mod queries {
         }
     }
 
-    struct Counter;
+    /// The statement of a `sqlx::query` event: `db.statement` (the whole SQL, when it is
+    /// longer than the summary), else `summary`.
+    #[derive(Default)]
+    struct SqlVisitor {
+        summary: String,
+        statement: String,
+    }
 
-    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
+    impl Visit for SqlVisitor {
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            match field.name() {
+                "summary" => self.summary = value.to_string(),
+                "db.statement" => self.statement = value.trim().to_string(),
+                _ => {}
+            }
+        }
+
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if matches!(field.name(), "summary" | "db.statement") {
+                self.record_str(field, format!("{value:?}").trim_matches('"'));
+            }
+        }
+    }
+
+    /// Session setup run by a connection being opened (see the module comment).
+    fn is_connection_setup(sql: &str) -> bool {
+        let word = sql.split_whitespace().next().unwrap_or_default();
+        word.eq_ignore_ascii_case("PRAGMA") || word.eq_ignore_ascii_case("SET")
+    }
+
+    struct Recorder;
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
         fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
             if attrs.metadata().name() == "request" {
                 let mut visitor = IdVisitor(None);
@@ -486,9 +527,24 @@ pub mod queries {
             let Some(scope) = ctx.event_scope(event) else {
                 return;
             };
+            let mut sql = SqlVisitor::default();
+            event.record(&mut sql);
+            let sql = if sql.statement.is_empty() {
+                sql.summary
+            } else {
+                sql.statement
+            };
+            if is_connection_setup(&sql) {
+                return;
+            }
             for span in scope {
                 if let Some(RequestId(id)) = span.extensions().get::<RequestId>() {
-                    *COUNTS.lock().unwrap().entry(id.clone()).or_default() += 1;
+                    STATEMENTS
+                        .lock()
+                        .unwrap()
+                        .entry(id.clone())
+                        .or_default()
+                        .push(sql);
                     return;
                 }
             }
@@ -501,19 +557,25 @@ pub mod queries {
                 .with_target("sqlx::query", LevelFilter::DEBUG)
                 .with_target("escalated", LevelFilter::INFO);
             let _ = tracing_subscriber::registry()
-                .with(Counter.with_filter(filter))
+                .with(Recorder.with_filter(filter))
                 .try_init();
         });
     }
 
-    pub fn of(request_id: &str) -> usize {
-        COUNTS.lock().unwrap().get(request_id).copied().unwrap_or(0)
+    /// The statements the request `request_id` ran, in order.
+    pub fn of(request_id: &str) -> Vec<String> {
+        STATEMENTS
+            .lock()
+            .unwrap()
+            .get(request_id)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
 impl TestApp {
-    /// A GET that also reports how many SQL statements the server ran for it.
-    pub async fn get_counting_queries(&self, path: &str, token: &str) -> (Reply, usize) {
+    /// A GET that also reports the SQL statements the server ran for it (see [`queries`]).
+    pub async fn get_recording_queries(&self, path: &str, token: &str) -> (Reply, Vec<String>) {
         queries::install();
         // The token's cache entry lives `auth.token_cache_seconds`: renew it first, so a slow
         // test does not count the token's lookup among the request's statements.

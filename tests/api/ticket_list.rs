@@ -721,7 +721,41 @@ async fn boolean_filters_off_do_not_invert(app: TestApp) {
     }
 }
 
+/// What a statement of a list request is for, from its SQL (the statement itself when it is
+/// none of these).
+fn kind(sql: &str) -> String {
+    let kind = if sql.starts_with("SELECT COUNT(*) FROM tickets_fts WHERE")
+        || sql.starts_with("SELECT COUNT(*) FROM tickets WHERE MATCH")
+    {
+        "matches"
+    } else if sql.starts_with("SELECT COUNT(*)") {
+        "total"
+    } else if sql.starts_with("SELECT t.id,") {
+        "page"
+    } else if sql.contains("FROM ticket_tags") {
+        "tags"
+    } else if sql.starts_with("SELECT ticket_id, COUNT(*) AS followers") {
+        "followers"
+    } else {
+        sql
+    };
+    kind.to_string()
+}
+
+fn kinds(statements: &[String]) -> Vec<String> {
+    statements.iter().map(|sql| kind(sql)).collect()
+}
+
+/// `kinds` without the total: a list may find it remembered, or count it again when this node
+/// committed since (a token's last use, the webhook worker's cursor, written in the background).
+fn without_total(kinds: &[String]) -> Vec<String> {
+    kinds.iter().filter(|k| *k != "total").cloned().collect()
+}
+
 async fn list_runs_a_fixed_number_of_queries_whatever_the_page_size(app: TestApp) {
+    // Remembered figures age by the server's clock: stopped, none of them goes out of date and is
+    // counted again inside a measured request, however slowly the machine runs the test.
+    app.clock.stop();
     let (_, token) = app.agent(&["agent"]).await;
     let tag = app.tag("counted").await;
     for i in 0..25 {
@@ -737,32 +771,40 @@ async fn list_runs_a_fixed_number_of_queries_whatever_the_page_size(app: TestApp
         .expect(200);
     }
     let (one, small) = app
-        .get_counting_queries("/tickets?per_page=1", &token)
+        .get_recording_queries("/tickets?per_page=1", &token)
         .await;
     let (full, large) = app
-        .get_counting_queries("/tickets?per_page=25", &token)
+        .get_recording_queries("/tickets?per_page=25", &token)
         .await;
     assert_eq!(one.data().as_array().unwrap().len(), 1);
     assert_eq!(full.data().as_array().unwrap().len(), 25);
-    assert!(small > 0, "the counter sees the queries");
-    // The second request may reuse the first one's count (nothing was written in between).
-    assert!(
-        large <= small,
-        "queries must not grow with the page size: {small} then {large}"
+    let (small, large) = (kinds(&small), kinds(&large));
+    assert_eq!(
+        small,
+        ["total", "page", "tags", "followers"],
+        "one statement each, the total first"
     );
-    assert!(small <= 4, "page, count, tags, followers: {small}");
+    assert_eq!(
+        without_total(&large),
+        without_total(&small),
+        "statements do not grow with the page size: {large:?}"
+    );
+    assert!(
+        large.iter().filter(|k| *k == "total").count() <= 1,
+        "at most one recount of the total: {large:?}"
+    );
+    // A search adds no statement of its own; a search by words asks how many tickets its words
+    // match (remembered), to choose how to read them.
     let (searched, statements) = app
-        .get_counting_queries("/tickets?search=ESC-00003%20q", &token)
+        .get_recording_queries("/tickets?search=ESC-00003%20q", &token)
         .await;
     assert_eq!(refs(&searched.expect(200)), Vec::<String>::new());
-    let (searched, statements2) = app
-        .get_counting_queries("/tickets?search=ESC-00003", &token)
+    assert_eq!(kinds(&statements), ["total", "matches", "page"]);
+    let (searched, statements) = app
+        .get_recording_queries("/tickets?search=ESC-00003", &token)
         .await;
     assert_eq!(refs(&searched.expect(200)), ["ESC-00003"]);
-    assert!(
-        statements <= 4 && statements2 <= 4,
-        "a search adds no statement: {statements}, {statements2}"
-    );
+    assert_eq!(kinds(&statements), ["total", "page", "tags", "followers"]);
 }
 
 async fn dashboard_counts_and_lists(app: TestApp) {

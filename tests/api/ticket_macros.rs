@@ -453,18 +453,21 @@ async fn a_runaway_script_does_not_stop_other_requests(backend: Backend) {
     let id = script_macro(&app, "loop { }").await;
     let started = Instant::now();
     let path = format!("/tickets/{reference}/macro");
-    let (looping, reads) = tokio::join!(app.post(&path, &token, json!({"macro_id": id})), async {
+    let looping = async {
+        let reply = app.post(&path, &token, json!({"macro_id": id})).await;
+        (reply, Instant::now())
+    };
+    let reads = async {
+        // Once the script runs (it runs until its 1.5 s deadline).
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut slowest = Duration::ZERO;
         for _ in 0..5 {
-            let at = Instant::now();
             app.get(&format!("/tickets/{reference}"), &token)
                 .await
                 .expect(200);
-            slowest = slowest.max(at.elapsed());
         }
-        (slowest, started.elapsed())
-    });
+        Instant::now()
+    };
+    let ((looping, script_ended), reads_ended) = tokio::join!(looping, reads);
     let looping = looping.expect(422);
     assert!(
         looping
@@ -472,17 +475,14 @@ async fn a_runaway_script_does_not_stop_other_requests(backend: Backend) {
             .unwrap()
             .contains("timeout_ms")
     );
-    let (slowest, reads_done) = reads;
+    // The rule, without a figure that holds only on a fast machine: the reads made while the
+    // script ran were answered while it still ran, and it ran until its deadline.
     assert!(
-        slowest < Duration::from_millis(700),
-        "a read took {slowest:?}"
+        reads_ended < script_ended,
+        "the reads waited for the script: they ended {:?} after it",
+        reads_ended - script_ended
     );
-    assert!(
-        reads_done < Duration::from_millis(1400),
-        "reads ended at {reads_done:?}"
-    );
-    assert!(started.elapsed() >= Duration::from_millis(1400));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(script_ended - started >= Duration::from_millis(1500));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

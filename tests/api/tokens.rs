@@ -486,6 +486,8 @@ async fn delete_revokes_then_404(app: TestApp) {
 }
 
 async fn last_use_is_recorded_at_most_once_a_minute(app: TestApp) {
+    // The minute is the server's clock's: stopped, it moves only when the test says.
+    app.clock.stop();
     let (agent_id, _) = app.agent(&["agent"]).await;
     let (created, token) = app.created_token(agent_id, &["agent"], json!({})).await;
     let id = created["id"].as_i64().unwrap();
@@ -510,13 +512,30 @@ async fn last_use_is_recorded_at_most_once_a_minute(app: TestApp) {
     );
     assert_eq!(listed["last_used_ip"], "127.0.0.1");
 
-    // A second use more than a second later, within the minute: not written again.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A use 59 seconds later, within the minute: not recorded (the answer shows the use last
+    // recorded, which a recording would have moved).
+    app.clock.advance(Duration::from_secs(59));
     let reply = app
         .call(Method::POST, "/auth/validate", Some(&token), None)
         .await
         .expect(200);
     assert_eq!(reply.data()["token"]["last_used_at"], first);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.listed_token(id).await["last_used_at"], first);
+    // A minute after the first: recorded again.
+    app.clock.advance(Duration::from_secs(1));
+    let reply = app
+        .call(Method::POST, "/auth/validate", Some(&token), None)
+        .await
+        .expect(200);
+    let second = reply.data()["token"]["last_used_at"].clone();
+    assert_ne!(second, first);
+    for _ in 0..100 {
+        if app.listed_token(id).await["last_used_at"] == second {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "the use a minute later was never written: {}",
+        app.listed_token(id).await
+    );
 }

@@ -56,9 +56,12 @@ impl DashboardApi {
         caller: Caller,
         state: State<&AppState>,
     ) -> ApiResult<Json<Data<DashboardResource>>> {
-        let d = dashboard::load(&state.store, caller.0.user_id).await?;
+        let d = dashboard::load(&state.store, state.clock.now(), caller.0.user_id).await?;
         let summaries = |views: &[crate::domain::tickets::view::TicketView]| {
-            views.iter().map(TicketSummary::from).collect()
+            views
+                .iter()
+                .map(|v| TicketSummary::new(v, &state.rules))
+                .collect()
         };
         Ok(data(DashboardResource {
             stats: DashboardStats {

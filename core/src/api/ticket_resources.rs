@@ -3,7 +3,7 @@
 use poem_openapi::Object;
 
 use crate::{
-    domain::tickets::{Priority, Status, TicketType, view::TicketView},
+    domain::tickets::{Priority, Status, TicketRules, TicketType, view::TicketView},
     store::{activities::ActivityRow, replies::ReplyRow},
     time::{rfc3339, rfc3339_opt},
 };
@@ -105,8 +105,9 @@ pub struct TicketResource {
     pub activities: Vec<ActivityResource>,
 }
 
-impl From<&TicketView> for TicketSummary {
-    fn from(v: &TicketView) -> Self {
+impl TicketSummary {
+    /// The summary of `v`, its allowed transitions under `rules`.
+    pub fn new(v: &TicketView, rules: &TicketRules) -> Self {
         let r = &v.row;
         let status = Status::parse(&r.status).unwrap_or(Status::Open);
         let priority = Priority::from_rank(r.priority);
@@ -155,7 +156,7 @@ impl From<&TicketView> for TicketSummary {
             sla_breached: r.sla_breached != 0,
             followers_count: v.followers_count,
             is_following: v.is_following,
-            allowed_transitions: status.transitions().to_vec(),
+            allowed_transitions: rules.transitions(status).to_vec(),
             last_reply_at: rfc3339_opt(r.last_reply_at),
             resolved_at: rfc3339_opt(r.resolved_at),
             closed_at: rfc3339_opt(r.closed_at),
@@ -195,9 +196,10 @@ impl From<&ActivityRow> for ActivityResource {
     }
 }
 
-impl From<TicketView> for TicketResource {
-    fn from(v: TicketView) -> Self {
-        let summary = TicketSummary::from(&v);
+impl TicketResource {
+    /// The whole ticket `v`, its allowed transitions under `rules`.
+    pub fn new(v: TicketView, rules: &TicketRules) -> Self {
+        let summary = TicketSummary::new(&v, rules);
         let conversation =
             v.conversation
                 .unwrap_or_else(|| crate::domain::tickets::view::Conversation {

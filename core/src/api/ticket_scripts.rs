@@ -20,7 +20,7 @@ use crate::{
     domain::{
         actions::Action,
         macros, ticket_actions,
-        tickets::{apply::Applied, view},
+        tickets::{TicketRules, apply::Applied, view},
     },
     scripting::values,
 };
@@ -45,10 +45,11 @@ pub struct AppliedChanges {
     pub changes: Vec<MacroAction>,
 }
 
-impl From<Applied> for AppliedChanges {
-    fn from(applied: Applied) -> Self {
+impl AppliedChanges {
+    /// What a run applied, the ticket's allowed transitions under `rules`.
+    fn new(applied: Applied, rules: &TicketRules) -> Self {
         AppliedChanges {
-            ticket: applied.ticket.into(),
+            ticket: TicketResource::new(applied.ticket, rules),
             changes: applied.changes.iter().map(change).collect(),
         }
     }
@@ -109,8 +110,8 @@ impl TicketScriptsApi {
         let (found, applied) = macros::apply_to_ticket(
             &state.store,
             &state.scripts,
-            &caller.0.actor(),
-            script_user(&caller.0),
+            state.rules_now(),
+            (&caller.0.actor(), script_user(&caller.0)),
             &reference.0,
             body.macro_id,
             dry_run,
@@ -121,7 +122,10 @@ impl TicketScriptsApi {
         } else {
             format!("Macro \"{}\" applied.", found.name)
         };
-        Ok(written(applied.into(), &message))
+        Ok(written(
+            AppliedChanges::new(applied, &state.rules),
+            &message,
+        ))
     }
 
     /// List the custom actions of a ticket
@@ -143,6 +147,7 @@ impl TicketScriptsApi {
         let listed = ticket_actions::for_ticket(
             &state.store,
             &state.scripts,
+            state.rules_now(),
             &caller.0.actor(),
             &script_user(&caller.0),
             &reference.0,
@@ -180,6 +185,7 @@ impl TicketScriptsApi {
         let (action, applied) = ticket_actions::run(
             &state.store,
             &state.scripts,
+            state.rules_now(),
             &caller.0.actor(),
             script_user(&caller.0),
             &reference.0,
@@ -187,7 +193,7 @@ impl TicketScriptsApi {
         )
         .await?;
         Ok(written(
-            applied.into(),
+            AppliedChanges::new(applied, &state.rules),
             &format!("Action \"{}\" done.", action.label),
         ))
     }

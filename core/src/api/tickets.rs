@@ -143,9 +143,8 @@ async fn show(
     viewer: &Principal,
 ) -> Result<TicketResource, Error> {
     let mut conn = state.store.conn().await?;
-    Ok(view::load(&mut conn, reference, viewer.user_id)
-        .await?
-        .into())
+    let view = view::load(&mut conn, reference, viewer.user_id).await?;
+    Ok(TicketResource::new(view, &state.rules))
 }
 
 /// Runs `change` on the ticket `reference` in one transaction, then answers with the ticket as it
@@ -157,7 +156,14 @@ async fn edit_and_show<T>(
     message: &str,
     change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T, Error>,
 ) -> ApiResult<Json<Written<TicketResource>>> {
-    edit(&state.store, &caller.actor(), reference, change).await?;
+    edit(
+        &state.store,
+        state.rules_now(),
+        &caller.actor(),
+        reference,
+        change,
+    )
+    .await?;
     Ok(written(show(state, reference, caller).await?, message))
 }
 
@@ -168,6 +174,7 @@ async fn create_ticket(
 ) -> ApiResult<Created<TicketResource>> {
     let reference = create::create(
         &state.store,
+        state.clock.now(),
         &caller.actor(),
         NewTicketInput {
             subject: body.subject,
@@ -253,7 +260,10 @@ impl TicketsApi {
         };
         let (tickets, total) = list::list(&state.store, caller.0.user_id, &query).await?;
         Ok(paged(
-            tickets.iter().map(TicketSummary::from).collect(),
+            tickets
+                .iter()
+                .map(|t| TicketSummary::new(t, &state.rules))
+                .collect(),
             PageMeta::new(pages.page, pages.per_page, total),
         ))
     }
@@ -321,12 +331,19 @@ impl TicketsApi {
         body: DeferredJson<ReplyRequest>,
     ) -> ApiResult<Created<ReplyCreated>> {
         let actor = caller.0.actor();
-        let (id, body, internal) = edit(&state.store, &actor, &reference.0, async |t, tx| {
-            let body = body.parse()?;
-            let internal = body.is_internal_note.unwrap_or(false);
-            let id = t.reply(tx, &body.body, internal).await?;
-            Ok((id, body.body, internal))
-        })
+        let (rules, now) = state.rules_now();
+        let (id, body, internal) = edit(
+            &state.store,
+            (rules, now),
+            &actor,
+            &reference.0,
+            async |t, tx| {
+                let body = body.parse()?;
+                let internal = body.is_internal_note.unwrap_or(false);
+                let id = t.reply(tx, &body.body, internal).await?;
+                Ok((id, body.body, internal))
+            },
+        )
         .await?;
         let reply = ReplyCreated {
             id,
@@ -336,7 +353,7 @@ impl TicketsApi {
                 id: caller.0.user_id,
                 name: caller.0.name.clone(),
             },
-            created_at: crate::time::rfc3339(crate::time::now()),
+            created_at: crate::time::rfc3339(now),
         };
         Ok(created(
             reply,
@@ -417,6 +434,7 @@ impl TicketsApi {
     ) -> ApiResult<Json<Written<TicketResource>>> {
         let agent = edit(
             &state.store,
+            state.rules_now(),
             &caller.0.actor(),
             &reference.0,
             async |t, tx| {
@@ -457,8 +475,13 @@ impl TicketsApi {
         state: State<&AppState>,
         reference: Path<String>,
     ) -> ApiResult<Json<Written<FollowState>>> {
-        let (following, followers_count) =
-            operations::toggle_follow(&state.store, &caller.0.actor(), &reference.0).await?;
+        let (following, followers_count) = operations::toggle_follow(
+            &state.store,
+            state.rules_now(),
+            &caller.0.actor(),
+            &reference.0,
+        )
+        .await?;
         let message = if following {
             "Following ticket."
         } else {
@@ -512,7 +535,13 @@ impl TicketsApi {
         state: State<&AppState>,
         reference: Path<String>,
     ) -> ApiResult<Json<Done>> {
-        operations::delete(&state.store, &caller.0.actor(), &reference.0).await?;
+        operations::delete(
+            &state.store,
+            state.rules_now(),
+            &caller.0.actor(),
+            &reference.0,
+        )
+        .await?;
         Ok(done("Ticket deleted."))
     }
 }

@@ -20,7 +20,6 @@ use crate::{
     app::AppState,
     domain::{roles::Role, tokens},
     error::Error,
-    time,
 };
 
 pub struct Guard {
@@ -55,7 +54,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let state = &self.state;
         let ip = client_ip(&req, state.config.server.trust_forwarded_for);
-        let now = time::now();
+        let now = state.clock.now();
         let (quota, verdict) = match self.authenticate(&req, now).await {
             Err(err) => {
                 // No valid token: the client's address pays, so guessing is throttled too.

@@ -20,6 +20,7 @@ use super::{
     events,
     script_files::{self, FileScript},
     tickets::{
+        TicketRules,
         activity::Kind,
         apply::{self, Run},
     },
@@ -34,7 +35,7 @@ use crate::{
         events::EventRow,
         is_unique_violation, records,
     },
-    time::{self, Timestamp},
+    time::{self, Clock, Timestamp},
 };
 
 const MAX_SCRIPT: usize = 65_535;
@@ -234,6 +235,7 @@ async fn active(store: &Store, scripts: &Scripts, trigger: &str) -> Result<Vec<A
 async fn apply_to(
     store: &Store,
     scripts: &Scripts,
+    rules: &TicketRules,
     automation: &Automation,
     reference: &str,
     chain: &[i64],
@@ -251,6 +253,7 @@ async fn apply_to(
         )),
         origin: Some(json!({ "automations": automations })),
         dry_run: false,
+        rules,
         now,
     };
     let (_, changes) = apply::evaluate(
@@ -272,7 +275,12 @@ async fn apply_to(
 /// The scheduled job's work at `now`: every active schedule automation over the open tickets
 /// it has not applied to in its current period. A failing script is logged and counts as
 /// applied for the period, so it is not retried on every run. Returns the applications made.
-pub async fn run_scheduled(store: &Store, scripts: &Scripts, now: Timestamp) -> Result<u64> {
+pub async fn run_scheduled(
+    store: &Store,
+    scripts: &Scripts,
+    rules: &TicketRules,
+    now: Timestamp,
+) -> Result<u64> {
     {
         let mut tx = store.begin().await?;
         db::forget_runs(&mut tx, now - KEEP_RUNS).await?;
@@ -300,7 +308,9 @@ pub async fn run_scheduled(store: &Store, scripts: &Scripts, now: Timestamp) -> 
             };
             after = last;
             for (ticket_id, reference) in &batch {
-                let ran = match apply_to(store, scripts, &automation, reference, &[], now).await {
+                let ran = match apply_to(store, scripts, rules, &automation, reference, &[], now)
+                    .await
+                {
                     Ok(ran) => ran,
                     Err(err) => {
                         tracing::warn!(automation = automation.id, ticket = %reference, error = %err, "automation failed");
@@ -332,12 +342,17 @@ fn chain_of(data: &Value) -> Vec<i64> {
 
 /// Claims the run of `automation` on `event` for this node: a run row with the period
 /// `-event.id` (scheduled periods are positive), which only one node can insert.
-async fn claim(store: &Store, automation: &Automation, event: &EventRow) -> Result<bool> {
+async fn claim(
+    store: &Store,
+    automation: &Automation,
+    event: &EventRow,
+    now: Timestamp,
+) -> Result<bool> {
     let Some(ticket_id) = event.ticket_id else {
         return Ok(false);
     };
     let mut tx = store.begin().await?;
-    match db::record_run(&mut tx, automation.id, ticket_id, -event.id, time::now()).await {
+    match db::record_run(&mut tx, automation.id, ticket_id, -event.id, now).await {
         Ok(()) => tx.commit().await.map(|_| true),
         Err(err) if is_unique_violation(&err) => Ok(false),
         Err(err) => Err(err),
@@ -347,7 +362,12 @@ async fn claim(store: &Store, automation: &Automation, event: &EventRow) -> Resu
 /// Runs the event-driven automations of each event in turn (see [`on_event`]); which
 /// automations are active is read once per event type in the batch. Failures are logged: an
 /// event has no one to answer to.
-pub async fn on_events(store: &Store, scripts: &Scripts, events: &[EventRow]) {
+pub async fn on_events(
+    store: &Store,
+    scripts: &Scripts,
+    (rules, clock): (&TicketRules, &Clock),
+    events: &[EventRow],
+) {
     let mut active_by_kind: HashMap<&str, Vec<Automation>> = HashMap::new();
     for event in events {
         if !active_by_kind.contains_key(event.kind.as_str()) {
@@ -362,7 +382,7 @@ pub async fn on_events(store: &Store, scripts: &Scripts, events: &[EventRow]) {
             }
         }
         let automations = &active_by_kind[event.kind.as_str()];
-        if let Err(err) = on_event(store, scripts, event, automations).await {
+        if let Err(err) = on_event(store, scripts, rules, clock.now(), event, automations).await {
             tracing::warn!(event = event.id, error = %err, "automations of an event failed");
         }
     }
@@ -373,6 +393,8 @@ pub async fn on_events(store: &Store, scripts: &Scripts, events: &[EventRow]) {
 async fn on_event(
     store: &Store,
     scripts: &Scripts,
+    rules: &TicketRules,
+    now: Timestamp,
     event: &EventRow,
     automations: &[Automation],
 ) -> Result<()> {
@@ -385,10 +407,10 @@ async fn on_event(
     };
     let chain = chain_of(&data);
     for automation in automations {
-        if chain.contains(&automation.id) || !claim(store, automation, event).await? {
+        if chain.contains(&automation.id) || !claim(store, automation, event, now).await? {
             continue;
         }
-        if let Err(err) = apply_to(store, scripts, automation, reference, &chain, time::now()).await
+        if let Err(err) = apply_to(store, scripts, rules, automation, reference, &chain, now).await
         {
             tracing::warn!(automation = automation.id, event = event.id, ticket = %reference, error = %err, "automation failed");
         }

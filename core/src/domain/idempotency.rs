@@ -11,7 +11,8 @@
 //! - the first ended in a server error before anything committed → it runs again (5xx answers
 //!   are not kept);
 //! - the first committed its write but its answer was never recorded (the node died, or the
-//!   database went away between the two) → 409 saying so, and never a second write.
+//!   database went away between the two) → 409 saying so, and never a second write. Until
+//!   [`ABANDONED_AFTER`] it may still be storing its answer, so the retry is told to try again.
 //!
 //! A claim whose request has not finished after [`ABANDONED_AFTER`] seconds is taken to be
 //! abandoned by a node that died; if nothing of it committed, a retry takes it over.

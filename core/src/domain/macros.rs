@@ -11,7 +11,7 @@ use super::{
     script_files::{self, FileScript},
     share,
     tickets::{
-        Actor,
+        Actor, TicketRules,
         activity::Kind,
         apply::{self, Applied, Program, Run, named},
     },
@@ -263,11 +263,12 @@ pub async fn visible_to(store: &Store, scripts: &Scripts, user_id: i64) -> Resul
 /// Applies the macro `macro_id` (one the actor may use; otherwise 422 on `macro_id`) to the
 /// ticket `reference` in one transaction, recording `macro_applied`. A refused change or a
 /// failing script is 422 `Macro failed.` and writes nothing; `dry_run` writes nothing either.
+/// `user` is the actor as scripts see it.
 pub async fn apply_to_ticket(
     store: &Store,
     scripts: &Scripts,
-    actor: &Actor,
-    user: serde_json::Value,
+    (rules, now): (&TicketRules, Timestamp),
+    (actor, user): (&Actor, serde_json::Value),
     reference: &str,
     macro_id: i64,
     dry_run: bool,
@@ -289,7 +290,8 @@ pub async fn apply_to_ticket(
         activity: Some((Kind::MacroApplied, named("macro", found.id, &found.name))),
         origin: None,
         dry_run,
-        now: time::now(),
+        rules,
+        now,
     };
     let applied = apply::apply(store, scripts, reference, program, run).await?;
     Ok((found, applied))

@@ -10,7 +10,7 @@ use super::{
     admin::{self, AdminResource, AlsoFiles, Context},
     script_files::{self, ACTION_KEY_PREFIX, FileScript},
     tickets::{
-        Actor,
+        Actor, TicketRules,
         apply::{self, Applied, Program, Run},
         view,
     },
@@ -272,6 +272,7 @@ async fn ask(
 pub async fn for_ticket(
     store: &Store,
     scripts: &Scripts,
+    (rules, now): (&TicketRules, Timestamp),
     actor: &Actor,
     user: &Value,
     reference: &str,
@@ -279,7 +280,8 @@ pub async fn for_ticket(
     let mut conn = store.conn().await?;
     let ticket = values::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
-        time::now(),
+        rules,
+        now,
     );
     let mut actions: Vec<TicketAction> = db::active(&mut conn)
         .await?
@@ -311,6 +313,7 @@ pub async fn for_ticket(
 pub async fn run(
     store: &Store,
     scripts: &Scripts,
+    (rules, now): (&TicketRules, Timestamp),
     actor: &Actor,
     user: Value,
     reference: &str,
@@ -319,7 +322,8 @@ pub async fn run(
     let mut conn = store.conn().await?;
     let ticket = values::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
-        time::now(),
+        rules,
+        now,
     );
     let action = find_active(&mut conn, scripts, key)
         .await?
@@ -347,7 +351,8 @@ pub async fn run(
         )),
         origin: None,
         dry_run: false,
-        now: time::now(),
+        rules,
+        now,
     };
     let applied = apply::apply(store, scripts, reference, program, run).await?;
     Ok((action, applied))

@@ -9,13 +9,14 @@ use futures::future::BoxFuture;
 use tokio::sync::broadcast;
 
 use crate::{
-    domain::{automations, events::envelope},
+    domain::{automations, events::envelope, tickets::TicketRules},
     plugins::PluginHost,
     scripting::Scripts,
     store::{
         Store,
         events::{self, EventRow},
     },
+    time::Clock,
 };
 
 /// Events a slow subscriber may fall behind by before it must re-read from the database.
@@ -85,11 +86,20 @@ impl EventBus {
 
     /// Runs the event-driven automations of every event, in order. Every node reads every
     /// event; each (automation, event) is claimed in the database first, so one node runs it.
-    pub fn forward_to_automations(&self, store: Store, scripts: Scripts) {
+    /// Their changes are judged by `rules` at the moment `clock` says.
+    pub fn forward_to_automations(
+        &self,
+        store: Store,
+        scripts: Scripts,
+        (rules, clock): (TicketRules, Clock),
+    ) {
         let reader = store.clone();
         self.follow(reader, "automations", move |batch| {
-            let (store, scripts) = (store.clone(), scripts.clone());
-            Box::pin(async move { automations::on_events(&store, &scripts, &batch).await })
+            let (store, scripts, rules, clock) =
+                (store.clone(), scripts.clone(), rules.clone(), clock.clone());
+            Box::pin(async move {
+                automations::on_events(&store, &scripts, (&rules, &clock), &batch).await
+            })
         });
     }
 

@@ -6,11 +6,14 @@ use std::{path::PathBuf, sync::LazyLock, time::Duration};
 
 use crate::{
     config::Config,
-    domain::{automations, idempotency, script_files, tickets::housekeeping},
+    domain::{
+        automations, idempotency, script_files,
+        tickets::{TicketRules, housekeeping},
+    },
     error::Result,
     scripting::Scripts,
     store::{Store, jobs as leases},
-    time::{self, Timestamp},
+    time::{Clock, Timestamp},
 };
 
 /// How long a lease lasts if its holder dies mid-run.
@@ -78,13 +81,14 @@ impl Job {
         self,
         store: &Store,
         scripts: &Scripts,
+        rules: &TicketRules,
         config: &Config,
         now: Timestamp,
     ) -> Result<String> {
         Ok(match self {
             Job::CheckSla => {
                 let warning = i64::from(config.sla.warning_minutes) * 60;
-                let r = housekeeping::check_sla(store, now, warning).await?;
+                let r = housekeeping::check_sla(store, rules, now, warning).await?;
                 format!(
                     "{} breaches marked, {} warnings sent",
                     r.breaches, r.warnings
@@ -92,7 +96,7 @@ impl Job {
             }
             Job::CloseResolved => {
                 let days = config.tickets.auto_close_resolved_after_days;
-                let n = housekeeping::close_resolved(store, now, days).await?;
+                let n = housekeeping::close_resolved(store, rules, now, days).await?;
                 format!("{n} resolved tickets closed")
             }
             Job::PurgeActivities => {
@@ -101,7 +105,7 @@ impl Job {
                 format!("{n} activities purged")
             }
             Job::RunAutomations => {
-                let n = automations::run_scheduled(store, scripts, now).await?;
+                let n = automations::run_scheduled(store, scripts, rules, now).await?;
                 format!("{n} automation applications")
             }
             Job::PurgeIdempotencyKeys => {
@@ -112,14 +116,16 @@ impl Job {
     }
 }
 
-/// Runs `job` for `now` under its lease, outside a server (the CLI): with a script runtime of
-/// its own and the script files as they are now. `None` when another node holds the lease.
+/// Runs `job` for `now` under its lease, outside a server (the CLI): with the rules of
+/// `config`, a script runtime of its own and the script files as they are now. `None` when
+/// another node holds the lease.
 pub async fn run(
     job: Job,
     store: &Store,
     config: &Config,
     now: Timestamp,
 ) -> Result<Option<String>> {
+    let rules = crate::app::ticket_rules(config)?;
     let scripts = Scripts::new(&config.scripts);
     if job == Job::RunAutomations {
         let (loader, dir) = (scripts.clone(), PathBuf::from(&config.scripts.dir));
@@ -128,7 +134,7 @@ pub async fn run(
             .map_err(anyhow::Error::from)?;
         scripts.replace_files(files);
     }
-    run_with(job, store, &scripts, config, now).await
+    run_with(job, store, &scripts, &rules, config, now).await
 }
 
 /// Runs `job` for `now` under its lease with the server's script runtime (and so the script
@@ -137,6 +143,7 @@ pub async fn run_with(
     job: Job,
     store: &Store,
     scripts: &Scripts,
+    rules: &TicketRules,
     config: &Config,
     now: Timestamp,
 ) -> Result<Option<String>> {
@@ -158,27 +165,40 @@ pub async fn run_with(
             return Ok(None);
         }
     }
-    let outcome = job.work(store, scripts, config, now).await;
+    let outcome = job.work(store, scripts, rules, config, now).await;
     let mut tx = store.begin().await?;
     leases::release(&mut tx, job.name(), holder).await?;
     tx.commit().await?;
     outcome.map(Some)
 }
 
-/// Starts one loop per job with a non-zero interval. They stop with the runtime.
-pub fn spawn_scheduler(store: Store, scripts: Scripts, config: std::sync::Arc<Config>) {
+/// Starts one loop per job with a non-zero interval, each run at the moment `clock` says. They
+/// stop with the runtime.
+pub fn spawn_scheduler(
+    store: Store,
+    scripts: Scripts,
+    rules: TicketRules,
+    clock: Clock,
+    config: std::sync::Arc<Config>,
+) {
     for job in Job::ALL {
         let every = job.interval(&config);
         if every == 0 {
             continue;
         }
-        let (store, scripts, config) = (store.clone(), scripts.clone(), config.clone());
+        let (store, scripts, rules, clock, config) = (
+            store.clone(),
+            scripts.clone(),
+            rules.clone(),
+            clock.clone(),
+            config.clone(),
+        );
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(every));
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match run_with(job, &store, &scripts, &config, time::now()).await {
+                match run_with(job, &store, &scripts, &rules, &config, clock.now()).await {
                     Ok(Some(summary)) => tracing::info!(job = job.name(), "{summary}"),
                     Ok(None) => tracing::debug!(job = job.name(), "another node holds the lease"),
                     Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed"),

@@ -12,20 +12,35 @@ use serde_json::{Value, json};
 use tokio::runtime::Handle;
 
 use super::host_tickets;
-use crate::{domain::plugin_kv, error::Error, store::Store};
+use crate::{
+    domain::{plugin_kv, tickets::TicketRules},
+    error::Error,
+    store::Store,
+    time::Clock,
+};
 
 /// What the callbacks of one plugin instance work with.
 struct HostCtx {
     slug: String,
     store: Store,
+    /// What the plugin's ticket changes are judged by (the server's).
+    rules: TicketRules,
+    clock: Clock,
     runtime: Handle,
 }
 
 /// A table for the plugin `slug`. Leaked on purpose: plugins keep it for the process.
-pub fn table(slug: &str, store: Store, runtime: Handle) -> &'static HostApi {
+pub fn table(
+    slug: &str,
+    store: Store,
+    (rules, clock): (TicketRules, Clock),
+    runtime: Handle,
+) -> &'static HostApi {
     let ctx = Box::leak(Box::new(HostCtx {
         slug: slug.to_string(),
         store,
+        rules,
+        clock,
         runtime,
     }));
     Box::leak(Box::new(HostApi {
@@ -199,7 +214,12 @@ macro_rules! ticket_callback {
         ) -> i32 {
             unsafe {
                 serve(ctx, input, len, out, |ctx, $input| {
-                    let $store = &ctx.store;
+                    let $store = host_tickets::Host {
+                        store: &ctx.store,
+                        rules: &ctx.rules,
+                        clock: &ctx.clock,
+                    };
+                    let $store = &$store;
                     ctx.runtime.block_on($call).map_err(describe)
                 })
             }

@@ -9,7 +9,7 @@ use crate::{
     domain::{
         roles::Role,
         tickets::{
-            Actor, Priority, Status, TicketType,
+            Actor, Priority, Status, TicketRules, TicketType,
             list::{self, ListQuery},
             operations::edit_as,
             view,
@@ -18,11 +18,33 @@ use crate::{
     },
     error::{Error, Result},
     store::{Store, ticket_links, users},
+    time::Clock,
 };
+
+/// What a ticket call works with: the store, and the server's rules and clock.
+pub struct Host<'a> {
+    pub store: &'a Store,
+    pub rules: &'a TicketRules,
+    pub clock: &'a Clock,
+}
 use poem_openapi::types::ToJSON;
 
 /// Most tickets one `ticket_list` call returns.
 const MAX_LIST: i64 = 100;
+
+/// [`edit_as`] with the host's rules, at the moment its clock says.
+async fn edit<T>(
+    host: &Host<'_>,
+    actor: Option<&Actor>,
+    reference: &str,
+    change: impl AsyncFnOnce(
+        &mut crate::domain::tickets::editing::Editing,
+        &mut crate::store::Tx,
+    ) -> Result<T>,
+) -> Result<T> {
+    let at = (host.rules, host.clock.now());
+    edit_as(host.store, at, actor, reference, change).await
+}
 
 fn reference(input: &Value) -> Result<&str> {
     input["reference"]
@@ -51,10 +73,10 @@ async fn actor(store: &Store, input: &Value) -> Result<Option<Actor>> {
 }
 
 /// The ticket as `GET /tickets/{reference}` shows it.
-pub async fn get(store: &Store, input: Value) -> Result<Value> {
+pub async fn get(host: &Host<'_>, input: Value) -> Result<Value> {
     let viewer = input["user_id"].as_i64().unwrap_or(0);
-    let ticket = view::load(&mut *store.conn().await?, reference(&input)?, viewer).await?;
-    Ok(TicketResource::from(ticket)
+    let ticket = view::load(&mut *host.store.conn().await?, reference(&input)?, viewer).await?;
+    Ok(TicketResource::new(ticket, host.rules)
         .to_json()
         .unwrap_or(Value::Null))
 }
@@ -69,7 +91,7 @@ fn parsed<T>(input: &Value, field: &str, parse: fn(&str) -> Option<T>) -> Result
 }
 
 /// A page of summaries for filters named as the query of `GET /tickets`.
-pub async fn list(store: &Store, input: Value) -> Result<Value> {
+pub async fn list(host: &Host<'_>, input: Value) -> Result<Value> {
     let per_page = input["per_page"].as_i64().unwrap_or(25).clamp(1, MAX_LIST);
     let page = input["page"].as_i64().unwrap_or(1).max(1);
     let query = ListQuery {
@@ -86,41 +108,45 @@ pub async fn list(store: &Store, input: Value) -> Result<Value> {
         ..ListQuery::default()
     };
     let (tickets, total) =
-        list::list(store, input["user_id"].as_i64().unwrap_or(0), &query).await?;
+        list::list(host.store, input["user_id"].as_i64().unwrap_or(0), &query).await?;
     let data: Vec<Value> = tickets
         .iter()
-        .map(|t| TicketSummary::from(t).to_json().unwrap_or(Value::Null))
+        .map(|t| {
+            TicketSummary::new(t, host.rules)
+                .to_json()
+                .unwrap_or(Value::Null)
+        })
         .collect();
     Ok(json!({ "data": data, "total": total }))
 }
 
 /// Adds a public reply (`internal` false) or an internal note.
-pub async fn add_reply(store: &Store, input: Value, internal: bool) -> Result<Value> {
-    let actor = actor(store, &input).await?;
+pub async fn add_reply(host: &Host<'_>, input: Value, internal: bool) -> Result<Value> {
+    let actor = actor(host.store, &input).await?;
     let body = input["body"].as_str().unwrap_or_default().to_string();
-    let id = edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+    let id = edit(host, actor.as_ref(), reference(&input)?, async |t, tx| {
         t.reply(tx, &body, internal).await
     })
     .await?;
     Ok(json!({ "id": id }))
 }
 
-pub async fn set_status(store: &Store, input: Value) -> Result<Value> {
-    let actor = actor(store, &input).await?;
+pub async fn set_status(host: &Host<'_>, input: Value) -> Result<Value> {
+    let actor = actor(host.store, &input).await?;
     let status = parsed(&input, "status", Status::parse)?
         .ok_or_else(|| Error::field("status", validate::required("status")))?;
-    let changed = edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+    let changed = edit(host, actor.as_ref(), reference(&input)?, async |t, tx| {
         t.set_status(tx, status).await
     })
     .await?;
     Ok(json!({ "changed": changed }))
 }
 
-pub async fn set_priority(store: &Store, input: Value) -> Result<Value> {
-    let actor = actor(store, &input).await?;
+pub async fn set_priority(host: &Host<'_>, input: Value) -> Result<Value> {
+    let actor = actor(host.store, &input).await?;
     let priority = parsed(&input, "priority", Priority::parse)?
         .ok_or_else(|| Error::field("priority", validate::required("priority")))?;
-    let changed = edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+    let changed = edit(host, actor.as_ref(), reference(&input)?, async |t, tx| {
         t.set_priority(tx, priority).await
     })
     .await?;
@@ -139,10 +165,10 @@ fn names(input: &Value, field: &str) -> Vec<String> {
 }
 
 /// Adds and removes tags by name; every name must be an existing tag.
-pub async fn set_tags(store: &Store, input: Value) -> Result<Value> {
-    let actor = actor(store, &input).await?;
+pub async fn set_tags(host: &Host<'_>, input: Value) -> Result<Value> {
+    let actor = actor(host.store, &input).await?;
     let (add, remove) = (names(&input, "add"), names(&input, "remove"));
-    edit_as(store, actor.as_ref(), reference(&input)?, async |t, tx| {
+    edit(host, actor.as_ref(), reference(&input)?, async |t, tx| {
         let adding = ticket_links::tags_by_names(tx, &add).await?;
         let removing = ticket_links::tags_by_names(tx, &remove).await?;
         if adding.len() < add.len() {

@@ -25,7 +25,12 @@ use poem::http::Method;
 use serde_json::{Value, json};
 use tokio::{runtime::Handle, sync::Semaphore};
 
-use crate::{config::PluginsConfig, domain::abilities::Ability, store::Store};
+use crate::{
+    config::PluginsConfig,
+    domain::{abilities::Ability, tickets::TicketRules},
+    store::Store,
+    time::Clock,
+};
 
 /// Calls one plugin may have running at once; more wait (within the timeout). Bounds the
 /// blocking threads a stuck plugin can hold.
@@ -135,9 +140,11 @@ impl PluginHost {
 
     /// Loads and starts every plugin of `config.dir`, logging each outcome. Blocking (plugins'
     /// `create` may call back into the host): run it off the async runtime.
+    /// Their ticket calls are judged by `rules` at the moment `clock` says.
     pub fn load(
         config: &PluginsConfig,
         store: &Store,
+        (rules, clock): (&TicketRules, &Clock),
         runtime: Handle,
     ) -> (PluginHost, Vec<Report>) {
         let mut host = PluginHost {
@@ -148,7 +155,12 @@ impl PluginHost {
         for (file, checked) in loader::check_all(Path::new(&config.dir), HOST_VERSION) {
             let started = checked.and_then(|candidate| {
                 let slug = candidate.manifest.slug.clone();
-                let table = host_api::table(&slug, store.clone(), runtime.clone());
+                let table = host_api::table(
+                    &slug,
+                    store.clone(),
+                    (rules.clone(), clock.clone()),
+                    runtime.clone(),
+                );
                 let instance = unsafe { ffi::Instance::create(candidate.entry, table) }
                     .map_err(|e| format!("plugin {slug:?}: create {e}"))?;
                 Ok(LoadedPlugin {

@@ -5,7 +5,7 @@ use rhai::{Dynamic, Map};
 use serde_json::{Value, json};
 
 use crate::{
-    domain::tickets::{Actor, Priority, Status, view::TicketView},
+    domain::tickets::{Actor, Priority, Status, TicketRules, view::TicketView},
     time::Timestamp,
 };
 
@@ -42,8 +42,8 @@ fn hours_since(from: Option<Timestamp>, now: Timestamp) -> Value {
     from.map_or(Value::Null, |at| json!((now - at).max(0) / 3600))
 }
 
-/// The ticket as scripts see it, at the moment `now`.
-pub fn ticket(view: &TicketView, now: Timestamp) -> Value {
+/// The ticket as scripts see it, at the moment `now`, under `rules`.
+pub fn ticket(view: &TicketView, rules: &TicketRules, now: Timestamp) -> Value {
     let row = &view.row;
     let (replies, notes) = view.conversation.as_ref().map_or((0, 0), |c| {
         let notes = c.replies.iter().filter(|r| r.is_internal_note != 0).count();
@@ -58,7 +58,11 @@ pub fn ticket(view: &TicketView, now: Timestamp) -> Value {
         |id| json!({"id": id, "name": row.department_name}),
     );
     let allowed: Vec<&str> = Status::parse(&row.status).map_or_else(Vec::new, |status| {
-        status.transitions().iter().map(|s| s.as_str()).collect()
+        rules
+            .transitions(status)
+            .iter()
+            .map(|s| s.as_str())
+            .collect()
     });
     json!({
         "id": row.id,

@@ -8,22 +8,30 @@
 //! never checkpoint on commit (`wal_autocheckpoint = 0`); this task does it in the background
 //! instead, in `PASSIVE` mode, which never blocks the writer or the readers.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use sqlx::{AnyPool, Executor};
+use tokio::sync::Mutex;
 
 /// How often the log is copied back (a checkpoint with nothing new to copy costs nothing).
 const EVERY: Duration = Duration::from_secs(1);
 
+/// Held by each checkpoint while it runs; a test holds it to keep checkpoints out of a window
+/// it measures.
+pub(super) type Turn = Arc<Mutex<()>>;
+
 /// Checkpoints every [`EVERY`] until the pool closes. Writes that bypass transactions (bulk
 /// seeding, migrations) are covered too.
-pub(super) fn spawn(pool: AnyPool) {
+pub(super) fn spawn(pool: AnyPool) -> Turn {
+    let turn = Turn::default();
+    let mine = turn.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(EVERY).await;
             if pool.is_closed() {
                 break;
             }
+            let _turn = mine.lock().await;
             let done = match pool.acquire().await {
                 Ok(mut conn) => conn
                     .execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -39,6 +47,7 @@ pub(super) fn spawn(pool: AnyPool) {
             }
         }
     });
+    turn
 }
 
 #[cfg(test)]
@@ -57,7 +66,14 @@ mod tests {
             .execute(store.pool())
             .await
             .unwrap();
-        tokio::time::sleep(super::EVERY * 2).await;
+        // No background checkpoint between the two sizes compared.
+        let held = store
+            .checkpoints
+            .as_ref()
+            .unwrap()
+            .clone()
+            .lock_owned()
+            .await;
         let before = std::fs::metadata(&file).unwrap().len();
         let mut tx = store.begin().await.unwrap();
         for _ in 0..500 {
@@ -73,6 +89,7 @@ mod tests {
             before,
             "the commit itself copied nothing back"
         );
+        drop(held);
         let deadline = Instant::now() + super::EVERY * 5;
         while std::fs::metadata(&file).unwrap().len() < before + 400_000 {
             assert!(Instant::now() < deadline, "the log was never copied back");

@@ -48,7 +48,7 @@ use sqlx::{
 };
 use tokio::sync::Notify;
 
-use crate::{config::DatabaseConfig, error::Result};
+use crate::{config::DatabaseConfig, error::Result, time::Clock};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/mysql");
@@ -90,9 +90,9 @@ pub struct Store {
     /// Remembered `COUNT(*)` results and full-text match sets (see [`remembered`]).
     counts: remembered::Remembered<i64>,
     match_sets: remembered::Remembered<remembered::MatchSet>,
-    /// `sla.pause_while_waiting_on_customer`, handed to every transaction: the one setting
-    /// ticket changes depend on, whichever caller (API, macro, job) makes them.
-    pause_sla_while_waiting: bool,
+    /// SQLite's background checkpoints (see [`checkpoint`]).
+    #[cfg_attr(not(test), allow(dead_code))]
+    checkpoints: Option<checkpoint::Turn>,
 }
 
 impl Store {
@@ -143,12 +143,13 @@ impl Store {
             .with_context(|| format!("cannot connect to the database {shown}"))?;
         let commits = Arc::new(Commits::default());
         let slow = Duration::from_millis(config.slow_count_ms);
-        let counts = remembered::Remembered::counts(commits.generation.clone(), slow);
+        let clock = Clock::system();
+        let counts =
+            remembered::Remembered::counts(commits.generation.clone(), slow, clock.clone());
         let match_sets =
-            remembered::Remembered::match_sets(commits.search_text_generation.clone(), slow);
-        if dialect == Dialect::Sqlite && !in_memory {
-            checkpoint::spawn(pool.clone());
-        }
+            remembered::Remembered::match_sets(commits.search_text_generation.clone(), slow, clock);
+        let checkpoints =
+            (dialect == Dialect::Sqlite && !in_memory).then(|| checkpoint::spawn(pool.clone()));
         Ok(Store {
             sqlite_writer: (dialect == Dialect::Sqlite)
                 .then(|| group_commit::GroupCommit::new(pool.clone(), commits.clone())),
@@ -157,13 +158,15 @@ impl Store {
             commits,
             counts,
             match_sets,
-            pause_sla_while_waiting: true,
+            checkpoints,
         })
     }
 
-    /// Sets whether the SLA clock stops while tickets wait on the customer (default: it does).
-    pub fn pausing_sla_while_waiting(mut self, pause: bool) -> Store {
-        self.pause_sla_while_waiting = pause;
+    /// Reads the age of remembered figures from `clock` (the server's) instead of the system
+    /// clock. Call it before the store is cloned.
+    pub fn timed_by(mut self, clock: &Clock) -> Store {
+        self.counts.timed_by(clock.clone());
+        self.match_sets.timed_by(clock.clone());
         self
     }
 
@@ -203,7 +206,6 @@ impl Store {
             conn,
             dialect: self.dialect,
             commits: self.commits.clone(),
-            pause_sla_while_waiting: self.pause_sla_while_waiting,
             activities: Vec::new(),
             events: Vec::new(),
             adds_search_text: false,
@@ -303,7 +305,6 @@ pub struct Tx {
     conn: TxConn,
     dialect: Dialect,
     commits: Arc<Commits>,
-    pause_sla_while_waiting: bool,
     /// History rows of this transaction, written at commit (see [`Tx::commit`]).
     activities: Vec<activities::NewActivity>,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
@@ -322,11 +323,6 @@ enum TxConn {
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         self.dialect
-    }
-
-    /// Whether the SLA clock stops while a ticket waits on the customer (see [`Store`]).
-    pub fn pauses_sla_while_waiting(&self) -> bool {
-        self.pause_sla_while_waiting
     }
 
     /// Marks the transaction as adding text to the search index (see [`Store::cached_match_set`]).

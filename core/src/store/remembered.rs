@@ -23,6 +23,10 @@
 //!
 //! Estimates (a plan's choice between two query shapes) take any remembered figure, of any
 //! generation, and refresh it in the background when it is out of date.
+//!
+//! A figure's age is read from the server's [`Clock`], so a test that stops the clock keeps
+//! its figures fresh however slowly the machine runs; how long a computation took is measured
+//! on the monotonic clock, since it is a cost, not a moment.
 
 use std::{
     collections::HashSet,
@@ -37,7 +41,10 @@ use std::{
 use moka::{future::Cache, ops::compute::Op};
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    time::Clock,
+};
 
 /// How long a figure is served before one background recomputation replaces it.
 pub const REFRESH: Duration = Duration::from_secs(2);
@@ -60,7 +67,8 @@ pub type MatchSet = Arc<HashSet<i64>>;
 struct Figure<V> {
     value: V,
     generation: u64,
-    at: Instant,
+    /// When it was computed ([`Clock::now_ms`]).
+    at_ms: i64,
     /// How long computing it took.
     took: Duration,
 }
@@ -69,6 +77,7 @@ impl<V> Figure<V> {
     /// Runs `compute` and times it.
     async fn compute<Fut: Future<Output = Result<V>>>(
         generation: u64,
+        clock: &Clock,
         compute: Fut,
     ) -> Result<Self> {
         let started = Instant::now();
@@ -76,7 +85,7 @@ impl<V> Figure<V> {
         Ok(Figure {
             value,
             generation,
-            at: Instant::now(),
+            at_ms: clock.now_ms(),
             took: started.elapsed(),
         })
     }
@@ -92,19 +101,26 @@ pub struct Remembered<V> {
     generation: Arc<AtomicU64>,
     /// A figure that took this long to compute is served after this node's commits too.
     slow: Duration,
+    /// What a figure's age is read from.
+    clock: Clock,
 }
 
 impl Remembered<i64> {
     /// Totals: up to 10,000 of them, out of date after each commit `generation` counts.
-    pub fn counts(generation: Arc<AtomicU64>, slow: Duration) -> Self {
-        Self::build(Cache::builder().max_capacity(10_000), generation, slow)
+    pub fn counts(generation: Arc<AtomicU64>, slow: Duration, clock: Clock) -> Self {
+        Self::build(
+            Cache::builder().max_capacity(10_000),
+            generation,
+            slow,
+            clock,
+        )
     }
 }
 
 impl Remembered<MatchSet> {
     /// Match sets: up to a million ids in all (8 bytes each, plus the set's overhead), out of
     /// date after each commit `generation` counts.
-    pub fn match_sets(generation: Arc<AtomicU64>, slow: Duration) -> Self {
+    pub fn match_sets(generation: Arc<AtomicU64>, slow: Duration, clock: Clock) -> Self {
         Self::build(
             Cache::builder()
                 .max_capacity(1_000_000)
@@ -113,6 +129,7 @@ impl Remembered<MatchSet> {
                 }),
             generation,
             slow,
+            clock,
         )
     }
 }
@@ -122,13 +139,27 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
         builder: moka::future::CacheBuilder<String, Figure<V>, Cache<String, Figure<V>>>,
         generation: Arc<AtomicU64>,
         slow: Duration,
+        clock: Clock,
     ) -> Self {
+        // No time-to-live: a figure's age is judged by the server's clock in `get`.
         Remembered {
-            figures: builder.time_to_live(STALE_LIMIT).build(),
+            figures: builder.build(),
             refreshing: Arc::default(),
             generation,
             slow,
+            clock,
         }
+    }
+
+    /// Lets the figures' age be read from `clock` (the server's), instead of the one given.
+    pub fn timed_by(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// How old a figure computed at `at_ms` is by the clock. One from ahead of it (the clock
+    /// was set back) is taken as too old to serve: when it was computed is unknown.
+    fn age(&self, at_ms: i64) -> Duration {
+        u64::try_from(self.clock.now_ms() - at_ms).map_or(STALE_LIMIT, Duration::from_millis)
     }
 
     /// The commits made so far: a computation that starts after reading it sees all of them.
@@ -145,10 +176,12 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
     {
         let generation = self.generation();
         if let Some(known) = self.figures.get(&key).await {
+            let age = self.age(known.at_ms);
             // A figure counted after this request read the generation is current too.
             let current = known.generation >= generation;
-            if current || need == Need::Estimate || known.took >= self.slow {
-                if !current || known.at.elapsed() >= REFRESH {
+            let usable = current || need == Need::Estimate || known.took >= self.slow;
+            if usable && age < STALE_LIMIT {
+                if !current || age >= REFRESH {
                     self.refresh(key, compute);
                 }
                 return Ok(known.value);
@@ -164,10 +197,11 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
             .and_try_compute_with(|entry| async move {
                 if let Some(entry) = entry
                     && entry.value().generation >= generation
+                    && self.age(entry.value().at_ms) < STALE_LIMIT
                 {
                     return Ok(Op::Nop);
                 }
-                let figure = Figure::compute(self.generation(), compute()).await?;
+                let figure = Figure::compute(self.generation(), &self.clock, compute()).await?;
                 Ok::<_, Error>(Op::Put(figure))
             })
             .await?;
@@ -194,7 +228,7 @@ impl<V: Clone + Send + Sync + 'static> Remembered<V> {
         let remembered = self.clone();
         tokio::spawn(async move {
             let generation = remembered.generation();
-            match Figure::compute(generation, compute()).await {
+            match Figure::compute(generation, &remembered.clock, compute()).await {
                 Ok(figure) => {
                     // A figure computed meanwhile at a later generation stays.
                     remembered
@@ -226,10 +260,13 @@ mod tests {
     /// A count that took this long is served after a commit.
     const SLOW: Duration = Duration::from_millis(250);
 
-    /// Remembered counts, and the generation a test commits by.
-    fn counts() -> (Remembered<i64>, Arc<AtomicU64>) {
-        let generation = Arc::new(AtomicU64::new(0));
-        (Remembered::counts(generation.clone(), SLOW), generation)
+    /// Remembered counts, the generation a test commits by, and the clock their age is read
+    /// from, stopped: a figure ages only when the test says so, however slow the machine.
+    fn counts() -> (Remembered<i64>, Arc<AtomicU64>, Clock) {
+        let (generation, clock) = (Arc::new(AtomicU64::new(0)), Clock::system());
+        clock.stop();
+        let counts = Remembered::counts(generation.clone(), SLOW, clock.clone());
+        (counts, generation, clock)
     }
 
     fn commit(generation: &AtomicU64) {
@@ -249,7 +286,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_that_miss_together_wait_for_one_count() {
-        let (counts, _) = counts();
+        let (counts, _, _) = counts();
         let taken = Arc::new(AtomicI64::new(0));
         let waiters: Vec<_> = (0..16)
             .map(|_| {
@@ -265,7 +302,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_that_queue_behind_a_count_share_the_next_one() {
-        let (counts, generation) = counts();
+        let (counts, generation, _) = counts();
         let taken = Arc::new(AtomicI64::new(0));
         let wait = Duration::from_millis(10);
         let mut waiters = Vec::new();
@@ -291,7 +328,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_total_is_counted_again_after_a_commit_and_an_estimate_is_not() {
-        let (counts, generation) = counts();
+        let (counts, generation, _) = counts();
         let taken = Arc::new(AtomicI64::new(0));
         let get = |need, delay| counts.get("k".into(), need, counter(&taken, delay));
         // Every count takes less than `SLOW`.
@@ -313,7 +350,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_slow_total_is_served_after_a_commit_while_one_recount_runs() {
-        let (counts, generation) = counts();
+        let (counts, generation, _) = counts();
         let taken = Arc::new(AtomicI64::new(0));
         let get = || counts.get("k".into(), Need::Exact, counter(&taken, SLOW * 4));
         // Nothing to serve yet: counted before the answer.
@@ -332,12 +369,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_old_figure_is_served_while_one_recount_runs() {
-        let (counts, _) = counts();
+        let (counts, _, clock) = counts();
         let taken = Arc::new(AtomicI64::new(0));
         let get = |delay| counts.get("k".into(), Need::Exact, counter(&taken, delay));
         let slow = Duration::from_secs(5);
         assert_eq!(get(Duration::ZERO).await.unwrap(), 1);
-        tokio::time::sleep(REFRESH).await;
+        clock.advance(REFRESH);
         // Out of date: served at once, and a burst of requests starts one recount.
         for _ in 0..10 {
             assert_eq!(get(slow).await.unwrap(), 1);
@@ -345,5 +382,21 @@ mod tests {
         tokio::time::sleep(slow + Duration::from_secs(1)).await;
         assert_eq!(taken.load(Ordering::SeqCst), 2);
         assert_eq!(get(slow).await.unwrap(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_figure_past_the_stale_limit_is_counted_before_the_answer() {
+        let (counts, _, clock) = counts();
+        let taken = Arc::new(AtomicI64::new(0));
+        let get = || counts.get("k".into(), Need::Exact, counter(&taken, Duration::ZERO));
+        assert_eq!(get().await.unwrap(), 1);
+        clock.advance(STALE_LIMIT);
+        assert_eq!(get().await.unwrap(), 2, "counted before the answer");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            taken.load(Ordering::SeqCst),
+            2,
+            "and not again in the background"
+        );
     }
 }

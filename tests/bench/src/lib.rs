@@ -65,9 +65,13 @@ mod smoke {
         config.database.url = format!("sqlite://{}/bench.db", dir.display());
         config.api.rate_limit = 1_000_000;
         config.jobs.check_sla_seconds = 0;
-        let running = server::start(config.clone(), std::future::pending())
-            .await
-            .unwrap();
+        let running = server::start(
+            config.clone(),
+            escalated::time::Clock::system(),
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
         let token = running.bootstrap_token.clone().unwrap();
         let store = escalated::store::Store::connect(&config.database)
             .await

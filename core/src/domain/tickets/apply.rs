@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Actor, activity::Kind, editing::Editing, view, view::TicketView};
+use super::{Actor, TicketRules, activity::Kind, editing::Editing, view, view::TicketView};
 use crate::{
     domain::{
         actions::{Action, AgentRef},
@@ -14,7 +14,7 @@ use crate::{
     error::{Error, FieldErrors, Result},
     scripting::{Entry, Scripts, values},
     store::{Store, Tx, tags, ticket_links::TagRef, tickets::TicketRow, users},
-    time::{self, Timestamp},
+    time::Timestamp,
 };
 
 /// What to apply: a declarative list, or a script whose recorded calls become one.
@@ -38,6 +38,8 @@ pub struct Run<'a> {
     pub origin: Option<Value>,
     /// Answer as if applied, and write nothing.
     pub dry_run: bool,
+    /// What the changes are judged by (the server's).
+    pub rules: &'a TicketRules,
     pub now: Timestamp,
 }
 
@@ -80,7 +82,7 @@ pub async fn evaluate(
 ) -> Result<(rhai::Dynamic, Vec<Action>)> {
     let viewer = run.actor.map_or(0, |a| a.user_id);
     let view = view::load(&mut *store.conn().await?, reference, viewer).await?;
-    let ticket = values::to_map(&values::ticket(&view, run.now));
+    let ticket = values::to_map(&values::ticket(&view, run.rules, run.now));
     let user = values::to_map(&run.user);
     let outcome = scripts
         .run(source, entry, ticket, user)
@@ -127,8 +129,7 @@ pub async fn apply_changes(
     run: Run<'_>,
 ) -> Result<Applied> {
     let mut tx = store.begin().await?;
-    let mut t = Editing::open(&mut tx, reference, run.actor).await?;
-    t.now = run.now;
+    let mut t = Editing::open(&mut tx, run.rules, run.now, reference, run.actor).await?;
     t.origin = run.origin.clone();
     for action in &changes {
         change(&mut t, &mut tx, action)
@@ -181,7 +182,7 @@ async fn change(t: &mut Editing, tx: &mut Tx, action: &Action) -> Result<()> {
             t.set_department(tx, Some(*id)).await?;
         }
         Action::AddTag(name) => {
-            let tag = tag_named(tx, name).await?;
+            let tag = tag_named(tx, name, t.now).await?;
             t.add_tags(tx, &[tag]).await?;
         }
         Action::RemoveTag(name) => {
@@ -208,11 +209,10 @@ async fn change(t: &mut Editing, tx: &mut Tx, action: &Action) -> Result<()> {
 }
 
 /// The tag called `name`, created (default colour) when no tag has that name.
-async fn tag_named(tx: &mut Tx, name: &str) -> Result<TagRef> {
+async fn tag_named(tx: &mut Tx, name: &str, now: Timestamp) -> Result<TagRef> {
     let row = match tags::find_by_name(tx, name).await? {
         Some(row) => row,
         None => {
-            let now = time::now();
             let id = tags::insert(tx, name, DEFAULT_COLOR, now).await?;
             return Ok(TagRef {
                 id,

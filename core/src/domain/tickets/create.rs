@@ -16,7 +16,7 @@ use crate::{
         tickets::{self, NewTicket},
         users,
     },
-    time,
+    time::Timestamp,
 };
 
 /// Someone the ticket is raised for; found by email or created as a customer.
@@ -38,9 +38,10 @@ pub struct NewTicketInput {
     pub channel: &'static str,
 }
 
-/// Creates the ticket and returns its reference.
+/// Creates the ticket at `now` and returns its reference.
 pub async fn create(
     store: &Store,
+    now: Timestamp,
     actor: &Actor,
     input: NewTicketInput,
     reference_prefix: &str,
@@ -68,7 +69,6 @@ pub async fn create(
     errors.into_result()?;
     let (subject, description) = (subject.unwrap_or_default(), description.unwrap_or_default());
     let priority = input.priority.unwrap_or_default();
-    let now = time::now();
 
     // What the ticket refers to is read before the write lock is taken: on SQLite every
     // statement inside it is a round trip that holds up every other writer.

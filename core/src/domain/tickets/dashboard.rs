@@ -24,7 +24,8 @@ pub struct Dashboard {
     pub unassigned_urgent: Vec<TicketView>,
 }
 
-pub async fn load(store: &Store, viewer_id: i64) -> Result<Dashboard> {
+/// The dashboard of `viewer_id` at `now` (which day "today" is).
+pub async fn load(store: &Store, now: time::Timestamp, viewer_id: i64) -> Result<Dashboard> {
     let mut conn = store.conn().await?;
     let open = TicketFilter {
         open_only: true,
@@ -43,7 +44,7 @@ pub async fn load(store: &Store, viewer_id: i64) -> Result<Dashboard> {
         ..open.clone()
     };
     let resolved_today = TicketFilter {
-        resolved_since: Some(time::start_of_day(time::now())),
+        resolved_since: Some(time::start_of_day(now)),
         ..TicketFilter::default()
     };
     let urgent_unassigned = TicketFilter {

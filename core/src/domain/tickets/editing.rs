@@ -8,7 +8,9 @@
 
 use serde_json::json;
 
-use super::{Actor, MAX_BODY, Priority, Status, TicketType, activity, activity::Kind, sla};
+use super::{
+    Actor, MAX_BODY, Priority, Status, TicketRules, TicketType, activity, activity::Kind, sla,
+};
 use crate::{
     domain::{events, roles::Role, validate},
     error::{Error, Result},
@@ -18,13 +20,16 @@ use crate::{
         tickets::{self, TicketRow},
         users,
     },
-    time::{self, Timestamp},
+    time::Timestamp,
 };
 
 pub struct Editing {
     pub row: TicketRow,
     /// Who acts; `None` is the system (scheduled jobs).
     pub actor: Option<Actor>,
+    /// What the change is judged by (the server's).
+    pub rules: TicketRules,
+    /// The moment of the change (from the server's clock).
     pub now: Timestamp,
     /// Joined to every event this edit emits as `origin` (e.g. the automations that caused it),
     /// so automations can tell their own changes apart.
@@ -33,35 +38,48 @@ pub struct Editing {
 }
 
 impl Editing {
-    /// Locks the ticket named by `reference` for the rest of the transaction; `actor` `None`
-    /// is the system.
-    pub async fn open(tx: &mut Tx, reference: &str, actor: Option<&Actor>) -> Result<Editing> {
+    /// Locks the ticket named by `reference` for the rest of the transaction, for a change
+    /// at `now` under `rules`; `actor` `None` is the system.
+    pub async fn open(
+        tx: &mut Tx,
+        rules: &TicketRules,
+        now: Timestamp,
+        reference: &str,
+        actor: Option<&Actor>,
+    ) -> Result<Editing> {
         let dialect = tx.dialect();
         let row = tickets::lock_by_reference(tx, dialect, reference)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
-        Ok(Self::from_row(row, actor.cloned(), time::now()))
+        Ok(Self::from_row(row, actor.cloned(), rules, now))
     }
 
-    /// Locks the ticket `id` for a change made by the system at `now`.
-    pub async fn open_as_system(tx: &mut Tx, id: i64, now: Timestamp) -> Result<Editing> {
+    /// Locks the ticket `id` for a change made by the system at `now` under `rules`.
+    pub async fn open_as_system(
+        tx: &mut Tx,
+        rules: &TicketRules,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<Editing> {
         let dialect = tx.dialect();
         tickets::lock(tx, dialect, id).await?;
-        Self::load(tx, id, None, now).await
-    }
-
-    async fn load(tx: &mut Tx, id: i64, actor: Option<Actor>, now: Timestamp) -> Result<Editing> {
         // Read under the lock, so no other writer changes it meanwhile.
         let row = tickets::find(tx, id)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
-        Ok(Self::from_row(row, actor, now))
+        Ok(Self::from_row(row, None, rules, now))
     }
 
-    fn from_row(row: TicketRow, actor: Option<Actor>, now: Timestamp) -> Editing {
+    fn from_row(
+        row: TicketRow,
+        actor: Option<Actor>,
+        rules: &TicketRules,
+        now: Timestamp,
+    ) -> Editing {
         Editing {
             row,
             actor,
+            rules: rules.clone(),
             now,
             origin: None,
             changed: false,
@@ -126,8 +144,13 @@ impl Editing {
         if current == next {
             return Ok(false);
         }
-        if !current.can_become(next) {
-            let allowed: Vec<_> = current.transitions().iter().map(|s| s.as_str()).collect();
+        if !self.rules.allows(current, next) {
+            let allowed: Vec<_> = self
+                .rules
+                .transitions(current)
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
             return Err(Error::field(
                 "status",
                 format!(
@@ -161,7 +184,7 @@ impl Editing {
     /// resumes, moving its due times later, when the ticket leaves that status.
     async fn follow_sla_clock(&mut self, tx: &mut Tx, next: Status) -> Result<()> {
         if next == Status::WaitingOnCustomer {
-            if tx.pauses_sla_while_waiting() {
+            if self.rules.pause_sla_while_waiting {
                 sla::pause(&mut self.row, self.now);
             }
         } else if self.row.sla_paused_at.is_some() {

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{Status, activity::Kind, editing::Editing};
+use super::{Status, TicketRules, activity::Kind, editing::Editing};
 use crate::{
     domain::events,
     error::Result,
@@ -27,13 +27,18 @@ pub struct SlaReport {
 
 /// Marks each target that fell due as breached (once, with `sla.breached`), and sends
 /// `sla.warning` once for each target due within `warning_seconds`.
-pub async fn check_sla(store: &Store, now: Timestamp, warning_seconds: i64) -> Result<SlaReport> {
+pub async fn check_sla(
+    store: &Store,
+    rules: &TicketRules,
+    now: Timestamp,
+    warning_seconds: i64,
+) -> Result<SlaReport> {
     let mut report = SlaReport::default();
     for target in [Target::FirstResponse, Target::Resolution] {
         loop {
             let ids = sla::due(&mut *store.conn().await?, target, now, BATCH).await?;
             for &id in &ids {
-                if mark_breach(store, id, target, now).await? {
+                if mark_breach(store, rules, id, target, now).await? {
                     report.breaches += 1;
                 }
             }
@@ -51,7 +56,7 @@ pub async fn check_sla(store: &Store, now: Timestamp, warning_seconds: i64) -> R
             )
             .await?;
             for &id in &ids {
-                if warn(store, id, target, now).await? {
+                if warn(store, rules, id, target, now).await? {
                     report.warnings += 1;
                 }
             }
@@ -63,9 +68,15 @@ pub async fn check_sla(store: &Store, now: Timestamp, warning_seconds: i64) -> R
     Ok(report)
 }
 
-async fn mark_breach(store: &Store, id: i64, target: Target, now: Timestamp) -> Result<bool> {
+async fn mark_breach(
+    store: &Store,
+    rules: &TicketRules,
+    id: i64,
+    target: Target,
+    now: Timestamp,
+) -> Result<bool> {
     let mut tx = store.begin().await?;
-    let mut t = Editing::open_as_system(&mut tx, id, now).await?;
+    let mut t = Editing::open_as_system(&mut tx, rules, id, now).await?;
     let row = &mut t.row;
     if row.sla_paused_at.is_some() {
         // Paused since the scan: not due while the clock stands still.
@@ -97,9 +108,15 @@ async fn mark_breach(store: &Store, id: i64, target: Target, now: Timestamp) -> 
     Ok(true)
 }
 
-async fn warn(store: &Store, id: i64, target: Target, now: Timestamp) -> Result<bool> {
+async fn warn(
+    store: &Store,
+    rules: &TicketRules,
+    id: i64,
+    target: Target,
+    now: Timestamp,
+) -> Result<bool> {
     let mut tx = store.begin().await?;
-    let t = Editing::open_as_system(&mut tx, id, now).await?;
+    let t = Editing::open_as_system(&mut tx, rules, id, now).await?;
     if t.row.sla_paused_at.is_some() || !sla::mark_warned(&mut tx, id, target).await? {
         return Ok(false);
     }
@@ -119,7 +136,12 @@ async fn warn(store: &Store, id: i64, target: Target, now: Timestamp) -> Result<
 }
 
 /// Closes tickets resolved more than `after_days` days before `now`; returns how many.
-pub async fn close_resolved(store: &Store, now: Timestamp, after_days: u32) -> Result<u64> {
+pub async fn close_resolved(
+    store: &Store,
+    rules: &TicketRules,
+    now: Timestamp,
+    after_days: u32,
+) -> Result<u64> {
     if after_days == 0 {
         return Ok(0);
     }
@@ -129,7 +151,7 @@ pub async fn close_resolved(store: &Store, now: Timestamp, after_days: u32) -> R
         let ids = sla::resolved_before(&mut *store.conn().await?, before, BATCH).await?;
         for &id in &ids {
             let mut tx = store.begin().await?;
-            let mut t = Editing::open_as_system(&mut tx, id, now).await?;
+            let mut t = Editing::open_as_system(&mut tx, rules, id, now).await?;
             if t.status() == Status::Resolved && t.set_status(&mut tx, Status::Closed).await? {
                 t.save(&mut tx).await?;
                 tx.commit().await?;

@@ -10,12 +10,14 @@ pub mod housekeeping;
 pub mod list;
 pub mod operations;
 pub mod priority;
+pub mod rules;
 pub mod search;
 pub mod sla;
 pub mod status;
 pub mod view;
 
 pub use priority::{Priority, TicketType};
+pub use rules::TicketRules;
 pub use status::Status;
 
 use super::roles::Role;

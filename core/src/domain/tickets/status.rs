@@ -3,12 +3,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     fmt,
-    sync::OnceLock,
 };
-
-/// The table of `tickets.transitions`, set once at start; statuses it does not name keep the
-/// contract's transitions.
-static CONFIGURED: OnceLock<HashMap<Status, &'static [Status]>> = OnceLock::new();
 
 #[derive(
     Debug,
@@ -81,16 +76,8 @@ impl Status {
         !matches!(self, Status::Resolved | Status::Closed)
     }
 
-    /// The statuses this one may move to.
-    pub fn transitions(self) -> &'static [Status] {
-        CONFIGURED
-            .get()
-            .and_then(|table| table.get(&self).copied())
-            .unwrap_or_else(|| self.contract_transitions())
-    }
-
-    /// The table of contract §6.
-    fn contract_transitions(self) -> &'static [Status] {
+    /// The table of contract §6 (what [`super::TicketRules`] starts from).
+    pub(super) fn contract_transitions(self) -> &'static [Status] {
         use Status::*;
         match self {
             Open => &[
@@ -122,10 +109,6 @@ impl Status {
                 Closed,
             ],
         }
-    }
-
-    pub fn can_become(self, next: Status) -> bool {
-        self.transitions().contains(&next)
     }
 }
 
@@ -159,17 +142,6 @@ pub fn parse_table(
     Ok(parsed)
 }
 
-/// Installs a checked table for this process; the first call wins (it is read at start).
-pub fn configure(table: &BTreeMap<String, Vec<String>>) -> Result<(), (String, String)> {
-    let parsed = parse_table(table)?;
-    let leaked = parsed
-        .into_iter()
-        .map(|(from, to)| (from, &*Vec::leak(to)))
-        .collect();
-    let _ = CONFIGURED.set(leaked);
-    Ok(())
-}
-
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -179,19 +151,6 @@ impl fmt::Display for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn closed_only_reopens() {
-        assert_eq!(Status::Closed.transitions(), &[Status::Reopened]);
-        assert!(!Status::Closed.can_become(Status::Open));
-    }
-
-    #[test]
-    fn no_status_transitions_to_itself() {
-        for s in Status::ALL {
-            assert!(!s.can_become(s), "{s}");
-        }
-    }
 
     #[test]
     fn names_round_trip() {
