@@ -4,6 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
+    blobs::Blobs,
     config::Config,
     domain::tickets::TicketRules,
     events::EventBus,
@@ -31,6 +32,8 @@ pub struct AppState {
     pub rules: TicketRules,
     /// The time every rule reads (see [`Clock`]).
     pub clock: Clock,
+    /// Where attachments' contents are kept.
+    pub blobs: Blobs,
 }
 
 /// The rules of `config`'s `[tickets]` and `[sla]` settings (checked by `Config::validate`; an
@@ -50,6 +53,7 @@ impl AppState {
         store: Store,
         events: EventBus,
         plugins: Arc<PluginHost>,
+        blobs: Blobs,
     ) -> Self {
         let tokens = TokenCache::new(
             store.clone(),
@@ -66,6 +70,7 @@ impl AppState {
             plugins,
             rules,
             clock,
+            blobs,
         }
     }
 
