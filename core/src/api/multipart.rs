@@ -55,6 +55,8 @@ fn check_declared_length(request: &Request, files: u64) -> Result<(), Error> {
     }
 }
 
+const UPLOAD_SCHEMA: &str = "AttachmentUpload";
+
 /// The body of `POST /attachments`: a form with one part named `file`.
 pub struct UploadForm(pub Form);
 
@@ -63,17 +65,20 @@ impl<'a> ApiExtractor<'a> for UploadForm {
     type ParamType = ();
     type ParamRawType = ();
 
-    fn register(_registry: &mut Registry) {}
-
-    fn request_meta() -> Option<MetaRequest> {
+    fn register(registry: &mut Registry) {
         let mut schema = MetaSchema::new("object");
         schema.required = vec!["file"];
         schema.properties = vec![("file", binary())];
+        schema.example = Some(serde_json::json!({ "file": "(the file's bytes)" }));
+        registry.schemas.insert(UPLOAD_SCHEMA.to_string(), schema);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: Some("One part named `file`: the file, with its name."),
             content: vec![MetaMediaType {
                 content_type: "multipart/form-data",
-                schema: MetaSchemaRef::Inline(Box::new(schema)),
+                schema: MetaSchemaRef::Reference(UPLOAD_SCHEMA.to_string()),
             }],
             required: true,
         })
@@ -234,8 +239,18 @@ fn string_properties<T: Type>() -> Vec<&'static str> {
         .collect()
 }
 
-/// The multipart variant of a JSON body schema: `T`'s fields plus `attachments[]` files.
-fn form_schema<T: Type>() -> MetaSchemaRef {
+/// The name of the multipart variant of `T`'s schema (`CreateTicketRequestForm`).
+fn form_schema_name<T: Type>() -> String {
+    match T::schema_ref() {
+        MetaSchemaRef::Reference(name) => format!("{name}Form"),
+        MetaSchemaRef::Inline(_) => "Form".to_string(),
+    }
+}
+
+/// Registers the multipart variant of `T`'s schema: `T`'s fields plus `attachments[]` files,
+/// with `T`'s example plus a file.
+fn register_form_schema<T: Type>(registry: &mut Registry) {
+    T::register(registry);
     let mut files = MetaSchema::new("array");
     files.items = Some(Box::new(binary()));
     files.max_items = Some(attachments::MAX_PER_MESSAGE);
@@ -244,7 +259,22 @@ fn form_schema<T: Type>() -> MetaSchemaRef {
     extra.properties = vec![("attachments[]", MetaSchemaRef::Inline(Box::new(files)))];
     let mut schema = MetaSchema::new("object");
     schema.all_of = vec![T::schema_ref(), MetaSchemaRef::Inline(Box::new(extra))];
-    MetaSchemaRef::Inline(Box::new(schema))
+    let base_example = match T::schema_ref() {
+        MetaSchemaRef::Reference(name) => registry
+            .schemas
+            .get(name.as_str())
+            .and_then(|s| s.example.clone()),
+        MetaSchemaRef::Inline(s) => s.example.clone(),
+    };
+    let mut example = base_example.unwrap_or_else(|| Value::Object(Map::new()));
+    if let Value::Object(fields) = &mut example {
+        fields.insert(
+            "attachments[]".into(),
+            serde_json::json!(["(the file's bytes)"]),
+        );
+    }
+    schema.example = Some(example);
+    registry.schemas.insert(form_schema_name::<T>(), schema);
 }
 
 fn dual_meta<T: Type>() -> Option<MetaRequest> {
@@ -260,7 +290,7 @@ fn dual_meta<T: Type>() -> Option<MetaRequest> {
             },
             MetaMediaType {
                 content_type: "multipart/form-data",
-                schema: form_schema::<T>(),
+                schema: MetaSchemaRef::Reference(form_schema_name::<T>()),
             },
         ],
         required: true,
@@ -285,7 +315,7 @@ impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonOrForm<T> {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        register_form_schema::<T>(registry);
     }
 
     fn request_meta() -> Option<MetaRequest> {
@@ -312,7 +342,7 @@ impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for DeferredJsonOrForm<T> 
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        register_form_schema::<T>(registry);
     }
 
     fn request_meta() -> Option<MetaRequest> {
