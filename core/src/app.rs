@@ -47,6 +47,15 @@ pub fn ticket_rules(config: &Config) -> anyhow::Result<TicketRules> {
 }
 
 impl AppState {
+    /// Where uploads go, under which limits.
+    pub fn files(&self) -> crate::domain::attachments::Files<'_> {
+        crate::domain::attachments::Files {
+            store: &self.store,
+            blobs: &self.blobs,
+            config: &self.config.attachments,
+        }
+    }
+
     pub fn new(
         config: Config,
         (rules, clock): (TicketRules, Clock),

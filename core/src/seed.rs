@@ -322,10 +322,13 @@ pub async fn demo_attachment(
     };
     let log = b"2026-11-28T10:15:00Z printer-3 ERROR paper jam in tray 2\n\
                 2026-11-28T10:15:02Z printer-3 ERROR fuser temperature 240C\n";
-    let file = crate::domain::attachments::upload(
+    let files = crate::domain::attachments::Files {
         store,
         blobs,
         config,
+    };
+    let file = crate::domain::attachments::upload(
+        files,
         actor.user_id,
         Some("printer-error.log"),
         log.as_slice(),

@@ -98,9 +98,7 @@ impl AttachmentsApi {
                 Some("file") if stored.is_none() => {
                     let filename = field.file_name().map(str::to_string);
                     let row = attachments::upload(
-                        &state.store,
-                        &state.blobs,
-                        &state.config.attachments,
+                        state.files(),
                         caller.0.user_id,
                         filename.as_deref(),
                         Box::pin(field.into_async_read()),

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use tokio::io::AsyncReadExt;
 
 use super::body;
-use crate::{app::AppState, auth::Principal, domain::attachments, error::Error, store::Store};
+use crate::{app::AppState, auth::Principal, domain::attachments, error::Error};
 
 pub type Form = poem::web::Multipart;
 
@@ -140,7 +140,7 @@ async fn form_to_json<T: Type>(request: &Request, body: &mut RequestBody) -> Res
                 ));
             }
             let filename = field.file_name().map(str::to_string);
-            let row = upload(state, &state.store, caller, filename, field).await?;
+            let row = upload(state, caller, filename, field).await?;
             uploaded.push(Value::from(row));
             continue;
         }
@@ -181,13 +181,12 @@ async fn form_to_json<T: Type>(request: &Request, body: &mut RequestBody) -> Res
         }
     }
     if !uploaded.is_empty() {
-        match object
+        // A mistyped `attachment_ids` is left as it is, for the JSON parse to report.
+        if let Value::Array(ids) = object
             .entry("attachment_ids")
             .or_insert_with(|| Value::Array(Vec::new()))
         {
-            Value::Array(ids) => ids.extend(uploaded),
-            // A mistyped `attachment_ids` is reported by the JSON parse as usual.
-            _ => {}
+            ids.extend(uploaded);
         }
     }
     Ok(Value::Object(object))
@@ -195,15 +194,12 @@ async fn form_to_json<T: Type>(request: &Request, body: &mut RequestBody) -> Res
 
 async fn upload(
     state: &AppState,
-    store: &Store,
     caller: &Principal,
     filename: Option<String>,
     field: poem::web::Field,
 ) -> Result<i64, Error> {
     let row = attachments::upload(
-        store,
-        &state.blobs,
-        &state.config.attachments,
+        state.files(),
         caller.user_id,
         filename.as_deref(),
         Box::pin(field.into_async_read()),

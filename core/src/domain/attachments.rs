@@ -101,18 +101,29 @@ pub fn clean_filename(sent: Option<&str>) -> String {
     }
 }
 
+/// Where uploads go, under which limits.
+#[derive(Clone, Copy)]
+pub struct Files<'a> {
+    pub store: &'a Store,
+    pub blobs: &'a Blobs,
+    pub config: &'a AttachmentsConfig,
+}
+
 /// Streams one upload of `uploader_id` into storage and records it; it is the uploader's alone
 /// until attached.
 pub async fn upload(
-    store: &Store,
-    blobs: &Blobs,
-    config: &AttachmentsConfig,
+    files: Files<'_>,
     uploader_id: i64,
     filename: Option<&str>,
     content: impl AsyncRead + Unpin,
     field: &str,
     now: Timestamp,
 ) -> Result<AttachmentRow> {
+    let Files {
+        store,
+        blobs,
+        config,
+    } = files;
     let filename = clean_filename(filename);
     let (stored, mime_type) = blobs
         .put(content, config.max_bytes, |head| {
