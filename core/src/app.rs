@@ -4,6 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
+    blobs::Blobs,
     config::Config,
     domain::tickets::TicketRules,
     events::EventBus,
@@ -31,6 +32,8 @@ pub struct AppState {
     pub rules: TicketRules,
     /// The time every rule reads (see [`Clock`]).
     pub clock: Clock,
+    /// Where attachments' contents are kept.
+    pub blobs: Blobs,
 }
 
 /// The rules of `config`'s `[tickets]` and `[sla]` settings (checked by `Config::validate`; an
@@ -44,12 +47,22 @@ pub fn ticket_rules(config: &Config) -> anyhow::Result<TicketRules> {
 }
 
 impl AppState {
+    /// Where uploads go, under which limits.
+    pub fn files(&self) -> crate::domain::attachments::Files<'_> {
+        crate::domain::attachments::Files {
+            store: &self.store,
+            blobs: &self.blobs,
+            config: &self.config.attachments,
+        }
+    }
+
     pub fn new(
         config: Config,
         (rules, clock): (TicketRules, Clock),
         store: Store,
         events: EventBus,
         plugins: Arc<PluginHost>,
+        blobs: Blobs,
     ) -> Self {
         let tokens = TokenCache::new(
             store.clone(),
@@ -66,6 +79,7 @@ impl AppState {
             plugins,
             rules,
             clock,
+            blobs,
         }
     }
 

@@ -176,14 +176,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             let store = ready_store(&config).await?;
             let admin_token = crate::domain::bootstrap::first_admin(&store).await?;
+            let rules = crate::app::ticket_rules(&config)?;
+            let clock = Clock::system();
             let report = crate::seed::demo(
                 &store,
                 &crate::scripting::Scripts::new(&config.scripts),
-                (&crate::app::ticket_rules(&config)?, &Clock::system()),
+                (&rules, &clock),
                 tickets as usize,
                 &config.tickets.reference_prefix,
             )
             .await?;
+            let blobs = crate::blobs::Blobs::open(&config.attachments)?;
+            crate::seed::demo_attachment(&store, &blobs, &config.attachments, (&rules, &clock))
+                .await?;
             println!(
                 "Seeded {} agents (password-less; make tokens with `escalated token create`), {} tickets and {} replies.",
                 report.agents, report.tickets, report.replies

@@ -32,6 +32,7 @@ pub struct Config {
     pub scripts: ScriptsConfig,
     pub plugins: PluginsConfig,
     pub webhooks: WebhooksConfig,
+    pub attachments: AttachmentsConfig,
     pub log: LogConfig,
 }
 
@@ -225,6 +226,7 @@ pub struct JobsConfig {
     pub run_automations_seconds: u64,
     pub purge_activities_seconds: u64,
     pub purge_idempotency_keys_seconds: u64,
+    pub purge_attachments_seconds: u64,
 }
 
 impl Default for JobsConfig {
@@ -235,6 +237,7 @@ impl Default for JobsConfig {
             run_automations_seconds: 300,
             purge_activities_seconds: 86_400,
             purge_idempotency_keys_seconds: 3600,
+            purge_attachments_seconds: 3600,
         }
     }
 }
@@ -321,6 +324,84 @@ impl Default for WebhooksConfig {
             max_attempts: 8,
             retry_base_ms: 2000,
         }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttachmentsConfig {
+    /// Where files are kept: `file://DIR` (a local directory, relative to the working directory
+    /// unless absolute: `file:///var/lib/escalated`) or `s3://BUCKET/PREFIX` (any S3-compatible
+    /// store; several nodes share it).
+    pub store: String,
+    /// Largest accepted file, in bytes.
+    pub max_bytes: u64,
+    /// Types accepted, as sniffed from the content (`image/png`, `application/pdf`, ...).
+    /// Executables are refused whatever this says.
+    pub allowed_types: Vec<String>,
+    /// S3: the endpoint URL of a store other than AWS (`http://127.0.0.1:9000`); empty for AWS.
+    pub s3_endpoint: String,
+    /// S3: the region.
+    pub s3_region: String,
+    /// S3: credentials; empty to take them from the environment (`AWS_ACCESS_KEY_ID`, ...).
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
+    /// S3: allow a plain-HTTP endpoint (a store on the local network or in tests).
+    pub s3_allow_http: bool,
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        Self {
+            store: "file://attachments".into(),
+            max_bytes: 20 * 1024 * 1024,
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "image/bmp",
+                "image/tiff",
+                "image/heif",
+                "application/pdf",
+                "text/plain",
+                "application/zip",
+                "application/gzip",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                "application/vnd.oasis.opendocument.text",
+                "application/vnd.oasis.opendocument.spreadsheet",
+                "audio/mpeg",
+                "video/mp4",
+            ]
+            .map(String::from)
+            .to_vec(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: String::new(),
+            s3_allow_http: false,
+        }
+    }
+}
+
+/// The secret key never reaches a log through `Debug`.
+impl fmt::Debug for AttachmentsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentsConfig")
+            .field("store", &self.store)
+            .field("max_bytes", &self.max_bytes)
+            .field("allowed_types", &self.allowed_types)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field("s3_secret_access_key", &"***")
+            .field("s3_allow_http", &self.s3_allow_http)
+            .finish()
     }
 }
 
@@ -467,6 +548,25 @@ impl Config {
         }
         if !(1..=600_000).contains(&scripts.timeout_ms) {
             return fail("scripts.timeout_ms", "must be between 1 and 600000");
+        }
+        let attachments = &self.attachments;
+        if let Err(reason) = crate::blobs::Location::parse(&attachments.store) {
+            return fail("attachments.store", &reason);
+        }
+        if !(1..=(1 << 40)).contains(&attachments.max_bytes) {
+            return fail(
+                "attachments.max_bytes",
+                "must be between 1 and 1099511627776",
+            );
+        }
+        if attachments.allowed_types.iter().any(|t| {
+            t.split_once('/')
+                .is_none_or(|(a, b)| a.is_empty() || b.is_empty() || t.len() > 255)
+        }) {
+            return fail(
+                "attachments.allowed_types",
+                "each entry must be a media type such as image/png",
+            );
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return fail("log.level", &err.to_string());

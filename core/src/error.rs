@@ -76,6 +76,9 @@ pub enum Error {
         message: String,
         errors: FieldErrors,
     },
+    /// Larger than a limit allows (413): an upload over `attachments.max_bytes`.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("Too many requests.")]
     TooManyRequests,
     /// The request collides with another one (409): an idempotency key still in use.

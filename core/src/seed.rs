@@ -258,6 +258,7 @@ pub async fn demo(
                     email: format!("{}@customer.example.com", customer.to_lowercase()),
                 }),
                 channel: "api",
+                attachment_ids: Vec::new(),
             },
             reference_prefix,
         )
@@ -298,6 +299,55 @@ pub async fn demo(
         }
     }
     Ok(report)
+}
+
+/// Adds the demo's attachment: a log file on a reply of the oldest ticket, by the first agent
+/// (contract §9.5: `seed --demo` includes an attachment).
+pub async fn demo_attachment(
+    store: &Store,
+    blobs: &crate::blobs::Blobs,
+    config: &crate::config::AttachmentsConfig,
+    (rules, clock): (&TicketRules, &Clock),
+) -> anyhow::Result<()> {
+    let Some(agent) = users::find_by_email(store, FIRST_AGENT).await? else {
+        return Ok(());
+    };
+    let Some(reference) = crate::store::reports::oldest_ticket(&mut *store.conn().await?).await?
+    else {
+        return Ok(());
+    };
+    let actor = Actor {
+        user_id: agent.id,
+        role: Role::Agent,
+    };
+    let log = b"2026-11-28T10:15:00Z printer-3 ERROR paper jam in tray 2\n\
+                2026-11-28T10:15:02Z printer-3 ERROR fuser temperature 240C\n";
+    let files = crate::domain::attachments::Files {
+        store,
+        blobs,
+        config,
+    };
+    let file = crate::domain::attachments::upload(
+        files,
+        actor.user_id,
+        Some("printer-error.log"),
+        log.as_slice(),
+        "file",
+        clock.now(),
+    )
+    .await?;
+    edit(
+        store,
+        (rules, clock.now()),
+        &actor,
+        &reference,
+        async |t, tx| {
+            t.reply_with(tx, "The printer's error log, attached.", false, &[file.id])
+                .await
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

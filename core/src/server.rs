@@ -105,7 +105,15 @@ pub async fn start(
     let bind = config.server.bind;
     let events = EventBus::start(store.clone()).await?;
     events.forward_to_plugins(store.clone(), plugins.clone());
-    let state = AppState::new(config, (rules, clock), store, events, plugins.clone());
+    let blobs = crate::blobs::Blobs::open(&config.attachments)?;
+    let state = AppState::new(
+        config,
+        (rules, clock),
+        store,
+        events,
+        plugins.clone(),
+        blobs,
+    );
     script_files::start(&state.scripts, Path::new(&state.config.scripts.dir)).await;
     jobs::spawn_scheduler(
         state.store.clone(),

@@ -210,6 +210,15 @@ impl TestApp {
         config.jobs.check_sla_seconds = 0;
         config.jobs.close_resolved_seconds = 0;
         config.jobs.purge_activities_seconds = 0;
+        config.jobs.purge_attachments_seconds = 0;
+        // Files go to a folder of this test's own (content addressing would otherwise let
+        // tests see each other's files).
+        config.attachments.store = format!(
+            "file://{}",
+            std::env::temp_dir()
+                .join(format!("escalated-files-{}", uuid::Uuid::new_v4().simple()))
+                .display()
+        );
         config.jobs.run_automations_seconds = 0;
         config.jobs.purge_idempotency_keys_seconds = 0;
         adjust(&mut config);

@@ -41,7 +41,10 @@ impl<T> DeferredJson<T> {
 
 /// Reads the body within `server.max_body_bytes`. The limit comes from the state rather than a
 /// middleware so that bodies without a Content-Length (chunked) are bounded too.
-async fn read_limited(request: &Request, body: &mut RequestBody) -> poem::Result<bytes::Bytes> {
+pub(crate) async fn read_limited(
+    request: &Request,
+    body: &mut RequestBody,
+) -> poem::Result<bytes::Bytes> {
     let limit = request
         .data::<AppState>()
         .map(|state| state.config.server.max_body_bytes)
@@ -96,13 +99,26 @@ macro_rules! json_extractor {
     };
 }
 
-json_extractor!(JsonBody, |bytes| JsonBody(
-    parse_value(&bytes)?.and_then(|value| fields(value, &Documented::of::<T>()))?
-));
-json_extractor!(DeferredJson, |bytes| DeferredJson(
-    parse_value(&bytes)
-        .map(|value| value.and_then(|value| fields(value, &Documented::of::<T>())))?
-));
+json_extractor!(JsonBody, |bytes| JsonBody(parse_documented(&bytes)?));
+json_extractor!(DeferredJson, |bytes| DeferredJson(parse_deferred(&bytes)?));
+
+/// A body of the documented type `T`, its fields judged now.
+pub(crate) fn parse_documented<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    parse_value(bytes)?.and_then(fields_of)
+}
+
+/// The JSON syntax is judged now (`Err`: 400), the fields later (the inner result).
+pub(crate) fn parse_deferred<T: Type + DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<Result<T, Error>, Error> {
+    parse_value(bytes).map(|value| value.and_then(fields_of))
+}
+
+/// The typed fields of a JSON object, judged against what `T` documents (also for a form read
+/// into JSON, so a form field the endpoint does not document is refused as in JSON).
+pub(crate) fn fields_of<T: Type + DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    fields(value, &Documented::of::<T>())
+}
 
 /// Parses a body of a type without a documented schema: an empty body counts as `{}`, so
 /// required fields are reported as missing.

@@ -36,6 +36,7 @@ impl Error {
             Error::Forbidden(_) | Error::ReadOnly(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Validation(_) | Error::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

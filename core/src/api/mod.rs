@@ -12,6 +12,7 @@ pub mod admin_tags;
 pub mod admin_tokens;
 pub mod admin_users;
 pub mod admin_webhooks;
+pub mod attachments;
 pub mod auth;
 pub mod body;
 pub mod dashboard;
@@ -20,9 +21,11 @@ pub mod envelope;
 pub mod errors;
 pub mod examples;
 pub mod idempotency;
+pub mod multipart;
 pub mod params;
 pub mod realtime;
 pub mod removal;
+pub mod reports;
 pub mod resources;
 pub mod security;
 pub mod ticket_resources;
@@ -62,6 +65,10 @@ pub enum ApiTags {
     AdminActions,
     /// Automations: scripts run on a schedule or on events (admin).
     AdminAutomations,
+    /// Files: upload, then attach to a ticket or reply; download.
+    Attachments,
+    /// Figures and exports for managers (admin).
+    Reports,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -70,7 +77,12 @@ pub enum ApiTags {
 pub fn endpoints() -> impl OpenApi {
     (
         auth::AuthApi,
-        tickets::TicketsApi,
+        // A tuple implements OpenApi up to 16 members: nested here to make room.
+        (
+            tickets::TicketsApi,
+            attachments::AttachmentsApi,
+            reports::ReportsApi,
+        ),
         ticket_scripts::TicketScriptsApi,
         dashboard::DashboardApi,
         realtime::RealtimeApi,

@@ -2,6 +2,7 @@
 
 use poem_openapi::Object;
 
+use super::attachments::Attachment;
 use crate::{
     domain::tickets::{Priority, Status, TicketRules, TicketType, view::TicketView},
     store::{activities::ActivityRow, replies::ReplyRow},
@@ -81,6 +82,8 @@ pub struct ReplyResource {
     pub is_internal_note: bool,
     pub author: Option<NamedRef>,
     pub created_at: String,
+    /// The files sent with it (metadata; download each from its `url`).
+    pub attachments: Vec<Attachment>,
 }
 
 /// One entry of a ticket's history: `properties` holds `{old, new}` for a change of one value
@@ -101,8 +104,23 @@ pub struct TicketResource {
     #[oai(flatten)]
     pub summary: TicketSummary,
     pub description: String,
+    /// Files attached when the ticket was created.
+    pub attachments: Vec<Attachment>,
     pub replies: Vec<ReplyResource>,
     pub activities: Vec<ActivityResource>,
+}
+
+impl TicketResource {
+    /// Places each of the ticket's files: on its reply, or on the ticket (attached at creation).
+    pub fn with_files(mut self, files: Vec<(Option<i64>, Attachment)>) -> Self {
+        for (reply_id, file) in files {
+            match reply_id.and_then(|id| self.replies.iter_mut().find(|r| r.id == id)) {
+                Some(reply) => reply.attachments.push(file),
+                None => self.attachments.push(file),
+            }
+        }
+        self
+    }
 }
 
 impl TicketSummary {
@@ -177,6 +195,7 @@ impl From<&ReplyRow> for ReplyResource {
                 name: p.author_name.clone().unwrap_or_default(),
             }),
             created_at: rfc3339(p.created_at),
+            attachments: Vec::new(),
         }
     }
 }
@@ -209,6 +228,7 @@ impl TicketResource {
         TicketResource {
             summary,
             description: v.row.description.unwrap_or_default(),
+            attachments: Vec::new(),
             replies: conversation
                 .replies
                 .iter()

@@ -11,11 +11,13 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    body::{DeferredJson, JsonBody},
+    attachments::Attachment,
+    body::DeferredJson,
     envelope::{
         Created, Data, Done, PageMeta, Paged, Written, created, data, done, paged, written,
     },
     errors::ApiResult,
+    multipart::{DeferredJsonOrForm, JsonOrForm},
     params::{Flag, PageRequest},
     security::Caller,
     ticket_resources::{TicketResource, TicketSummary},
@@ -24,6 +26,7 @@ use crate::{
     app::AppState,
     auth::Principal,
     domain::{
+        attachments,
         tickets::{
             Priority, Status, TicketType,
             create::{self, NewTicketInput, RequesterInput},
@@ -82,6 +85,10 @@ pub struct CreateTicketRequest {
     pub tags: Option<Vec<i64>>,
     /// Who the ticket is for: a customer found or created by email. Default: the caller.
     pub requester: Option<RequesterRequest>,
+    /// Uploads of the caller (`POST /attachments`) to attach: at most 10, not yet attached,
+    /// at most 24 hours old.
+    #[oai(validator(max_items = 10), skip_serializing_if_is_none)]
+    pub attachment_ids: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -92,6 +99,10 @@ pub struct ReplyRequest {
     /// An internal note is visible to agents only. Default false.
     #[serde(default)]
     pub is_internal_note: Option<bool>,
+    /// Uploads of the caller (`POST /attachments`) to attach: at most 10, not yet attached,
+    /// at most 24 hours old. An internal note's files are visible to agents only.
+    #[oai(validator(max_items = 10), skip_serializing_if_is_none)]
+    pub attachment_ids: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -134,6 +145,20 @@ pub struct ReplyCreated {
     pub is_internal_note: bool,
     pub author: super::ticket_resources::NamedRef,
     pub created_at: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// The attachments `ids` as the answer shows them.
+async fn attachment_list(state: &AppState, ids: &[i64]) -> Result<Vec<Attachment>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = state.store.conn().await?;
+    Ok(crate::store::attachments::by_ids(&mut conn, ids)
+        .await?
+        .iter()
+        .map(|row| Attachment::from_row(state, row))
+        .collect())
 }
 
 /// The full ticket as `GET /tickets/{reference}` shows it.
@@ -144,7 +169,12 @@ async fn show(
 ) -> Result<TicketResource, Error> {
     let mut conn = state.store.conn().await?;
     let view = view::load(&mut conn, reference, viewer.user_id).await?;
-    Ok(TicketResource::new(view, &state.rules))
+    let files = attachments::of_ticket(&mut conn, view.row.id).await?;
+    let files = files
+        .iter()
+        .map(|row| (row.reply_id, Attachment::from_row(state, row)))
+        .collect();
+    Ok(TicketResource::new(view, &state.rules).with_files(files))
 }
 
 /// Runs `change` on the ticket `reference` in one transaction, then answers with the ticket as it
@@ -188,6 +218,7 @@ async fn create_ticket(
                 email: r.email,
             }),
             channel: "api",
+            attachment_ids: body.attachment_ids.unwrap_or_default(),
         },
         &state.config.tickets.reference_prefix,
     )
@@ -280,7 +311,7 @@ impl TicketsApi {
         &self,
         caller: Caller,
         state: State<&AppState>,
-        body: JsonBody<CreateTicketRequest>,
+        body: JsonOrForm<CreateTicketRequest>,
     ) -> ApiResult<Created<TicketResource>> {
         create_ticket(&state, caller.0, body.0).await
     }
@@ -293,7 +324,7 @@ impl TicketsApi {
         &self,
         caller: Caller,
         state: State<&AppState>,
-        body: JsonBody<CreateTicketRequest>,
+        body: JsonOrForm<CreateTicketRequest>,
     ) -> ApiResult<Created<TicketResource>> {
         create_ticket(&state, caller.0, body.0).await
     }
@@ -328,11 +359,11 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
-        body: DeferredJson<ReplyRequest>,
+        body: DeferredJsonOrForm<ReplyRequest>,
     ) -> ApiResult<Created<ReplyCreated>> {
         let actor = caller.0.actor();
         let (rules, now) = state.rules_now();
-        let (id, body, internal) = edit(
+        let (id, body, internal, ids) = edit(
             &state.store,
             (rules, now),
             &actor,
@@ -340,11 +371,13 @@ impl TicketsApi {
             async |t, tx| {
                 let body = body.parse()?;
                 let internal = body.is_internal_note.unwrap_or(false);
-                let id = t.reply(tx, &body.body, internal).await?;
-                Ok((id, body.body, internal))
+                let ids = body.attachment_ids.unwrap_or_default();
+                let id = t.reply_with(tx, &body.body, internal, &ids).await?;
+                Ok((id, body.body, internal, ids))
             },
         )
         .await?;
+        let files = attachment_list(&state, &ids).await?;
         let reply = ReplyCreated {
             id,
             body,
@@ -354,6 +387,7 @@ impl TicketsApi {
                 name: caller.0.name.clone(),
             },
             created_at: crate::time::rfc3339(now),
+            attachments: files,
         };
         Ok(created(
             reply,

@@ -29,7 +29,11 @@ pub fn requirement(method: &Method, path: &str) -> Requirement {
             role: Role::Agent,
         };
     }
-    if path == "/admin" || path.starts_with("/admin/") {
+    let admin_only = |area: &str| {
+        path.strip_prefix(area)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if admin_only("/admin") || admin_only("/reports") {
         return Requirement {
             ability: Some(Ability::Admin),
             role: Role::Admin,
@@ -93,6 +97,17 @@ mod tests {
             }
         );
         assert_eq!(r(Method::GET, "/admin/api-tokens").role, Role::Admin);
+        assert_eq!(
+            r(Method::GET, "/reports/summary"),
+            Requirement {
+                ability: Some(Ability::Admin),
+                role: Role::Admin
+            }
+        );
+        assert_eq!(
+            r(Method::GET, "/reportsx").ability,
+            Some(Ability::TicketsRead)
+        );
         assert_eq!(r(Method::POST, "/auth/validate").ability, None);
     }
 }

@@ -4,6 +4,7 @@
 pub mod abilities;
 pub mod actions;
 pub mod admin;
+pub mod attachments;
 pub mod automations;
 pub mod bootstrap;
 pub mod business_hours;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod idempotency;
 pub mod macros;
 pub mod plugin_kv;
+pub mod reports;
 pub mod roles;
 pub mod script_files;
 pub mod sla_policies;

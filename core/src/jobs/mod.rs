@@ -7,7 +7,7 @@ use std::{path::PathBuf, sync::LazyLock, time::Duration};
 use crate::{
     config::Config,
     domain::{
-        automations, idempotency, script_files,
+        attachments, automations, idempotency, script_files,
         tickets::{TicketRules, housekeeping},
     },
     error::Result,
@@ -41,6 +41,9 @@ pub enum Job {
     CloseResolved,
     /// Delete activities older than `tickets.purge_activities_after_days`.
     PurgeActivities,
+    /// Delete uploads never attached within 24 hours and the files of deleted tickets (each
+    /// stored object once no attachment refers to it).
+    PurgeAttachments,
     /// Run the active schedule automations over the open tickets (once per ticket per period).
     RunAutomations,
     /// Delete the kept answers of `Idempotency-Key` requests older than `api.idempotency_hours`.
@@ -48,10 +51,11 @@ pub enum Job {
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::CheckSla,
         Job::CloseResolved,
         Job::PurgeActivities,
+        Job::PurgeAttachments,
         Job::RunAutomations,
         Job::PurgeIdempotencyKeys,
     ];
@@ -61,6 +65,7 @@ impl Job {
             Job::CheckSla => "check-sla",
             Job::CloseResolved => "close-resolved",
             Job::PurgeActivities => "purge-activities",
+            Job::PurgeAttachments => "purge-attachments",
             Job::RunAutomations => "run-automations",
             Job::PurgeIdempotencyKeys => "purge-idempotency-keys",
         }
@@ -71,6 +76,7 @@ impl Job {
             Job::CheckSla => config.jobs.check_sla_seconds,
             Job::CloseResolved => config.jobs.close_resolved_seconds,
             Job::PurgeActivities => config.jobs.purge_activities_seconds,
+            Job::PurgeAttachments => config.jobs.purge_attachments_seconds,
             Job::RunAutomations => config.jobs.run_automations_seconds,
             Job::PurgeIdempotencyKeys => config.jobs.purge_idempotency_keys_seconds,
         }
@@ -103,6 +109,14 @@ impl Job {
                 let days = config.tickets.purge_activities_after_days;
                 let n = housekeeping::purge_activities(store, now, days).await?;
                 format!("{n} activities purged")
+            }
+            Job::PurgeAttachments => {
+                let blobs = crate::blobs::Blobs::open(&config.attachments)?;
+                let r = attachments::purge(store, &blobs, now).await?;
+                format!(
+                    "{} attachments purged, {} stored files deleted",
+                    r.rows, r.objects
+                )
             }
             Job::RunAutomations => {
                 let n = automations::run_scheduled(store, scripts, rules, now).await?;

@@ -6,6 +6,7 @@
 //! one aggregate; none of them decides a rule (that is `domain/`).
 
 pub mod activities;
+pub mod attachments;
 pub mod automations;
 pub mod canned_responses;
 mod checkpoint;
@@ -19,6 +20,7 @@ pub mod plugin_kv;
 pub mod records;
 pub mod remembered;
 pub mod replies;
+pub mod reports;
 pub mod sla;
 pub mod sla_policies;
 pub mod tags;

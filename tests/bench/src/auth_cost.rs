@@ -36,12 +36,14 @@ pub async fn measure(store: &Store, token: &str, window: Duration) -> anyhow::Re
     // The bucket must never refuse during the measurement: a 429 is cheaper than a pass.
     config.api.rate_limit = u32::MAX;
     let events = EventBus::start(store.clone()).await?;
+    let blobs = escalated::blobs::Blobs::open(&config.attachments)?;
     let state = AppState::new(
         config,
         Default::default(),
         store.clone(),
         events,
         Arc::new(PluginHost::empty()),
+        blobs,
     );
     let endpoint = || poem::endpoint::make_sync(|_| "ok").map_to_response();
     let guarded = Guard::new(state).transform(endpoint()).boxed();

@@ -8,10 +8,11 @@ use super::{
     editing::existing_tags, sla,
 };
 use crate::{
-    domain::{events, roles::Role, validate},
+    domain::{attachments, events, roles::Role, validate},
     error::{Error, FieldErrors, Result},
     store::{
         Store, Tx,
+        attachments::Target,
         ticket_links::{self, SlaPolicyRef},
         tickets::{self, NewTicket},
         users,
@@ -36,6 +37,8 @@ pub struct NewTicketInput {
     pub tag_ids: Vec<i64>,
     pub requester: Option<RequesterInput>,
     pub channel: &'static str,
+    /// Uploads of the actor to attach (contract §9.5).
+    pub attachment_ids: Vec<i64>,
 }
 
 /// Creates the ticket at `now` and returns its reference.
@@ -94,6 +97,15 @@ pub async fn create(
         }
         Err(other) => return Err(other),
     };
+    match attachments::check_claimable(&mut conn, &input.attachment_ids, actor.user_id, now).await {
+        Ok(()) => {}
+        Err(Error::Validation(e)) => {
+            for (field, message) in e.iter() {
+                errors.add(field.clone(), message.clone());
+            }
+        }
+        Err(other) => return Err(other),
+    }
     errors.into_result()?;
     let policy = policy_for(&mut conn, department.as_ref().and_then(|d| d.sla_policy_id)).await?;
     drop(conn);
@@ -125,6 +137,18 @@ pub async fn create(
     for tag in &tags {
         tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
     }
+    let target = Target {
+        ticket_id: id,
+        reply_id: None,
+        is_internal: false,
+    };
+    let files =
+        attachments::attach(&mut tx, &input.attachment_ids, actor.user_id, target, now).await?;
+    let extra = if files.is_empty() {
+        json!({})
+    } else {
+        json!({ "attachments": files })
+    };
     activity::record(&mut tx, id, Some(actor), Kind::Created, json!({}), now);
     // Everything the event says is at hand: no need to read the row back.
     let snapshot = events::TicketSnapshot {
@@ -138,7 +162,7 @@ pub async fn create(
         assignee_id: None,
         department_id: ticket.department_id,
     };
-    events::record(&mut tx, "ticket.created", snapshot, json!({}), now);
+    events::record(&mut tx, "ticket.created", snapshot, extra, now);
     tx.commit().await?;
     Ok(reference)
 }

@@ -12,10 +12,12 @@ use super::{
     Actor, MAX_BODY, Priority, Status, TicketRules, TicketType, activity, activity::Kind, sla,
 };
 use crate::{
-    domain::{events, roles::Role, validate},
+    domain::{attachments, events, roles::Role, validate},
     error::{Error, Result},
     store::{
-        Tx, replies,
+        Tx,
+        attachments::Target,
+        replies,
         ticket_links::{self, TagRef},
         tickets::{self, TicketRow},
         users,
@@ -377,6 +379,18 @@ impl Editing {
     /// Adds a public reply or an internal note by the actor (by no one for the system, e.g. an
     /// automation). The first public reply by staff records the first response.
     pub async fn reply(&mut self, tx: &mut Tx, body: &str, internal: bool) -> Result<i64> {
+        self.reply_with(tx, body, internal, &[]).await
+    }
+
+    /// [`Editing::reply`] carrying the actor's uploads `attachment_ids` (contract §9.5); the
+    /// activity and the event list their metadata.
+    pub async fn reply_with(
+        &mut self,
+        tx: &mut Tx,
+        body: &str,
+        internal: bool,
+        attachment_ids: &[i64],
+    ) -> Result<i64> {
         let body = validate::body("body", body, MAX_BODY).map_err(|m| Error::field("body", m))?;
         let author = self.actor.clone();
         let id = replies::insert(
@@ -403,7 +417,21 @@ impl Editing {
         } else {
             Kind::Replied
         };
-        self.log(tx, kind, json!({ "reply_id": id })).await?;
+        let mut properties = json!({ "reply_id": id });
+        if !attachment_ids.is_empty() {
+            let uploader =
+                self.actor.as_ref().map(|a| a.user_id).ok_or_else(|| {
+                    Error::field("attachment_ids", "Only a person can attach files.")
+                })?;
+            let target = Target {
+                ticket_id: self.row.id,
+                reply_id: Some(id),
+                is_internal: internal,
+            };
+            let files = attachments::attach(tx, attachment_ids, uploader, target, self.now).await?;
+            properties["attachments"] = json!(files);
+        }
+        self.log(tx, kind, properties).await?;
         Ok(id)
     }
 
