@@ -6,6 +6,7 @@ pub mod admin_actions;
 pub mod admin_automations;
 pub mod admin_canned_responses;
 pub mod admin_departments;
+pub mod admin_email;
 pub mod admin_macros;
 pub mod admin_sla_policies;
 pub mod admin_tags;
@@ -20,6 +21,7 @@ pub mod envelope;
 pub mod errors;
 pub mod examples;
 pub mod idempotency;
+pub mod inbound_email;
 pub mod params;
 pub mod realtime;
 pub mod removal;
@@ -62,6 +64,8 @@ pub enum ApiTags {
     AdminActions,
     /// Automations: scripts run on a schedule or on events (admin).
     AdminAutomations,
+    /// Email: inbound messages and the delivery log of notifications.
+    Email,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -84,7 +88,12 @@ pub fn endpoints() -> impl OpenApi {
         admin_sla_policies::AdminSlaPoliciesApi,
         admin_webhooks::AdminWebhooksApi,
         admin_actions::AdminActionsApi,
-        admin_automations::AdminAutomationsApi,
+        // A tuple implements OpenApi up to 16 members; later ones nest.
+        (
+            admin_automations::AdminAutomationsApi,
+            inbound_email::InboundEmailApi,
+            admin_email::AdminEmailApi,
+        ),
     )
 }
 

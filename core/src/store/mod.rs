@@ -10,6 +10,7 @@ pub mod automations;
 pub mod canned_responses;
 mod checkpoint;
 pub mod departments;
+pub mod email;
 pub mod events;
 mod group_commit;
 pub mod idempotency;
