@@ -13,6 +13,7 @@ mod admin_users;
 mod auth;
 mod automations;
 mod cli;
+mod email;
 mod errors;
 mod idempotency;
 mod jobs;

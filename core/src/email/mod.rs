@@ -125,7 +125,8 @@ impl Mailer {
                 let notices =
                     notices::for_event(&mut tx, event, &self.settings.templates_dir).await?;
                 for notice in notices {
-                    let thread = db::thread_of(&mut tx, notice.ticket_id, MAX_REFERENCES).await?;
+                    let thread =
+                        db::thread_of(&mut tx, notice.ticket_id, event.id, MAX_REFERENCES).await?;
                     let message_id = format!("{}@{}", uuid::Uuid::new_v4().simple(), self.domain);
                     let references = (!thread.is_empty()).then(|| {
                         thread

@@ -127,34 +127,46 @@ pub async fn ticket_of_message(conn: &mut AnyConnection, keys: &[String]) -> Res
     Ok(None)
 }
 
-/// The Message-IDs of a ticket's conversation so far, oldest first (at most `limit` of the
-/// newest): what a new notification names in `References`.
+/// The Message-IDs of a ticket's conversation with its customer before event `before_event`,
+/// oldest first (at most `limit` of the newest): the messages received, and the
+/// notifications of the conversation sent (not the assignment notices to agents). What a new
+/// notification names in `In-Reply-To` (the last) and `References`.
 pub async fn thread_of(
     conn: &mut AnyConnection,
     ticket_id: i64,
+    before_event: i64,
     limit: i64,
 ) -> Result<Vec<String>> {
-    let mut ids: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT created_at, message_id FROM email_inbound WHERE ticket_id = ? \
+    // (created_at, 0 = received / 1 = sent, row id, Message-ID): within one second, what we
+    // sent answers what we received.
+    let received: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT created_at, id, message_id FROM email_inbound WHERE ticket_id = ? \
          ORDER BY id DESC LIMIT ?",
     )
     .bind(ticket_id)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    // One row per message, whatever the number of recipients it went to.
-    let sent: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT MIN(created_at), message_id FROM email_deliveries WHERE ticket_id = ? \
-         GROUP BY event_id, message_id ORDER BY MIN(id) DESC LIMIT ?",
+    // One Message-ID per recipient: the requester's copy is the customer's thread.
+    let sent: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT d.created_at, d.id, d.message_id FROM email_deliveries d \
+         JOIN tickets t ON t.id = d.ticket_id JOIN users u ON u.id = t.requester_id \
+         WHERE d.ticket_id = ? AND d.event_id < ? AND d.kind <> 'assigned' \
+         AND d.recipient = u.email ORDER BY d.id DESC LIMIT ?",
     )
     .bind(ticket_id)
+    .bind(before_event)
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    ids.extend(sent);
+    let mut ids: Vec<(i64, i64, i64, String)> = received
+        .into_iter()
+        .map(|(at, id, mid)| (at, 0, id, mid))
+        .chain(sent.into_iter().map(|(at, id, mid)| (at, 1, id, mid)))
+        .collect();
     ids.sort();
     let skip = ids.len().saturating_sub(limit as usize);
-    Ok(ids.into_iter().skip(skip).map(|(_, id)| id).collect())
+    Ok(ids.into_iter().skip(skip).map(|(.., id)| id).collect())
 }
 
 /// A notification to queue.
