@@ -566,8 +566,9 @@ impl EmailConfig {
         if self.per_sender_per_hour == 0 {
             return Err(("email.per_sender_per_hour", "must be at least 1"));
         }
-        if !self.smtp_url.is_empty()
-            && !(self.smtp_url.starts_with("smtp://") || self.smtp_url.starts_with("smtps://"))
+        if !(self.smtp_url.is_empty()
+            || self.smtp_url.starts_with("smtp://")
+            || self.smtp_url.starts_with("smtps://"))
         {
             return Err((
                 "email.smtp_url",

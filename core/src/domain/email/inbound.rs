@@ -151,7 +151,7 @@ async fn apply(
     });
     if let Some(reference) = thread(store, mail, reference_prefix, &sender).await? {
         let body = body_text(trim::reply(&mail.text), &mail.attachments);
-        let (ticket_id, reply_id) = operations::edit(store, &actor, &reference, async |t, tx| {
+        let reply_id = operations::edit(store, &actor, &reference, async |t, tx| {
             let reply_id = t.reply(tx, &body, false).await?;
             if !actor.role.is_staff() {
                 // The customer answered: the ticket is the team's turn again.
@@ -229,10 +229,7 @@ async fn thread(
     let ticket = match db::ticket_of_message(&mut conn, &keys).await? {
         Some(id) => tickets::find(&mut conn, id).await?,
         None => match message::subject_reference(&mail.subject, reference_prefix) {
-            Some(reference) => match tickets::find_by_reference(&mut conn, &reference).await? {
-                Some(row) => Some(row),
-                None => None,
-            },
+            Some(reference) => tickets::find_by_reference(&mut conn, &reference).await?,
             None => None,
         },
     };
