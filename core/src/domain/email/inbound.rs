@@ -167,10 +167,9 @@ async fn apply(
             }
             activity::record(tx, t.id(), Some(&actor), Kind::EmailReceived, details, now);
             db::settle_inbound(tx, claim_id, "replied", None, Some(t.id()), Some(reply_id)).await?;
-            Ok((t.id(), reply_id))
+            Ok(reply_id)
         })
         .await?;
-        let _ = ticket_id;
         return Ok(Received {
             outcome: Outcome::Replied,
             reason: None,
