@@ -109,6 +109,12 @@ impl Payload for RawMessage {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
             description: Some("The message exactly as received (RFC 5322), headers and body."),
             format: Some("binary"),
+            example: Some(serde_json::Value::String(
+                "From: Ann <ann@example.com>\r\nTo: help@example.com\r\n\
+                 Subject: Re: Printer jammed [ESC-00042]\r\nMessage-ID: <a1@example.com>\r\n\
+                 In-Reply-To: <5f0c@example.com>\r\n\r\nIt works again, thanks!\r\n"
+                    .into(),
+            )),
             ..MetaSchema::new("string")
         }))
     }
