@@ -267,6 +267,7 @@ impl InboundEmailApi {
     ) -> ApiResult<Accepted> {
         let received = inbound::receive(
             &state.store,
+            state.rules_now(),
             &state.config.email,
             &state.config.tickets.reference_prefix,
             &message.0,

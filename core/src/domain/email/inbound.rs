@@ -14,7 +14,7 @@ use crate::{
     domain::{
         roles::Role,
         tickets::{
-            Actor, MAX_BODY, MAX_SUBJECT, Status,
+            Actor, MAX_BODY, MAX_SUBJECT, Status, TicketRules,
             activity::{self, Kind},
             create::{self, NewTicketInput},
             operations,
@@ -23,7 +23,7 @@ use crate::{
     },
     error::{Error, Result},
     store::{Store, email as db, is_unique_violation, tickets},
-    time::{self, Timestamp},
+    time::Timestamp,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,15 +58,15 @@ pub struct Received {
     pub attachments: Vec<Attachment>,
 }
 
-/// Applies one raw message.
+/// Applies one raw message at `now` under `rules`, the same as the API's ticket changes.
 pub async fn receive(
     store: &Store,
+    (rules, now): (&TicketRules, Timestamp),
     settings: &EmailConfig,
     reference_prefix: &str,
     raw: &[u8],
 ) -> Result<Received> {
     let mail = message::parse(raw)?;
-    let now = time::now();
     let key = message_key(&mail.message_id);
     let mut conn = store.conn().await?;
     if let Some(seen) = db::inbound_by_key(&mut conn, &key).await? {
@@ -122,7 +122,7 @@ pub async fn receive(
             attachments: mail.attachments,
         });
     }
-    let applied = apply(store, reference_prefix, &mail, claim_id, now).await;
+    let applied = apply(store, (rules, now), reference_prefix, &mail, claim_id).await;
     if applied.is_err() {
         // Give the Message-ID back, so the sender's retry is not taken for a repeat.
         let mut conn = store.conn().await?;
@@ -134,10 +134,10 @@ pub async fn receive(
 /// The reply or the new ticket.
 async fn apply(
     store: &Store,
+    (rules, now): (&TicketRules, Timestamp),
     reference_prefix: &str,
     mail: &Inbound,
     claim_id: i64,
-    now: Timestamp,
 ) -> Result<Received> {
     let sender = sender(store, mail).await?;
     let actor = Actor {
@@ -151,18 +151,18 @@ async fn apply(
     });
     if let Some(reference) = thread(store, mail, reference_prefix, &sender).await? {
         let body = body_text(trim::reply(&mail.text), &mail.attachments);
-        let reply_id = operations::edit(store, &actor, &reference, async |t, tx| {
+        let reply_id = operations::edit(store, (rules, now), &actor, &reference, async |t, tx| {
             let reply_id = t.reply(tx, &body, false).await?;
             if !actor.role.is_staff() {
-                // The customer answered: the ticket is the team's turn again.
-                match t.status() {
-                    Status::WaitingOnCustomer => {
-                        t.set_status(tx, Status::Open).await?;
-                    }
-                    Status::Resolved | Status::Closed => {
-                        t.set_status(tx, Status::Reopened).await?;
-                    }
-                    _ => {}
+                // The customer answered: the ticket is the team's turn again, where the
+                // configured status table allows that move (the reply is kept either way).
+                let next = match t.status() {
+                    Status::WaitingOnCustomer => Some(Status::Open),
+                    Status::Resolved | Status::Closed => Some(Status::Reopened),
+                    _ => None,
+                };
+                if let Some(next) = next.filter(|&next| rules.allows(t.status(), next)) {
+                    t.set_status(tx, next).await?;
                 }
             }
             activity::record(tx, t.id(), Some(&actor), Kind::EmailReceived, details, now);
@@ -185,6 +185,7 @@ async fn apply(
     };
     let reference = create::create(
         store,
+        now,
         &actor,
         NewTicketInput {
             subject,
@@ -199,7 +200,7 @@ async fn apply(
         reference_prefix,
     )
     .await?;
-    operations::edit(store, &actor, &reference, async |t, tx| {
+    operations::edit(store, (rules, now), &actor, &reference, async |t, tx| {
         activity::record(tx, t.id(), Some(&actor), Kind::EmailReceived, details, now);
         db::settle_inbound(tx, claim_id, "created", None, Some(t.id()), None).await
     })
