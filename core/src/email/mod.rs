@@ -120,7 +120,6 @@ impl Mailer {
                 return Ok(());
             };
             let mut tx = self.store.begin().await?;
-            let dialect = tx.dialect();
             for event in &batch {
                 let notices =
                     notices::for_event(&mut tx, event, &self.settings.templates_dir).await?;
@@ -137,7 +136,6 @@ impl Mailer {
                     });
                     db::insert_delivery(
                         &mut tx,
-                        dialect,
                         &NewDelivery {
                             event_id: event.id,
                             ticket_id: notice.ticket_id,

@@ -186,11 +186,10 @@ pub struct NewDelivery<'a> {
 /// Queues a notification; a second one for the same event and recipient is ignored.
 pub async fn insert_delivery(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     row: &NewDelivery<'_>,
     now: Timestamp,
 ) -> Result<()> {
-    let sql = match dialect {
+    let sql = match Dialect::of_connection(conn) {
         Dialect::Sqlite => {
             "INSERT OR IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
              body, message_id, message_key, in_reply_to, references_ids, status, next_attempt_at, \
