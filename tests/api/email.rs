@@ -23,6 +23,7 @@ const SECRET: &str = "inbound-secret-for-tests-0123456789";
 both_databases!(
     config = |c| c.email.inbound_secret = SECRET.into();
     a_new_message_opens_a_ticket_for_a_new_customer,
+    a_message_is_applied_at_the_servers_clock,
     a_reply_threads_by_the_subject_reference_and_reopens_a_waiting_ticket,
     an_html_reply_is_reduced_to_text_without_its_quoted_history,
     a_forwarded_message_keeps_the_forwarded_text,
@@ -121,6 +122,28 @@ async fn a_new_message_opens_a_ticket_for_a_new_customer(app: TestApp) {
         activity["properties"]["message_id"],
         "CAF1new.ticket@mail.example.com"
     );
+}
+
+/// The ticket, its reply and their activities carry the time of the server's clock, as the
+/// API's ticket changes do.
+async fn a_message_is_applied_at_the_servers_clock(app: TestApp) {
+    let seconds = |value: &Value| {
+        chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let opened_at = 1_741_078_800; // 2025-03-04T09:00:00Z
+    app.clock.set(opened_at);
+    let reference = opened(&app).await;
+    let t = ticket(&app, &reference).await;
+    assert_eq!(seconds(&t["created_at"]), opened_at, "{t}");
+    let received = t["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "email_received")
+        .expect("an email_received activity");
+    assert_eq!(seconds(&received["created_at"]), opened_at, "{received}");
 }
 
 async fn a_reply_threads_by_the_subject_reference_and_reopens_a_waiting_ticket(app: TestApp) {
