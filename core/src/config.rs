@@ -33,6 +33,7 @@ pub struct Config {
     pub plugins: PluginsConfig,
     pub webhooks: WebhooksConfig,
     pub attachments: AttachmentsConfig,
+    pub email: EmailConfig,
     pub log: LogConfig,
 }
 
@@ -389,6 +390,57 @@ impl Default for AttachmentsConfig {
     }
 }
 
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// The shared secret of `POST {prefix}/inbound/email` (`Authorization: Bearer <secret>`);
+    /// empty turns the route off (404). At least 16 characters.
+    pub inbound_secret: String,
+    /// Largest inbound message accepted, in bytes (413 beyond).
+    pub max_message_bytes: usize,
+    /// Largest raw message kept with its inbound record (for its attachments), in bytes; a
+    /// larger one keeps only the list of its attachments.
+    pub keep_raw_bytes: usize,
+    /// Messages one sender may have turned into tickets or replies per hour; later ones are
+    /// recorded and ignored.
+    pub per_sender_per_hour: u32,
+    /// `smtp://host:port` (STARTTLS when offered), `smtps://host:port` (TLS) or
+    /// `smtp://user:password@host:port?tls=required`; empty sends nothing.
+    pub smtp_url: String,
+    /// The sender of notifications, `Name <address>` or an address.
+    pub from: String,
+    /// Where answers go (`Reply-To`): the address whose mail reaches the inbound route. Empty:
+    /// `from`.
+    pub reply_to: String,
+    /// Folder of template files overriding the built-in ones (`ticket_created.txt`,
+    /// `agent_reply.txt`, `assigned.txt`); empty or a missing file uses the built-in one.
+    pub templates_dir: String,
+    /// Attempts per notification before it is marked failed.
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; it doubles with each further retry.
+    pub retry_base_ms: u64,
+    /// Longest wait for the SMTP server, in seconds.
+    pub timeout_seconds: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            inbound_secret: String::new(),
+            max_message_bytes: 25 * 1024 * 1024,
+            keep_raw_bytes: 10 * 1024 * 1024,
+            per_sender_per_hour: 30,
+            smtp_url: String::new(),
+            from: "Escalated <support@localhost>".into(),
+            reply_to: String::new(),
+            templates_dir: String::new(),
+            max_attempts: 8,
+            retry_base_ms: 2000,
+            timeout_seconds: 30,
+        }
+    }
+}
+
 /// The secret key never reaches a log through `Debug`.
 impl fmt::Debug for AttachmentsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -402,6 +454,19 @@ impl fmt::Debug for AttachmentsConfig {
             .field("s3_secret_access_key", &"***")
             .field("s3_allow_http", &self.s3_allow_http)
             .finish()
+    }
+}
+
+/// The secret and the SMTP password never reach a log through `Debug`.
+impl fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailConfig")
+            .field("inbound_secret", &"***")
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("from", &self.from)
+            .field("reply_to", &self.reply_to)
+            .field("templates_dir", &self.templates_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -536,6 +601,12 @@ impl Config {
         if !(10..=3_600_000).contains(&self.webhooks.retry_base_ms) {
             return fail("webhooks.retry_base_ms", "must be between 10 and 3600000");
         }
+        self.email
+            .check()
+            .map_err(|(key, reason)| ConfigError::Value {
+                key,
+                reason: reason.to_string(),
+            })?;
         let scripts = &self.scripts;
         if scripts.max_operations == 0
             || scripts.max_call_levels == 0
@@ -570,6 +641,57 @@ impl Config {
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return fail("log.level", &err.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl EmailConfig {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if !self.inbound_secret.is_empty() && self.inbound_secret.chars().count() < 16 {
+            return Err((
+                "email.inbound_secret",
+                "must be empty (off) or at least 16 characters",
+            ));
+        }
+        if !(1024..=100 * 1024 * 1024).contains(&self.max_message_bytes) {
+            return Err((
+                "email.max_message_bytes",
+                "must be between 1024 and 104857600",
+            ));
+        }
+        if self.keep_raw_bytes > 100 * 1024 * 1024 {
+            return Err(("email.keep_raw_bytes", "must be at most 104857600"));
+        }
+        if self.per_sender_per_hour == 0 {
+            return Err(("email.per_sender_per_hour", "must be at least 1"));
+        }
+        if !(self.smtp_url.is_empty()
+            || self.smtp_url.starts_with("smtp://")
+            || self.smtp_url.starts_with("smtps://"))
+        {
+            return Err((
+                "email.smtp_url",
+                "must be empty or start with smtp:// or smtps://",
+            ));
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(("email.from", "must be an address or `Name <address>`"));
+        }
+        if !self.reply_to.is_empty() && self.reply_to.parse::<lettre::message::Mailbox>().is_err() {
+            return Err((
+                "email.reply_to",
+                "must be empty or an address or `Name <address>`",
+            ));
+        }
+        if !(1..=50).contains(&self.max_attempts) {
+            return Err(("email.max_attempts", "must be between 1 and 50"));
+        }
+        if !(10..=3_600_000).contains(&self.retry_base_ms) {
+            return Err(("email.retry_base_ms", "must be between 10 and 3600000"));
+        }
+        if !(1..=300).contains(&self.timeout_seconds) {
+            return Err(("email.timeout_seconds", "must be between 1 and 300"));
         }
         Ok(())
     }

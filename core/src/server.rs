@@ -15,6 +15,7 @@ use crate::{
     auth::guard::Guard,
     config::Config,
     domain::{bootstrap, script_files, tickets::TicketRules},
+    email,
     events::EventBus,
     jobs,
     plugins::{self, PluginHost, routes::PluginRoutes},
@@ -128,6 +129,11 @@ pub async fn start(
         (state.rules.clone(), state.clock.clone()),
     );
     webhooks::spawn(
+        state.store.clone(),
+        state.config.clone(),
+        state.events.subscribe(),
+    )?;
+    email::spawn(
         state.store.clone(),
         state.config.clone(),
         state.events.subscribe(),

@@ -15,6 +15,7 @@ mod attachments_s3;
 mod auth;
 mod automations;
 mod cli;
+mod email;
 mod errors;
 mod idempotency;
 mod jobs;

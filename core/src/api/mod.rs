@@ -6,6 +6,7 @@ pub mod admin_actions;
 pub mod admin_automations;
 pub mod admin_canned_responses;
 pub mod admin_departments;
+pub mod admin_email;
 pub mod admin_macros;
 pub mod admin_sla_policies;
 pub mod admin_tags;
@@ -22,6 +23,7 @@ pub mod errors;
 pub mod examples;
 pub mod idempotency;
 pub mod multipart;
+pub mod inbound_email;
 pub mod params;
 pub mod realtime;
 pub mod removal;
@@ -69,6 +71,8 @@ pub enum ApiTags {
     Attachments,
     /// Figures and exports for managers (admin).
     Reports,
+    /// Email: inbound messages and the delivery log of notifications.
+    Email,
     /// Read-only lists for agents: agents, departments, tags, canned responses, macros.
     Resources,
 }
@@ -96,7 +100,12 @@ pub fn endpoints() -> impl OpenApi {
         admin_sla_policies::AdminSlaPoliciesApi,
         admin_webhooks::AdminWebhooksApi,
         admin_actions::AdminActionsApi,
-        admin_automations::AdminAutomationsApi,
+        // A tuple implements OpenApi up to 16 members; later ones nest.
+        (
+            admin_automations::AdminAutomationsApi,
+            inbound_email::InboundEmailApi,
+            admin_email::AdminEmailApi,
+        ),
     )
 }
 

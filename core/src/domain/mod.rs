@@ -11,6 +11,7 @@ pub mod business_hours;
 pub mod business_time;
 pub mod canned_responses;
 pub mod departments;
+pub mod email;
 pub mod events;
 pub mod idempotency;
 pub mod macros;

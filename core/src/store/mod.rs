@@ -11,6 +11,7 @@ pub mod automations;
 pub mod canned_responses;
 mod checkpoint;
 pub mod departments;
+pub mod email;
 pub mod events;
 mod group_commit;
 pub mod idempotency;

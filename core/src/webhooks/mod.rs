@@ -22,32 +22,19 @@ use crate::{
         webhooks::{decode_events, message_id, subscribes},
     },
     error::Result,
-    jobs,
+    outbox_worker,
     store::{
         Store,
         events::{self as outbox, EventRow},
-        jobs as leases,
         webhooks::{self as db, DueDelivery, Outcome},
     },
     time::{self, Timestamp},
 };
 
-const LEASE: &str = "webhooks";
-/// How long the lease lasts if its holder dies; it is renewed at half of that.
-const LEASE_SECONDS: i64 = 30;
-/// How often a node without the lease asks for it.
-const LEASE_RETRY: i64 = 10;
-/// Longest sleep between rounds (events from other nodes, redeliveries, retries).
-const POLL: Duration = Duration::from_secs(1);
-const MIN_WAIT: Duration = Duration::from_millis(100);
-/// After an event wakes the worker, how long it waits for more before a round: under a burst
-/// of writes one round (a cursor read and a write) serves many events instead of each.
-const GATHER: Duration = Duration::from_millis(50);
 const FAN_OUT_BATCH: i64 = 500;
 const SEND_BATCH: i64 = 50;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
-const MAX_BACKOFF_MS: u64 = 3_600_000;
 /// Longest error text kept per attempt, in characters.
 const MAX_ERROR: usize = 500;
 
@@ -58,12 +45,13 @@ pub fn spawn(
     config: Arc<Config>,
     events: broadcast::Receiver<Arc<EventRow>>,
 ) -> anyhow::Result<()> {
+    let store_for_lease = store.clone();
     let worker = Worker {
         client: client(&config.webhooks)?,
         settings: config.webhooks.clone(),
         store,
     };
-    tokio::spawn(worker.run(events));
+    tokio::spawn(outbox_worker::run(store_for_lease, worker, events));
     Ok(())
 }
 
@@ -87,67 +75,17 @@ struct Worker {
     client: reqwest::Client,
 }
 
-impl Worker {
-    async fn run(self, mut events: broadcast::Receiver<Arc<EventRow>>) {
-        let mut held_until: Timestamp = 0;
-        let mut next_try: Timestamp = 0;
-        loop {
-            let now = time::now();
-            if held_until - now < LEASE_SECONDS / 2 && now >= next_try {
-                match self.take_lease(now).await {
-                    Ok(true) => held_until = now + LEASE_SECONDS,
-                    Ok(false) => {
-                        held_until = 0;
-                        next_try = now + LEASE_RETRY;
-                    }
-                    Err(err) => {
-                        held_until = 0;
-                        tracing::warn!(error = %err, "taking the webhooks lease failed");
-                    }
-                }
-            }
-            let mut wait = POLL;
-            if held_until > now {
-                match self.round(now).await {
-                    Ok(until_due) => wait = wait.min(until_due),
-                    Err(err) => tracing::warn!(error = %err, "webhook delivery round failed"),
-                }
-            }
-            tokio::select! {
-                woke = events.recv() => {
-                    if matches!(woke, Err(broadcast::error::RecvError::Closed)) {
-                        break;
-                    }
-                    tokio::time::sleep(GATHER).await;
-                    // The round reads the outbox itself; the wake-ups only say "something new".
-                    while !matches!(
-                        events.try_recv(),
-                        Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
-                    ) {}
-                }
-                _ = tokio::time::sleep(wait) => {}
-            }
-        }
-    }
+impl outbox_worker::Rounds for Worker {
+    const LEASE: &'static str = "webhooks";
 
-    async fn take_lease(&self, now: Timestamp) -> Result<bool> {
-        let mut tx = self.store.begin().await?;
-        let dialect = tx.dialect();
-        let got = leases::try_lease(
-            &mut tx,
-            dialect,
-            LEASE,
-            jobs::node(),
-            now,
-            now + LEASE_SECONDS,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(got)
-    }
-
-    /// Queues new events, sends what is due; returns how long until the next delivery is due.
     async fn round(&self, now: Timestamp) -> Result<Duration> {
+        self.send_round(now).await
+    }
+}
+
+impl Worker {
+    /// Queues new events, sends what is due; returns how long until the next delivery is due.
+    async fn send_round(&self, now: Timestamp) -> Result<Duration> {
         self.fan_out(now).await?;
         let due = {
             let mut conn = self.store.conn().await?;
@@ -166,12 +104,7 @@ impl Worker {
             return Ok(Duration::ZERO);
         }
         let next = db::next_due(&mut *self.store.conn().await?).await?;
-        Ok(match next {
-            // Whole seconds: a delivery due this second is due now. The floor keeps a
-            // delivery that cannot be sent (its event gone) from spinning the loop.
-            Some(at) => Duration::from_secs((at - time::now()).max(0) as u64).max(MIN_WAIT),
-            None => POLL,
-        })
+        Ok(outbox_worker::until(next))
     }
 
     /// Turns the outbox events after the cursor into deliveries, batch by batch.
@@ -236,7 +169,13 @@ impl Worker {
         let (status, next_attempt_at) = if error.is_none() {
             ("delivered", None)
         } else if run_attempts < i64::from(self.settings.max_attempts) {
-            ("pending", Some(self.retry_at(run_attempts)))
+            (
+                "pending",
+                Some(outbox_worker::retry_at(
+                    self.settings.retry_base_ms,
+                    run_attempts,
+                )),
+            )
         } else {
             ("failed", None)
         };
@@ -286,22 +225,6 @@ impl Worker {
             .map_err(|err| describe(&err, self.settings.timeout_seconds))?;
         Ok(i64::from(response.status().as_u16()))
     }
-
-    /// When the retry after the `attempt`-th failed attempt of a run is due: the base delay
-    /// doubled per earlier retry, capped, rounded up to the next whole second.
-    fn retry_at(&self, attempt: i64) -> Timestamp {
-        let doublings = u32::try_from(attempt - 1).unwrap_or(0).min(30);
-        let delay_ms = self
-            .settings
-            .retry_base_ms
-            .saturating_mul(1 << doublings)
-            .min(MAX_BACKOFF_MS);
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
-        (now_ms + delay_ms).div_ceil(1000) as Timestamp
-    }
 }
 
 /// A transport error with its causes (reqwest's own message hides them).
@@ -320,5 +243,5 @@ fn describe(err: &reqwest::Error, timeout_seconds: u64) -> String {
 }
 
 fn truncate(text: &str) -> String {
-    text.chars().take(MAX_ERROR).collect()
+    outbox_worker::truncate(text, MAX_ERROR)
 }

@@ -29,6 +29,9 @@ pub enum Kind {
     AutomationApplied,
     SlaBreached,
     Deleted,
+    /// An email made this ticket or reply (`email_received`): its Message-ID, sender and
+    /// attachments.
+    EmailReceived,
 }
 
 impl Kind {
@@ -49,7 +52,8 @@ impl Kind {
             Kind::TypeChanged
             | Kind::DepartmentChanged
             | Kind::ActionRun
-            | Kind::AutomationApplied => return None,
+            | Kind::AutomationApplied
+            | Kind::EmailReceived => return None,
         })
     }
 
@@ -71,6 +75,7 @@ impl Kind {
             Kind::AutomationApplied => "automation_applied",
             Kind::SlaBreached => "sla_breached",
             Kind::Deleted => "deleted",
+            Kind::EmailReceived => "email_received",
         }
     }
 }
