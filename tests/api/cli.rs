@@ -259,7 +259,14 @@ fn shipped_config_file_is_the_defaults_and_lists_every_key() {
     // And each key is documented: a comment directly above it.
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     for (i, line) in lines.iter().enumerate() {
-        let is_key = !line.is_empty() && !line.starts_with('#') && !line.starts_with('[');
+        // `name = value`; the continuation lines of a multi-line array are not keys.
+        let is_key = line.split_once('=').is_some_and(|(name, _)| {
+            let name = name.trim();
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
         if is_key {
             assert!(
                 i > 0 && lines[i - 1].starts_with('#'),
