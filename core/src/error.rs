@@ -50,14 +50,39 @@ impl FieldErrors {
     }
 }
 
+/// What is wrong with the credentials of a request that has no usable ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// No `Authorization: Bearer ...` at all.
+    Missing,
+    /// A token that is not known (or revoked).
+    InvalidToken,
+    /// A known token past its `expires_at`.
+    Expired,
+    /// The inbound email secret does not match.
+    InvalidSecret,
+}
+
+impl Credentials {
+    pub fn message(self) -> &'static str {
+        match self {
+            Credentials::Missing => "Unauthenticated.",
+            Credentials::InvalidToken => "Invalid token.",
+            Credentials::Expired => "Token has expired.",
+            Credentials::InvalidSecret => "Invalid secret.",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request body is not JSON.
     #[error("Invalid JSON.")]
     InvalidJson,
-    /// No usable credentials; the message says which case (`Unauthenticated.`, `Invalid token.`).
-    #[error("{0}")]
-    Unauthenticated(&'static str),
+    /// No usable credentials; which case is told to the client (`Unauthenticated.`,
+    /// `Invalid token.`, `Token has expired.`).
+    #[error("{}", .0.message())]
+    Unauthenticated(Credentials),
     /// Authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -79,6 +104,9 @@ pub enum Error {
     /// Larger than a limit allows (413): an upload over `attachments.max_bytes`.
     #[error("{0}")]
     TooLarge(String),
+    /// The body's media type is not one the endpoint reads (415): a JSON body sent to an upload.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("Too many requests.")]
     TooManyRequests,
     /// The request collides with another one (409): an idempotency key still in use.
@@ -88,6 +116,9 @@ pub enum Error {
         message: String,
         retry_after: Option<u64>,
     },
+    /// An `If-Match` precondition does not hold (412): the resource changed since it was read.
+    #[error("Precondition failed.")]
+    PreconditionFailed,
     /// The database cannot be reached now (503, with `Retry-After`); the cause is logged.
     #[error("Service unavailable.")]
     Unavailable,

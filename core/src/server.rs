@@ -30,10 +30,11 @@ use crate::{
 pub fn app(state: AppState) -> impl Endpoint + 'static {
     let prefix = state.config.api.prefix.clone();
     let service = api::service(&prefix);
-    let core_spec = service.spec();
+    let generated = service.spec();
+    let core_spec = api::document::finish(&generated);
     let spec = plugins::openapi::merge(&core_spec, &state.plugins);
     // The interactive page embeds the document, so it is rendered once here.
-    let docs_html = api::docs_page::render(&service.rapidoc_html(), &core_spec, &spec);
+    let docs_html = api::docs_page::render(&service.rapidoc_html(), &generated, &spec);
     let api = Route::new()
         .nest("/plugins", PluginRoutes::new(state.clone()))
         .nest("/", service);
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
         .nest(prefix, under_prefix)
         .data(state)
         .catch_all_error(|err| async move { errors::envelope(err) })
+        .around(api::problem::negotiate)
         .with(RequestLog)
         .into_endpoint()
 }

@@ -21,6 +21,8 @@ both_databases!(
     an_unknown_resource_is_404_before_its_body_is_judged,
     every_failing_field_is_named_in_one_answer,
     a_body_field_the_endpoint_does_not_document_is_422_and_changes_nothing,
+    errors_are_problem_details_when_asked,
+    an_upload_that_is_not_a_form_is_415,
 );
 
 both_databases!(
@@ -28,8 +30,8 @@ both_databases!(
     oversize_body_is_413,
 );
 
-/// The envelope of a failure: JSON (by content type too), a non-empty `message`, and `errors`
-/// exactly on a 422.
+/// The envelope of a failure: JSON (by content type too), a non-empty `message`, a `code` (its
+/// value is checked for every reply by `support`), and `errors` exactly on a 422.
 #[track_caller]
 fn assert_envelope(reply: &Reply) {
     let content_type = reply.header("content-type").unwrap_or_default();
@@ -54,10 +56,9 @@ fn assert_envelope(reply: &Reply) {
             reply.body
         );
     } else {
-        assert_eq!(
-            body.len(),
-            1,
-            "only `message` outside a 422: {}",
+        assert!(
+            body.keys().all(|k| k == "message" || k == "code"),
+            "only `message` and `code` outside a 422: {}",
             reply.body
         );
     }
@@ -94,7 +95,10 @@ async fn body_that_is_not_json_is_400_invalid_json(app: TestApp) {
                     "{method} {url} {content_type:?} {body:?}: {}",
                     reply.body
                 );
-                assert_eq!(reply.body, json!({ "message": "Invalid JSON." }));
+                assert_eq!(
+                    reply.body,
+                    json!({ "message": "Invalid JSON.", "code": "invalid_json" })
+                );
                 assert_envelope(&reply);
             }
         }
@@ -435,4 +439,112 @@ async fn a_body_field_the_endpoint_does_not_document_is_422_and_changes_nothing(
         .await
         .expect(200);
     assert_eq!(shown.data()["status"], "open");
+}
+
+/// Contract §9.1: `Accept: application/problem+json` gets the same error as RFC 9457 problem
+/// details, whatever made it (an endpoint, the guard, the router); successes are unchanged.
+async fn errors_are_problem_details_when_asked(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let bearer = format!("Bearer {token}");
+    let problem = [("Accept", "application/problem+json")];
+    let with_token = [("Accept", "application/json, application/problem+json")];
+    // Method, URL, headers, body, the status and the code expected.
+    type Case<'a> = (
+        Method,
+        String,
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        u16,
+        &'a str,
+    );
+    let cases: [Case; 3] = [
+        (
+            Method::POST,
+            app.url("/tickets/create"),
+            &with_token,
+            "{}",
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::GET,
+            app.url("/tickets"),
+            &problem,
+            "",
+            401,
+            "unauthenticated",
+        ),
+        (
+            Method::GET,
+            format!("{}/nowhere", app.origin),
+            &problem,
+            "",
+            404,
+            "not_found",
+        ),
+    ];
+    for (method, url, accept, body, status, code) in cases {
+        let mut headers = accept.to_vec();
+        if status != 401 {
+            headers.push(("Authorization", &bearer));
+        }
+        let reply = app.raw(method.clone(), &url, &headers, body).await;
+        assert_eq!(reply.status, status, "{method} {url}: {}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{method} {url}"
+        );
+        let fields = reply.body.as_object().expect("an object");
+        assert_eq!(fields["type"], "about:blank");
+        assert_eq!(fields["status"], status);
+        assert_eq!(fields["code"], code);
+        assert!(fields["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(fields["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(!fields.contains_key("message"), "{}", reply.body);
+        if status == 422 {
+            assert_eq!(
+                reply.body["errors"]["subject"],
+                "The subject field is required."
+            );
+        }
+    }
+    // A success is the usual envelope, whatever the Accept header says.
+    let reply = app
+        .raw(
+            Method::GET,
+            &app.url("/tickets"),
+            &[
+                ("Accept", "application/problem+json"),
+                ("Authorization", &bearer),
+            ],
+            "",
+        )
+        .await
+        .expect(200);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(reply.body["data"].is_array());
+}
+
+async fn an_upload_that_is_not_a_form_is_415(app: TestApp) {
+    let bearer = format!("Bearer {}", app.admin_token);
+    let reply = app
+        .raw(
+            Method::POST,
+            &app.url("/attachments"),
+            &[
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"file": "aGVsbG8="}"#,
+        )
+        .await;
+    assert_eq!(reply.status, 415, "{}", reply.body);
+    assert_envelope(&reply);
+    assert_eq!(reply.body["code"], "unsupported_media_type");
 }

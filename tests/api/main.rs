@@ -1,6 +1,7 @@
 //! Integration tests: the real server, over HTTP, on SQLite and (when reachable) MySQL.
 //! One test binary, so it links once; each module holds the rules of one area.
 
+mod conformance;
 mod support;
 
 mod admin_canned_responses;

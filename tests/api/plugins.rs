@@ -344,7 +344,10 @@ async fn panicking_handler_is_a_500_and_the_server_goes_on(app: TestApp) {
     let (_, token) = app.agent(&["agent"]).await;
     for _ in 0..3 {
         let reply = app.get("/plugins/hello/panic", &token).await.expect(500);
-        assert_eq!(reply.body, json!({ "message": "Server error." }));
+        assert_eq!(
+            reply.body,
+            json!({ "message": "Server error.", "code": "server_error" })
+        );
     }
     app.get("/plugins/hello/hello", &token).await.expect(200);
     app.post("/auth/validate", &token, json!({}))

@@ -70,7 +70,10 @@ fn assert_rate_headers(reply: &Reply, limit: u64, remaining: u64) {
 #[track_caller]
 fn assert_too_many(reply: Reply, limit: u64) {
     let reply = reply.expect(429);
-    assert_eq!(reply.body, json!({ "message": "Too many requests." }));
+    assert_eq!(
+        reply.body,
+        json!({ "message": "Too many requests.", "code": "rate_limited" })
+    );
     assert_rate_headers(&reply, limit, 0);
     let retry = reply.number("retry-after");
     assert!((1..=60).contains(&retry), "Retry-After {retry}");

@@ -196,7 +196,8 @@ async fn file_scripts_are_listed_read_only_and_run_like_database_ones(app: TestA
             "{}",
             reply.body
         );
-        assert_eq!(reply.body.as_object().unwrap().len(), 1, "{}", reply.body);
+        assert_eq!(reply.body["code"], "forbidden");
+        assert_eq!(reply.body.as_object().unwrap().len(), 2, "{}", reply.body);
     }
     app.patch("/admin/macros/-1/update", admin, json!({}))
         .await

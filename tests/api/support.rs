@@ -14,6 +14,8 @@ use escalated::{config::Config, server, time::Clock};
 use reqwest::{Method, header::HeaderMap};
 use serde_json::{Value, json};
 
+use crate::conformance;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -258,14 +260,15 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.client.request(method, self.url(path));
+        let mut req = self.client.request(method.clone(), self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
         if let Some(body) = body {
             req = req.json(&body);
         }
-        read(req.send().await.expect("request sent")).await
+        self.read(&method, req.send().await.expect("request sent"))
+            .await
     }
 
     /// A request with a raw body and headers of the caller's choosing.
@@ -276,11 +279,15 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Reply {
-        let mut req = self.client.request(method, url).body(body.to_string());
+        let mut req = self
+            .client
+            .request(method.clone(), url)
+            .body(body.to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        read(req.send().await.expect("request sent")).await
+        self.read(&method, req.send().await.expect("request sent"))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -401,16 +408,70 @@ impl TestApp {
     }
 }
 
-async fn read(resp: reqwest::Response) -> Reply {
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply {
-        status,
-        headers,
-        body,
+impl TestApp {
+    /// Reads an answer whole, checking it against the OpenAPI document (`conformance`) and
+    /// an error's `code` against its status.
+    async fn read(&self, method: &Method, resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let prefix = self.base.strip_prefix(&self.origin).unwrap_or_default();
+        let path = resp
+            .url()
+            .path()
+            .strip_prefix(prefix)
+            .filter(|_| resp.url().as_str().starts_with(&self.origin))
+            .map(str::to_string);
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status >= 400 {
+            check_error_code(status, &body);
+        }
+        if let Some(path) = path {
+            let content_type = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            conformance::check(method, &path, status, content_type, &body);
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
+}
+
+/// Every error answer of every test carries the contract's `code` for its status (§9.1), so a
+/// failure made anywhere (guard, endpoint, framework, plugin) without it fails the test that saw it.
+#[track_caller]
+fn check_error_code(status: u16, body: &Value) {
+    let Some(code) = body.get("code").and_then(Value::as_str) else {
+        panic!("a {status} answer without a `code`: {body}");
+    };
+    let expected: &[&str] = match status {
+        400 => &["invalid_json"],
+        401 => match body["message"].as_str().or(body["detail"].as_str()) {
+            Some("Unauthenticated.") => &["unauthenticated"],
+            Some("Token has expired.") => &["token_expired"],
+            _ => &["invalid_token"],
+        },
+        403 => &["forbidden"],
+        404 => &["not_found"],
+        405 => &["method_not_allowed"],
+        409 => &["conflict"],
+        412 => &["precondition_failed"],
+        413 | 414 | 431 => &["payload_too_large"],
+        415 => &["unsupported_media_type"],
+        422 => &["validation_failed"],
+        429 => &["rate_limited"],
+        500 => &["server_error"],
+        503 => &["service_unavailable"],
+        _ => return,
+    };
+    assert!(
+        expected.contains(&code),
+        "a {status} answer with code {code:?}, expected one of {expected:?}: {body}"
+    );
 }
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on MySQL:
@@ -600,7 +661,7 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        let reply = read(resp).await;
+        let reply = self.read(&Method::GET, resp).await;
         (reply, queries::of(&id))
     }
 

@@ -10,6 +10,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(rename = "CustomAction")]
 pub struct ActionRecord {
     pub id: i64,
     /// Unique; `[a-z0-9_-]`. Run with `POST /tickets/{reference}/actions/{key}`.
@@ -102,13 +103,7 @@ admin_api! {
         created: ActionRecord,
         create: CreateActionRequest,
         update: UpdateActionRequest,
-        ids: [
-            "actions.list",
-            "actions.show",
-            "actions.create",
-            "actions.update",
-            "actions.delete"
-        ],
+        ids: ["admin_actions.list", "admin_actions.show", "admin_actions.create", "admin_actions.update", "admin_actions.delete"],
     }
     /// List custom ticket actions
     ///

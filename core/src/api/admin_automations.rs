@@ -10,6 +10,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(rename = "Automation")]
 pub struct AutomationRecord {
     pub id: i64,
     pub name: String,
@@ -113,13 +114,7 @@ admin_api! {
         created: AutomationRecord,
         create: CreateAutomationRequest,
         update: UpdateAutomationRequest,
-        ids: [
-            "automations.list",
-            "automations.show",
-            "automations.create",
-            "automations.update",
-            "automations.delete"
-        ],
+        ids: ["admin_automations.list", "admin_automations.show", "admin_automations.create", "admin_automations.update", "admin_automations.delete"],
     }
     /// List automations
     ///

@@ -30,6 +30,7 @@ impl From<Owner> for ContentOwner {
 }
 
 #[derive(Debug, Object)]
+#[oai(rename = "CannedResponse")]
 pub struct CannedResponseRecord {
     pub id: i64,
     pub title: String,
@@ -117,13 +118,7 @@ admin_api! {
         created: CannedResponseRecord,
         create: CreateCannedResponseRequest,
         update: UpdateCannedResponseRequest,
-        ids: [
-            "canned_responses.list",
-            "canned_responses.show",
-            "canned_responses.create",
-            "canned_responses.update",
-            "canned_responses.delete"
-        ],
+        ids: ["admin_canned_responses.list", "admin_canned_responses.show", "admin_canned_responses.create", "admin_canned_responses.update", "admin_canned_responses.delete"],
     }
     /// List canned responses
     ///

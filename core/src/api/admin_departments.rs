@@ -17,6 +17,7 @@ pub struct DepartmentAgent {
 }
 
 #[derive(Debug, Object)]
+#[oai(rename = "Department")]
 pub struct DepartmentRecord {
     pub id: i64,
     pub name: String,
@@ -124,13 +125,7 @@ admin_api! {
         created: DepartmentRecord,
         create: CreateDepartmentRequest,
         update: UpdateDepartmentRequest,
-        ids: [
-            "departments.list",
-            "departments.show",
-            "departments.create",
-            "departments.update",
-            "departments.delete"
-        ],
+        ids: ["admin_departments.list", "admin_departments.show", "admin_departments.create", "admin_departments.update", "admin_departments.delete"],
     }
     /// List departments
     ///

@@ -104,7 +104,7 @@ impl AdminEmailApi {
     #[oai(
         path = "/admin/email/deliveries",
         method = "get",
-        operation_id = "email.deliveries"
+        operation_id = "admin_email.deliveries"
     )]
     async fn deliveries(
         &self,

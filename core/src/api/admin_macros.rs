@@ -35,6 +35,7 @@ pub struct MacroAction {
 }
 
 #[derive(Debug, Object)]
+#[oai(rename = "Macro")]
 pub struct MacroRecord {
     pub id: i64,
     pub name: String,
@@ -201,7 +202,7 @@ admin_api! {
         created: MacroRecord,
         create: CreateMacroRequest,
         update: UpdateMacroRequest,
-        ids: ["macros.list", "macros.show", "macros.create", "macros.update", "macros.delete"],
+        ids: ["admin_macros.list", "admin_macros.show", "admin_macros.create", "admin_macros.update", "admin_macros.delete"],
     }
     /// List macros
     ///

@@ -94,6 +94,7 @@ impl From<PriorityHours> for SlaHours {
 }
 
 #[derive(Debug, Object)]
+#[oai(rename = "SlaPolicy")]
 pub struct SlaPolicyRecord {
     pub id: i64,
     pub name: String,
@@ -205,13 +206,7 @@ admin_api! {
         created: SlaPolicyRecord,
         create: CreateSlaPolicyRequest,
         update: UpdateSlaPolicyRequest,
-        ids: [
-            "sla_policies.list",
-            "sla_policies.show",
-            "sla_policies.create",
-            "sla_policies.update",
-            "sla_policies.delete"
-        ],
+        ids: ["admin_sla_policies.list", "admin_sla_policies.show", "admin_sla_policies.create", "admin_sla_policies.update", "admin_sla_policies.delete"],
     }
     /// List SLA policies
     ///

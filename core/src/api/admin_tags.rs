@@ -10,6 +10,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(rename = "Tag")]
 pub struct TagRecord {
     pub id: i64,
     pub name: String,
@@ -77,7 +78,7 @@ admin_api! {
         created: TagRecord,
         create: CreateTagRequest,
         update: UpdateTagRequest,
-        ids: ["tags.list", "tags.show", "tags.create", "tags.update", "tags.delete"],
+        ids: ["admin_tags.list", "admin_tags.show", "admin_tags.create", "admin_tags.update", "admin_tags.delete"],
     }
     /// List tags
     ///

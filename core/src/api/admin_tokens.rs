@@ -132,7 +132,7 @@ impl AdminTokensApi {
     #[oai(
         path = "/admin/api-tokens",
         method = "get",
-        operation_id = "tokens.list"
+        operation_id = "admin_tokens.list"
     )]
     async fn list(
         &self,
@@ -153,7 +153,7 @@ impl AdminTokensApi {
     #[oai(
         path = "/admin/api-tokens/create",
         method = "post",
-        operation_id = "tokens.create"
+        operation_id = "admin_tokens.create"
     )]
     async fn create(
         &self,
@@ -198,7 +198,7 @@ impl AdminTokensApi {
     #[oai(
         path = "/admin/api-tokens/:id/update",
         method = "patch",
-        operation_id = "tokens.update"
+        operation_id = "admin_tokens.update"
     )]
     async fn update(
         &self,
@@ -238,7 +238,7 @@ impl AdminTokensApi {
     #[oai(
         path = "/admin/api-tokens/:id/delete",
         method = "delete",
-        operation_id = "tokens.delete"
+        operation_id = "admin_tokens.delete"
     )]
     async fn delete(
         &self,

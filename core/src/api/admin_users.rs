@@ -101,7 +101,7 @@ admin_api! {
         create: CreateUserRequest,
         update: UpdateUserRequest,
         after_write: forget_tokens,
-        ids: ["users.list", "users.show", "users.create", "users.update", "users.delete"],
+        ids: ["admin_users.list", "admin_users.show", "admin_users.create", "admin_users.update", "admin_users.delete"],
     }
     /// List users
     ///

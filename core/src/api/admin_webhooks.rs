@@ -25,6 +25,7 @@ use crate::{
 
 /// A webhook endpoint as listed; its secret is shown only in the create answer.
 #[derive(Debug, Object)]
+#[oai(rename = "Webhook")]
 pub struct WebhookRecord {
     pub id: i64,
     pub url: String,
@@ -116,6 +117,7 @@ pub struct DeliveryAttempt {
 
 /// One event sent (or to be sent) to one endpoint.
 #[derive(Debug, Object)]
+#[oai(rename = "WebhookDelivery")]
 pub struct DeliveryRecord {
     pub id: i64,
     /// The `webhook-id` header: the same for every attempt and redelivery.
@@ -211,13 +213,7 @@ admin_api! {
         created: CreatedWebhook,
         create: CreateWebhookRequest,
         update: UpdateWebhookRequest,
-        ids: [
-            "webhooks.list",
-            "webhooks.show",
-            "webhooks.create",
-            "webhooks.update",
-            "webhooks.delete"
-        ],
+        ids: ["admin_webhooks.list", "admin_webhooks.show", "admin_webhooks.create", "admin_webhooks.update", "admin_webhooks.delete"],
     }
     /// List webhooks
     ///
@@ -251,7 +247,7 @@ admin_api! {
     #[oai(
         path = "/:id/deliveries",
         method = "get",
-        operation_id = "webhooks.deliveries"
+        operation_id = "admin_webhooks.deliveries"
     )]
     async fn deliveries(
         &self,
@@ -275,7 +271,7 @@ admin_api! {
     #[oai(
         path = "/:id/deliveries/:delivery_id/redeliver",
         method = "post",
-        operation_id = "webhooks.redeliver"
+        operation_id = "admin_webhooks.redeliver"
     )]
     async fn redeliver(
         &self,

@@ -37,6 +37,7 @@ pub struct NeedsAttention {
 }
 
 #[derive(Debug, Object)]
+#[oai(rename = "Dashboard")]
 pub struct DashboardResource {
     pub stats: DashboardStats,
     /// The 10 newest tickets.

@@ -1,4 +1,5 @@
-//! How errors reach clients: always `{"message": ..., "errors": {...}}` (contract §3).
+//! How errors reach clients: always `{"message": ..., "code": ..., "errors": {...}}` (contract
+//! §3, §9.1), or the same as RFC 9457 problem details when asked for (see [`super::problem`]).
 //!
 //! Endpoints return [`ApiError`] (documented in OpenAPI); the framework's own failures (unknown
 //! path, wrong method, a query parameter of the wrong type, a body too large) are reshaped by
@@ -17,13 +18,100 @@ use poem_openapi::{
 };
 use serde_json::json;
 
-use crate::error::{Error, FieldErrors};
+use crate::error::{Credentials, Error, FieldErrors};
+
+/// What went wrong, for a program: stable across releases and languages, unlike `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthenticated,
+    InvalidToken,
+    TokenExpired,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    InvalidJson,
+    RateLimited,
+    Conflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    ServiceUnavailable,
+    ServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PreconditionFailed => "precondition_failed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+
+    /// The code of an answer known only by its status: the framework's own failures, and
+    /// errors a plugin answers.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => ErrorCode::InvalidJson,
+            401 => ErrorCode::Unauthenticated,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            409 => ErrorCode::Conflict,
+            412 => ErrorCode::PreconditionFailed,
+            // A head or URI too long is, like a body, more than the server takes.
+            413 | 414 | 431 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            429 => ErrorCode::RateLimited,
+            503 => ErrorCode::ServiceUnavailable,
+            // Any other refusal (a plugin's 418, say) is the request's fault.
+            402 | 406..=408 | 410 | 411 | 416..=428 | 430 | 432..=499 => {
+                ErrorCode::ValidationFailed
+            }
+            _ => ErrorCode::ServerError,
+        }
+    }
+}
 
 /// The error body of every failed request.
 #[derive(Debug, poem_openapi::Object)]
 pub struct ErrorBody {
     /// What went wrong, for a person: `Validation failed.`, `Ticket not found.`
     pub message: String,
+    /// What went wrong, for a program.
+    pub code: ErrorCode,
+    /// On 422 only: one message per offending field.
+    pub errors: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The same error as RFC 9457 problem details, answered to `Accept: application/problem+json`.
+#[derive(Debug, poem_openapi::Object)]
+pub struct Problem {
+    /// Always `about:blank`: the status tells the kind of problem, `code` tells it precisely.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase: `Unprocessable Entity`.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, for a person (the envelope's `message`).
+    pub detail: String,
+    /// What went wrong, for a program.
+    pub code: ErrorCode,
     /// On 422 only: one message per offending field.
     pub errors: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -37,16 +125,35 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Validation(_) | Error::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Unauthenticated(Credentials::Missing) => ErrorCode::Unauthenticated,
+            Error::Unauthenticated(Credentials::InvalidToken | Credentials::InvalidSecret) => {
+                ErrorCode::InvalidToken
+            }
+            Error::Unauthenticated(Credentials::Expired) => ErrorCode::TokenExpired,
+            Error::Validation(_) | Error::Rejected { .. } => ErrorCode::ValidationFailed,
+            other => ErrorCode::for_status(other.status()),
+        }
+    }
 }
 
-pub(crate) fn body(status: StatusCode, message: &str, errors: Option<&FieldErrors>) -> Response {
-    let mut value = json!({ "message": message });
+pub(crate) fn body(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    errors: Option<&FieldErrors>,
+) -> Response {
+    let mut value = json!({ "message": message, "code": code.as_str() });
     if let Some(errors) = errors {
         value["errors"] = errors
             .iter()
@@ -70,12 +177,24 @@ impl ResponseError for Error {
             Error::Internal(cause) => {
                 // The cause chain goes to the log, never to the client.
                 tracing::error!(error = format!("{cause:#}"), "request failed");
-                body(StatusCode::INTERNAL_SERVER_ERROR, "Server error.", None)
+                body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::ServerError,
+                    "Server error.",
+                    None,
+                )
             }
-            Error::Validation(errors) => body(self.status(), "Validation failed.", Some(errors)),
-            Error::Rejected { message, errors } => body(self.status(), message, Some(errors)),
+            Error::Validation(errors) => body(
+                self.status(),
+                self.code(),
+                "Validation failed.",
+                Some(errors),
+            ),
+            Error::Rejected { message, errors } => {
+                body(self.status(), self.code(), message, Some(errors))
+            }
             Error::Unavailable => {
-                let mut response = body(self.status(), &self.to_string(), None);
+                let mut response = body(self.status(), self.code(), &self.to_string(), None);
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.into());
@@ -85,7 +204,7 @@ impl ResponseError for Error {
                 message,
                 retry_after,
             } => {
-                let mut response = body(self.status(), message, None);
+                let mut response = body(self.status(), self.code(), message, None);
                 if let Some(seconds) = retry_after {
                     response
                         .headers_mut()
@@ -93,7 +212,7 @@ impl ResponseError for Error {
                 }
                 response
             }
-            other => body(other.status(), &other.to_string(), None),
+            other => body(other.status(), other.code(), &other.to_string(), None),
         }
     }
 }
@@ -106,12 +225,18 @@ pub fn envelope(err: poem::Error) -> Response {
     if let Some(param) = err.downcast_ref::<ParseParamError>() {
         return body(
             StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
             "Validation failed.",
             Some(&param_error(param.name)),
         );
     }
     if err.is::<ParsePathError>() {
-        return body(StatusCode::NOT_FOUND, "Not found.", None);
+        return body(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "Not found.",
+            None,
+        );
     }
     let status = err.status();
     let message = match status {
@@ -125,7 +250,7 @@ pub fn envelope(err: poem::Error) -> Response {
         }
         s => s.canonical_reason().unwrap_or("Error."),
     };
-    body(status, message, None)
+    body(status, ErrorCode::for_status(status), message, None)
 }
 
 fn param_error(name: &str) -> FieldErrors {
@@ -137,8 +262,9 @@ fn param_error(name: &str) -> FieldErrors {
 /// Seconds a client is asked to wait before retrying when the database is unreachable.
 const UNAVAILABLE_RETRY_AFTER: u32 = 2;
 
-/// The error statuses any endpoint may answer, with their documentation.
-pub const ERROR_STATUSES: [(u16, &str); 8] = [
+/// The error statuses any endpoint may answer, with their documentation; each body also carries
+/// its `code` (see [`ErrorCode`]).
+pub const ERROR_STATUSES: [(u16, &str); 11] = [
     (400, "The body is not valid JSON (`Invalid JSON.`)."),
     (
         401,
@@ -149,6 +275,18 @@ pub const ERROR_STATUSES: [(u16, &str); 8] = [
         "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`); or the resource is read-only (a script loaded from a file: the message names the file).",
     ),
     (404, "The addressed resource does not exist."),
+    (
+        409,
+        "A request with the same `Idempotency-Key` is still running (`code: conflict`); see `Retry-After`.",
+    ),
+    (
+        413,
+        "The body is larger than the server takes (`server.max_body_bytes`; an upload over `attachments.max_bytes`).",
+    ),
+    (
+        415,
+        "The body's media type is not one this operation reads (an upload that is not `multipart/form-data`).",
+    ),
     (
         422,
         "Validation failed; `errors` names each field with its message.",
@@ -198,10 +336,16 @@ impl ApiResponse for ApiError {
                     description,
                     status: Some(status),
                     status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: ErrorBody::schema_ref(),
-                    }],
+                    content: vec![
+                        MetaMediaType {
+                            content_type: "application/json; charset=utf-8",
+                            schema: ErrorBody::schema_ref(),
+                        },
+                        MetaMediaType {
+                            content_type: super::problem::CONTENT_TYPE,
+                            schema: Problem::schema_ref(),
+                        },
+                    ],
                     headers: vec![],
                 })
                 .collect(),
@@ -210,5 +354,6 @@ impl ApiResponse for ApiError {
 
     fn register(registry: &mut Registry) {
         ErrorBody::register(registry);
+        Problem::register(registry);
     }
 }

@@ -21,7 +21,7 @@ use crate::{
     app::AppState,
     auth::{guard::client_ip, rate_limit::BucketKey},
     domain::email::inbound::{self, Outcome, Received},
-    error::Error,
+    error::{Credentials, Error},
 };
 
 const SCHEME: &str = "inboundSecret";
@@ -67,7 +67,7 @@ impl<'a> ApiExtractor<'a> for InboundSecret {
     ) -> poem::Result<Self> {
         let state = req
             .data::<AppState>()
-            .ok_or(Error::Unauthenticated("Unauthenticated."))?;
+            .ok_or(Error::Unauthenticated(Credentials::Missing))?;
         let secret = state.config.email.inbound_secret.as_bytes();
         if secret.is_empty() {
             return Err(Error::not_found("Route").into());
@@ -81,9 +81,9 @@ impl<'a> ApiExtractor<'a> for InboundSecret {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty());
         let refused = match given {
-            None => Error::Unauthenticated("Unauthenticated."),
+            None => Error::Unauthenticated(Credentials::Missing),
             Some(token) if bool::from(token.as_bytes().ct_eq(secret)) => return Ok(InboundSecret),
-            Some(_) => Error::Unauthenticated("Invalid secret."),
+            Some(_) => Error::Unauthenticated(Credentials::InvalidSecret),
         };
         let ip = client_ip(req, state.config.server.trust_forwarded_for);
         let quota = state.limiter.hit(

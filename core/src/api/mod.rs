@@ -18,6 +18,7 @@ pub mod auth;
 pub mod body;
 pub mod dashboard;
 pub mod docs_page;
+pub mod document;
 pub mod envelope;
 pub mod errors;
 pub mod examples;
@@ -25,6 +26,7 @@ pub mod idempotency;
 pub mod inbound_email;
 pub mod multipart;
 pub mod params;
+pub mod problem;
 pub mod realtime;
 pub mod removal;
 pub mod reports;
@@ -113,10 +115,11 @@ pub fn endpoints() -> impl OpenApi {
 pub fn service(prefix: &str) -> OpenApiService<impl OpenApi, ()> {
     OpenApiService::new(endpoints(), "Escalated", env!("CARGO_PKG_VERSION"))
         .description(include_str!("openapi_intro.md"))
+        .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/license/mit"))
         .server(prefix.to_string())
 }
 
 /// The OpenAPI document as JSON, as `GET {prefix}/openapi.json` serves it.
 pub fn spec_json(prefix: &str) -> String {
-    service(prefix).spec()
+    document::finish(&service(prefix).spec())
 }

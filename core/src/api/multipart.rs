@@ -13,7 +13,12 @@ use serde_json::{Map, Value};
 use tokio::io::AsyncReadExt;
 
 use super::body;
-use crate::{app::AppState, auth::Principal, domain::attachments, error::Error};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::attachments,
+    error::{Credentials, Error},
+};
 
 pub type Form = poem::web::Multipart;
 
@@ -90,6 +95,12 @@ impl<'a> ApiExtractor<'a> for UploadForm {
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         check_declared_length(request, 1)?;
+        if !is_multipart(request) {
+            return Err(Error::UnsupportedMediaType(
+                "Send the file as multipart/form-data, in a part named `file`.".into(),
+            )
+            .into());
+        }
         Ok(UploadForm(
             <Form as FromRequest>::from_request(request, body).await?,
         ))
@@ -119,7 +130,7 @@ async fn form_to_json<T: Type>(request: &Request, body: &mut RequestBody) -> Res
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("no application state")))?;
     let caller = request
         .data::<Principal>()
-        .ok_or(Error::Unauthenticated("Unauthenticated."))?;
+        .ok_or(Error::Unauthenticated(Credentials::Missing))?;
     let string_fields = string_properties::<T>();
     let mut form = <Form as FromRequest>::from_request(request, body)
         .await

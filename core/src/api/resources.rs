@@ -64,7 +64,7 @@ impl ResourcesApi {
     #[oai(
         path = "/departments",
         method = "get",
-        operation_id = "departments.active"
+        operation_id = "departments.list"
     )]
     async fn departments(
         &self,
@@ -78,7 +78,7 @@ impl ResourcesApi {
     /// List tags
     ///
     /// Requires the `tickets:read` ability. Every tag, by name.
-    #[oai(path = "/tags", method = "get", operation_id = "tags.all")]
+    #[oai(path = "/tags", method = "get", operation_id = "tags.list")]
     async fn tags(
         &self,
         _caller: Caller,
@@ -95,7 +95,7 @@ impl ResourcesApi {
     #[oai(
         path = "/canned-responses",
         method = "get",
-        operation_id = "canned_responses.visible"
+        operation_id = "canned_responses.list"
     )]
     async fn canned_responses(
         &self,
@@ -113,7 +113,7 @@ impl ResourcesApi {
     /// Requires the `tickets:read` ability. The shared macros (those from script files
     /// included, `origin: "file"`) and the caller's personal ones, by `order`, then name (within
     /// one `order`, file macros come after the others).
-    #[oai(path = "/macros", method = "get", operation_id = "macros.visible")]
+    #[oai(path = "/macros", method = "get", operation_id = "macros.list")]
     async fn macros(
         &self,
         caller: Caller,

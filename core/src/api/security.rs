@@ -7,7 +7,10 @@ use poem_openapi::{
     registry::{MetaSecurityScheme, Registry},
 };
 
-use crate::{auth::Principal, error::Error};
+use crate::{
+    auth::Principal,
+    error::{Credentials, Error},
+};
 
 pub const SCHEME: &str = "bearerAuth";
 
@@ -51,6 +54,6 @@ impl<'a> ApiExtractor<'a> for Caller {
         req.data::<Principal>()
             .cloned()
             .map(Caller)
-            .ok_or_else(|| Error::Unauthenticated("Unauthenticated.").into())
+            .ok_or_else(|| Error::Unauthenticated(Credentials::Missing).into())
     }
 }

@@ -23,6 +23,7 @@ pub struct NamedRef {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(rename = "TicketTag")]
 pub struct TagResource {
     pub id: i64,
     pub name: String,
@@ -31,6 +32,7 @@ pub struct TagResource {
 
 /// Service-level targets; all null and false when no policy applies.
 #[derive(Debug, Clone, Object)]
+#[oai(rename = "TicketSla")]
 pub struct SlaResource {
     pub policy_id: Option<i64>,
     pub first_response_due_at: Option<String>,
@@ -76,6 +78,7 @@ pub struct TicketSummary {
 
 /// A public reply or an internal note.
 #[derive(Debug, Clone, Object)]
+#[oai(rename = "Reply")]
 pub struct ReplyResource {
     pub id: i64,
     pub body: String,
@@ -89,6 +92,7 @@ pub struct ReplyResource {
 /// One entry of a ticket's history: `properties` holds `{old, new}` for a change of one value
 /// and `{tag: {id, name}}` for tags.
 #[derive(Debug, Clone, Object)]
+#[oai(rename = "Activity")]
 pub struct ActivityResource {
     pub id: i64,
     #[oai(rename = "type")]
@@ -100,6 +104,7 @@ pub struct ActivityResource {
 
 /// A ticket with its description, conversation (internal notes included, marked) and history.
 #[derive(Debug, Clone, Object)]
+#[oai(rename = "Ticket")]
 pub struct TicketResource {
     #[oai(flatten)]
     pub summary: TicketSummary,

@@ -95,7 +95,7 @@ impl TicketScriptsApi {
     #[oai(
         path = "/tickets/:reference/macro",
         method = "post",
-        operation_id = "tickets.macro"
+        operation_id = "tickets.apply_macro"
     )]
     async fn apply_macro(
         &self,
@@ -136,7 +136,7 @@ impl TicketScriptsApi {
     #[oai(
         path = "/tickets/:reference/actions",
         method = "get",
-        operation_id = "tickets.actions"
+        operation_id = "ticket_actions.list"
     )]
     async fn actions(
         &self,
@@ -173,7 +173,7 @@ impl TicketScriptsApi {
     #[oai(
         path = "/tickets/:reference/actions/:key",
         method = "post",
-        operation_id = "tickets.actions.run"
+        operation_id = "ticket_actions.run"
     )]
     async fn run_action(
         &self,

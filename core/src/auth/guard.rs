@@ -19,7 +19,7 @@ use crate::{
     api::errors,
     app::AppState,
     domain::{roles::Role, tokens},
-    error::Error,
+    error::{Credentials, Error},
 };
 
 pub struct Guard {
@@ -118,18 +118,18 @@ impl<E> GuardEndpoint<E> {
         req: &Request,
         now: i64,
     ) -> Result<std::sync::Arc<CachedToken>, Error> {
-        let plain = bearer(req).ok_or(Error::Unauthenticated("Unauthenticated."))?;
+        let plain = bearer(req).ok_or(Error::Unauthenticated(Credentials::Missing))?;
         if !plain.starts_with(tokens::TOKEN_PREFIX) {
-            return Err(Error::Unauthenticated("Invalid token."));
+            return Err(Error::Unauthenticated(Credentials::InvalidToken));
         }
         let entry = self
             .state
             .tokens
             .lookup(plain)
             .await?
-            .ok_or(Error::Unauthenticated("Invalid token."))?;
+            .ok_or(Error::Unauthenticated(Credentials::InvalidToken))?;
         if entry.token.is_expired(now) {
-            return Err(Error::Unauthenticated("Token has expired."));
+            return Err(Error::Unauthenticated(Credentials::Expired));
         }
         Ok(entry)
     }

@@ -14,7 +14,7 @@ use crate::{
     api::errors,
     app::AppState,
     auth::Principal,
-    error::{Error, FieldErrors},
+    error::{Credentials, Error, FieldErrors},
 };
 
 /// Mounted at `{prefix}/plugins`; sees paths below it (`/hello/greeting`).
@@ -47,7 +47,7 @@ impl Endpoint for PluginRoutes {
         let principal = req
             .data::<Principal>()
             .cloned()
-            .ok_or(Error::Unauthenticated("Unauthenticated."))?;
+            .ok_or(Error::Unauthenticated(Credentials::Missing))?;
         let query: BTreeMap<String, String> = req
             .params()
             .map_err(|_| Error::field("query", "The query string is not valid URL encoding."))?;
@@ -122,6 +122,7 @@ fn render(what: &str, output: &[u8]) -> Result<Response, Error> {
     });
     Ok(errors::body(
         status,
+        errors::ErrorCode::for_status(status),
         &message,
         (!fields.is_empty() || status == StatusCode::UNPROCESSABLE_ENTITY).then_some(&fields),
     ))
