@@ -1,5 +1,5 @@
-//! The command line: `escalated serve | migrate | user create | token create | openapi |
-//! plugins list`.
+//! The command line: `escalated serve | migrate | user create|list|deactivate |
+//! token create|list|revoke | openapi | seed | jobs | plugins list`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -93,6 +93,13 @@ pub enum UserCommand {
         #[arg(long)]
         role: String,
     },
+    /// List users by id: id, role, status, email and name.
+    List,
+    /// Deactivate a user (users are never deleted): their tokens stop working.
+    Deactivate {
+        /// The user's id or email.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +119,13 @@ pub enum TokenCommand {
         /// Requests per minute for this token (default: api.rate_limit).
         #[arg(long, value_name = "N")]
         rate_limit: Option<i64>,
+    },
+    /// List tokens by id (never their secrets): id, owner, name, abilities, expiry, last use.
+    List,
+    /// Revoke a token. A running server stops accepting it within auth.token_cache_seconds.
+    Revoke {
+        /// The token's id (see `token list`).
+        id: i64,
     },
 }
 
@@ -175,24 +189,41 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 bail!("say --demo to seed demo data (nothing else can be seeded yet)");
             }
             let store = ready_store(&config).await?;
-            let admin_token = crate::domain::bootstrap::first_admin(&store).await?;
             let rules = crate::app::ticket_rules(&config)?;
             let clock = Clock::system();
-            let report = crate::seed::demo(
-                &store,
-                &crate::scripting::Scripts::new(&config.scripts),
-                (&rules, &clock),
-                tickets as usize,
-                &config.tickets.reference_prefix,
-            )
-            .await?;
+            let scripts = crate::scripting::Scripts::new(&config.scripts);
             let blobs = crate::blobs::Blobs::open(&config.attachments)?;
-            crate::seed::demo_attachment(&store, &blobs, &config.attachments, (&rules, &clock))
+            // One transaction: a failure anywhere leaves the database as it was.
+            let (admin_token, report) = store
+                .in_one_transaction(async |store| {
+                    let admin_token = crate::domain::bootstrap::first_admin(store).await?;
+                    let report = crate::seed::demo(
+                        store,
+                        &scripts,
+                        (&rules, &clock),
+                        tickets as usize,
+                        &config.tickets.reference_prefix,
+                    )
+                    .await?;
+                    if report.is_some() {
+                        crate::seed::demo_attachment(
+                            store,
+                            &blobs,
+                            &config.attachments,
+                            (&rules, &clock),
+                        )
+                        .await?;
+                    }
+                    Ok((admin_token, report))
+                })
                 .await?;
-            println!(
-                "Seeded {} agents (password-less; make tokens with `escalated token create`), {} tickets and {} replies.",
-                report.agents, report.tickets, report.replies
-            );
+            match report {
+                Some(report) => println!(
+                    "Seeded {} agents (password-less; make tokens with `escalated token create`), {} tickets and {} replies.",
+                    report.agents, report.tickets, report.replies
+                ),
+                None => println!("The demo data is already in this database; nothing was added."),
+            }
             if let Some(token) = admin_token {
                 println!(
                     "Created the first admin ({}). Its API token, shown only this once:",
@@ -200,6 +231,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
                 println!("{token}");
             }
+            store.close().await;
             Ok(())
         }
         Command::Jobs { job } => {
@@ -230,6 +262,50 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "Created {} {} <{}> (id {}).",
                 user.role, user.name, user.email, user.id
             );
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let store = ready_store(&config).await?;
+            list_users(&store).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::User(UserCommand::Deactivate { user }) => {
+            let store = ready_store(&config).await?;
+            let found = match user.parse::<i64>() {
+                Ok(id) => users::find(&store, id).await?,
+                Err(_) => users::find_by_email(&store, &user).await?,
+            };
+            let Some(found) = found else {
+                bail!("no user {user}");
+            };
+            if found.is_active {
+                users::deactivate(&store, found.id).await?;
+                println!(
+                    "Deactivated {} {} <{}> (id {}); their tokens stop working.",
+                    found.role, found.name, found.email, found.id
+                );
+            } else {
+                println!("{} (id {}) was already inactive.", found.email, found.id);
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Token(TokenCommand::List) => {
+            let store = ready_store(&config).await?;
+            list_tokens(&store).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let store = ready_store(&config).await?;
+            let token = tokens::find(&store, id).await?;
+            tokens::revoke(&store, id).await?;
+            println!(
+                "Revoked token {} ({}) of {}. A running server refuses it within auth.token_cache_seconds ({} s).",
+                token.id, token.name, token.user_email, config.auth.token_cache_seconds
+            );
+            store.close().await;
             Ok(())
         }
         Command::Token(TokenCommand::Create {
@@ -267,6 +343,67 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// Rows fetched per query when listing.
+const LIST_PAGE: i64 = 100;
+
+async fn list_users(store: &Store) -> anyhow::Result<()> {
+    println!(
+        "{:>6}  {:<8}  {:<8}  {:<40}  NAME",
+        "ID", "ROLE", "STATUS", "EMAIL"
+    );
+    let mut offset = 0;
+    loop {
+        let (page, _) = users::page(store, LIST_PAGE, offset).await?;
+        for user in &page {
+            let status = if user.is_active { "active" } else { "inactive" };
+            println!(
+                "{:>6}  {:<8}  {:<8}  {:<40}  {}",
+                user.id, user.role, status, user.email, user.name
+            );
+        }
+        if (page.len() as i64) < LIST_PAGE {
+            return Ok(());
+        }
+        offset += LIST_PAGE;
+    }
+}
+
+async fn list_tokens(store: &Store) -> anyhow::Result<()> {
+    let now = crate::time::now();
+    println!(
+        "{:>6}  {:<32}  {:<24}  {:<30}  {:<20}  LAST USED",
+        "ID", "OWNER", "NAME", "ABILITIES", "EXPIRES"
+    );
+    let mut offset = 0;
+    loop {
+        let (page, _) = tokens::page(store, LIST_PAGE, offset).await?;
+        for token in &page {
+            let expires = match token.expires_at {
+                Some(at) if token.is_expired(now) => {
+                    format!("expired {}", crate::time::rfc3339(at))
+                }
+                Some(at) => crate::time::rfc3339(at),
+                None => "never".into(),
+            };
+            let last_used = token
+                .last_used_at
+                .map_or_else(|| "never".into(), crate::time::rfc3339);
+            println!(
+                "{:>6}  {:<32}  {:<24}  {:<30}  {:<20}  {last_used}",
+                token.id,
+                token.user_email,
+                token.name,
+                token.abilities.join(","),
+                expires
+            );
+        }
+        if (page.len() as i64) < LIST_PAGE {
+            return Ok(());
+        }
+        offset += LIST_PAGE;
+    }
+}
+
 fn list_plugins(config: &Config) {
     let dir = &config.plugins.dir;
     let reports = PluginHost::inspect(std::path::Path::new(dir));
@@ -290,6 +427,11 @@ async fn ready_store(config: &Config) -> anyhow::Result<Store> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let prefix = config.api.prefix.clone();
     let database = crate::config::redact_url(&config.database.url);
+    // A database that cannot be written would answer every write with 500: say why now.
+    let store = ready_store(&config).await?;
+    let writable = store.check_writable().await;
+    store.close().await;
+    writable.with_context(|| format!("cannot serve {database}"))?;
     let running = server::start(config, Clock::system(), server::shutdown_signal())
         .await
         .context("cannot start the server")?;

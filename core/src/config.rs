@@ -263,8 +263,22 @@ pub struct ScriptsConfig {
     pub max_map_size: usize,
     /// Longest wall-clock time one script run may take, in milliseconds.
     pub timeout_ms: u64,
+    /// Most memory one run may hold at once, in bytes: strings, arrays and maps together.
+    pub max_memory_bytes: u64,
+    /// Most runs executing at once; others wait for a place. 0: twice the CPU cores.
+    pub max_concurrent: usize,
     /// Compiled scripts kept in memory.
     pub cache_capacity: u64,
+}
+
+impl ScriptsConfig {
+    /// How many runs may execute at once (`max_concurrent`, 0 read as twice the cores).
+    pub fn concurrency(&self) -> usize {
+        match self.max_concurrent {
+            0 => 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 impl Default for ScriptsConfig {
@@ -278,6 +292,8 @@ impl Default for ScriptsConfig {
             max_array_size: 10_000,
             max_map_size: 10_000,
             timeout_ms: 1000,
+            max_memory_bytes: 64 * 1024 * 1024,
+            max_concurrent: 0,
             cache_capacity: 1000,
         }
     }
@@ -619,6 +635,15 @@ impl Config {
         }
         if !(1..=600_000).contains(&scripts.timeout_ms) {
             return fail("scripts.timeout_ms", "must be between 1 and 600000");
+        }
+        if !((1 << 20)..=(1 << 40)).contains(&scripts.max_memory_bytes) {
+            return fail(
+                "scripts.max_memory_bytes",
+                "must be between 1048576 (1 MiB) and 1099511627776",
+            );
+        }
+        if scripts.max_concurrent > 10_000 {
+            return fail("scripts.max_concurrent", "must be at most 10000");
         }
         let attachments = &self.attachments;
         if let Err(reason) = crate::blobs::Location::parse(&attachments.store) {

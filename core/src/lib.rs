@@ -23,3 +23,8 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod webhooks;
+
+/// Counts what each script run allocates, so its memory can be bounded (see
+/// `scripting::memory`).
+#[global_allocator]
+static ALLOCATOR: scripting::memory::CountingAllocator = scripting::memory::CountingAllocator;

@@ -2,6 +2,11 @@
 //! hundred tickets with conversations, so a newcomer can try every endpoint at once. Everything
 //! goes through the domain operations, so the data (activities, events, SLA times) is exactly
 //! what real use would produce. The same seed gives the same data.
+//!
+//! The caller runs it inside one transaction ([`Store::in_one_transaction`]): all of it or
+//! nothing. Run again on a seeded database it does nothing; names the demo shares with data
+//! already there (a `vip` tag, a `Support` department, an agent's email) are reused, not
+//! created twice.
 
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 
@@ -74,7 +79,7 @@ pub struct DemoReport {
     pub replies: usize,
 }
 
-/// Seeds the demo data, its tickets changed under `rules` at the moment `clock` says; refuses
+/// Seeds the demo data, its tickets changed under `rules` at the moment `clock` says; `None`
 /// when it is already there.
 pub async fn demo(
     store: &Store,
@@ -82,28 +87,35 @@ pub async fn demo(
     (rules, clock): (&TicketRules, &Clock),
     tickets: usize,
     reference_prefix: &str,
-) -> anyhow::Result<DemoReport> {
+) -> anyhow::Result<Option<DemoReport>> {
     if users::find_by_email(store, FIRST_AGENT).await?.is_some() {
-        anyhow::bail!("the demo data is already in this database");
+        return Ok(None);
     }
     let mut rng = StdRng::seed_from_u64(42);
     let mut report = DemoReport::default();
 
     let mut agents = Vec::new();
     for name in AGENTS {
-        let user = users::create(
-            store,
-            NewUser {
-                name: format!("{name} Agent"),
-                email: format!("{}.agent@demo.example.com", name.to_lowercase()),
-                role: "agent".into(),
-                is_active: Some(true),
-            },
-        )
-        .await?;
+        let email = format!("{}.agent@demo.example.com", name.to_lowercase());
+        let user = match users::find_by_email(store, &email).await? {
+            Some(user) if user.is_active && user.role != Role::Customer => user,
+            Some(_) => anyhow::bail!("{email} exists but is not an active agent"),
+            None => {
+                users::create(
+                    store,
+                    NewUser {
+                        name: format!("{name} Agent"),
+                        email,
+                        role: "agent".into(),
+                        is_active: Some(true),
+                    },
+                )
+                .await?
+            }
+        };
         agents.push(Actor {
             user_id: user.id,
-            role: Role::Agent,
+            role: user.role,
         });
     }
     report.agents = agents.len();
@@ -114,6 +126,12 @@ pub async fn demo(
         .into_iter()
         .enumerate()
     {
+        if let Some(existing) =
+            crate::store::departments::find_by_name(&mut *store.conn().await?, name).await?
+        {
+            department_ids.push(existing.id);
+            continue;
+        }
         let department = departments::create(
             store,
             DepartmentInput {
@@ -130,6 +148,12 @@ pub async fn demo(
 
     let mut tag_ids = Vec::new();
     for (name, color) in TAGS {
+        if let Some(existing) =
+            crate::store::tags::find_by_name(&mut *store.conn().await?, name).await?
+        {
+            tag_ids.push(existing.id);
+            continue;
+        }
         let tag = tags::create(
             store,
             TagInput {
@@ -298,7 +322,7 @@ pub async fn demo(
             tracing::info!(tickets = n + 1, of = tickets, "seeding demo tickets");
         }
     }
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Adds the demo's attachment: a log file on a reply of the oldest ticket, by the first agent

@@ -25,7 +25,7 @@ use crate::support::{self, Backend, Scratch};
 
 /// The binary, run in `dir` (so no stray `escalated.toml` is read) with none of the caller's
 /// `ESCALATED_*` variables, logging only warnings.
-fn escalated(dir: &Path) -> Command {
+pub(crate) fn escalated(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_escalated"));
     cmd.current_dir(dir).stdin(Stdio::null()).kill_on_drop(true);
     for (key, _) in std::env::vars() {
@@ -38,15 +38,15 @@ fn escalated(dir: &Path) -> Command {
 }
 
 #[derive(Debug)]
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Finished {
     #[track_caller]
-    fn expect_success(self) -> Finished {
+    pub(crate) fn expect_success(self) -> Finished {
         assert!(
             self.status.success(),
             "exit {:?}; stderr: {}",
@@ -57,7 +57,7 @@ impl Finished {
     }
 
     #[track_caller]
-    fn expect_failure(self) -> Finished {
+    pub(crate) fn expect_failure(self) -> Finished {
         assert!(
             !self.status.success(),
             "expected a failure; stdout: {}",
@@ -72,7 +72,7 @@ impl Finished {
     }
 }
 
-async fn run(cmd: &mut Command) -> Finished {
+pub(crate) async fn run(cmd: &mut Command) -> Finished {
     let out = timeout(Duration::from_secs(60), cmd.output())
         .await
         .expect("finishes within a minute")
@@ -85,7 +85,7 @@ async fn run(cmd: &mut Command) -> Finished {
 }
 
 /// A fresh SQLite URL and its folder (the working directory of the commands).
-async fn scratch() -> (String, PathBuf, Scratch) {
+pub(crate) async fn scratch() -> (String, PathBuf, Scratch) {
     let (url, scratch) = support::fresh_database(Backend::Sqlite).await.unwrap();
     let Scratch::Sqlite(dir) = &scratch else {
         unreachable!("a SQLite scratch is a folder")
@@ -488,18 +488,18 @@ async fn user_and_token_create_refuse_bad_input_naming_it() {
 // serve
 
 /// A `serve` process that has printed its startup lines.
-struct Serving {
-    child: Child,
+pub(crate) struct Serving {
+    pub(crate) child: Child,
     stdout: Lines<BufReader<ChildStdout>>,
     /// `http://127.0.0.1:PORT/support/api/v1`
-    base: String,
+    pub(crate) base: String,
     /// The one-time admin token, when this start created the first admin.
-    token: Option<String>,
+    pub(crate) token: Option<String>,
     log: PathBuf,
 }
 
 /// Starts `serve` on port 0; `fresh` says whether the database is empty (so a token follows).
-async fn serve(dir: &Path, database_url: &str, fresh: bool) -> Serving {
+pub(crate) async fn serve(dir: &Path, database_url: &str, fresh: bool) -> Serving {
     let log = dir.join(format!("serve-{}.log", uuid::Uuid::new_v4().simple()));
     let mut child = escalated(dir)
         .arg("serve")
@@ -554,7 +554,7 @@ async fn serve(dir: &Path, database_url: &str, fresh: bool) -> Serving {
 
 impl Serving {
     /// Sends SIGTERM and waits for the exit; returns the status and what it printed after start.
-    async fn terminate(mut self) -> (ExitStatus, Vec<String>) {
+    pub(crate) async fn terminate(mut self) -> (ExitStatus, Vec<String>) {
         let pid = self.child.id().expect("still running").to_string();
         let kill = Command::new("kill")
             .args(["-TERM", &pid])

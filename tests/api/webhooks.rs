@@ -26,6 +26,7 @@ use crate::{
 
 both_databases!(
     private_and_loopback_urls_are_refused_by_default,
+    ipv6_forms_that_embed_a_private_ipv4_are_refused,
     webhooks_crud_shows_the_secret_only_at_create,
     events_must_be_known_names_or_a_star,
     unknown_webhooks_and_deliveries_are_404,
@@ -247,6 +248,40 @@ async fn private_and_loopback_urls_are_refused_by_default(app: TestApp) {
         .expect(422);
     assert!(reply.field_error("url").is_some());
     assert_eq!(app.scalar("SELECT COUNT(*) FROM webhooks").await, 1);
+}
+
+/// 169.254.169.254 (the cloud metadata service) written as the IPv6 forms that reach it.
+async fn ipv6_forms_that_embed_a_private_ipv4_are_refused(app: TestApp) {
+    for host in [
+        "2002:a9fe:a9fe::",            // 6to4
+        "64:ff9b:1::a9fe:a9fe",        // NAT64, local-use prefix
+        "64:ff9b::a9fe:a9fe",          // NAT64, well-known prefix
+        "::ffff:0:a9fe:a9fe",          // IPv4-translated
+        "::ffff:169.254.169.254",      // IPv4-mapped
+        "2001:0:5db8:d70e::5601:5601", // Teredo (client address bits flipped)
+    ] {
+        let url = format!("http://[{host}]/latest/meta-data");
+        let reply = app
+            .post(
+                "/admin/webhooks/create",
+                &app.admin_token,
+                json!({ "url": url, "events": ["*"] }),
+            )
+            .await
+            .expect(422);
+        assert!(
+            reply
+                .field_error("url")
+                .is_some_and(|m| m.contains("public address")),
+            "{url}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM webhooks").await, 0);
+    // The same forms around a public IPv4 address are judged by it and accepted.
+    create_hook(&app, "http://[2002:5db8:d70e::1]/hook", json!(["*"])).await;
+    create_hook(&app, "http://[64:ff9b::5db8:d70e]/hook", json!(["*"])).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM webhooks").await, 2);
 }
 
 async fn webhooks_crud_shows_the_secret_only_at_create(app: TestApp) {

@@ -130,6 +130,26 @@ pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<User>> {
         .map(User::from))
 }
 
+pub async fn find(store: &Store, id: i64) -> Result<Option<User>> {
+    let mut conn = store.conn().await?;
+    Ok(db::find(&mut conn, id).await?.map(User::from))
+}
+
+/// A page of users by id, with the total.
+pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<User>, i64)> {
+    admin::page_rows::<User>(store, limit, offset).await
+}
+
+/// Deactivates a user (never deleted: tickets and replies keep pointing at them); the token
+/// guard refuses an inactive owner's tokens.
+pub async fn deactivate(store: &Store, id: i64) -> Result<User> {
+    let changes = UserChanges {
+        is_active: Some(false),
+        ..UserChanges::default()
+    };
+    update(store, id, changes).await
+}
+
 pub async fn count(store: &Store) -> Result<i64> {
     let mut conn = store.conn().await?;
     db::count(&mut conn).await
@@ -179,11 +199,7 @@ impl AdminResource for User {
             admin::row::<User>(&mut *cx.store.conn().await?, id).await?;
             return Err(Error::field("id", "You cannot deactivate yourself."));
         }
-        let changes = UserChanges {
-            is_active: Some(false),
-            ..UserChanges::default()
-        };
-        update(cx.store, id, changes).await?;
+        deactivate(cx.store, id).await?;
         Ok(Removal::Deactivated)
     }
 }

@@ -25,6 +25,8 @@ thread_local! {
 
 /// What `on_progress` answers when the deadline has passed; the run error carries it back.
 pub const TIMEOUT_TOKEN: &str = "timeout";
+/// What `on_progress` answers when the run holds more than `max_memory_bytes`.
+pub const MEMORY_TOKEN: &str = "memory";
 
 /// Operations between two looks at the clock.
 const CLOCK_EVERY: u64 = 256;
@@ -77,7 +79,11 @@ pub fn build(limits: &ScriptsConfig) -> Engine {
     engine.on_debug(
         |text, source, pos| tracing::debug!(target: "escalated::script", source, %pos, "{text}"),
     );
-    engine.on_progress(|operations| {
+    let max_memory = limits.max_memory_bytes;
+    engine.on_progress(move |operations| {
+        if super::memory::held() > max_memory {
+            return Some(Dynamic::from(MEMORY_TOKEN));
+        }
         if operations % CLOCK_EVERY != 0 {
             return None;
         }

@@ -4,11 +4,13 @@
 //! changes through the §8 functions; it never touches the database. The changes it records come
 //! back as [`RawAction`]s, which the host checks and applies through the same path as a
 //! declarative macro (`domain::tickets::apply`). Every run is bounded (operations, call depth,
-//! sizes, wall-clock time) and happens on a blocking thread, so a runaway script costs one
-//! thread for at most `timeout_ms` and the server goes on serving.
+//! sizes, memory, wall-clock time) and happens on a blocking thread, at most `max_concurrent`
+//! at once, so a runaway script costs one thread for at most `timeout_ms` and
+//! `max_memory_bytes`, and the server goes on serving.
 
 mod check;
 mod engine;
+pub mod memory;
 pub mod values;
 
 use std::{
@@ -19,6 +21,7 @@ use std::{
 };
 
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
+use tokio::sync::Semaphore;
 
 use crate::{
     config::ScriptsConfig,
@@ -58,6 +61,8 @@ struct Inner {
     known: HashSet<String>,
     cache: moka::sync::Cache<u64, Arc<AST>>,
     limits: ScriptsConfig,
+    /// One permit per run that may execute at once (`max_concurrent`); the others wait.
+    runs: Arc<Semaphore>,
     /// Replaced whole on each reload, so a reader sees one consistent set.
     files: RwLock<Arc<FileSet>>,
 }
@@ -72,6 +77,7 @@ impl Scripts {
                 known,
                 cache: moka::sync::Cache::new(limits.cache_capacity),
                 limits: limits.clone(),
+                runs: Arc::new(Semaphore::new(limits.concurrency())),
                 files: RwLock::new(Arc::default()),
             }),
         }
@@ -129,6 +135,7 @@ impl Scripts {
         let engine = &self.inner.engine;
         let mut scope = Scope::new();
         engine::begin_run(Instant::now() + Duration::from_millis(self.inner.limits.timeout_ms));
+        let counting = memory::Counting::start();
         let result = match entry {
             Entry::Main => {
                 scope.push_constant("ticket", ticket);
@@ -143,14 +150,20 @@ impl Scripts {
                 (Dynamic::from_map(ticket), Dynamic::from_map(user)),
             ),
         };
+        // What the run built is freed before counting stops, so nothing it held outlives it
+        // uncounted; the error keeps only its message.
+        drop(scope);
+        let result = result.map_err(|err| ScriptError(self.describe(&err)));
+        drop(counting);
         let changes = engine::end_run();
         match result {
             Ok(value) => Ok(Outcome { value, changes }),
-            Err(err) => Err(ScriptError(self.describe(&err))),
+            Err(err) => Err(err),
         }
     }
 
-    /// [`Scripts::run_blocking`] on a blocking thread, off the async runtime.
+    /// [`Scripts::run_blocking`] on a blocking thread, off the async runtime, once one of the
+    /// `max_concurrent` places is free.
     pub async fn run(
         &self,
         source: String,
@@ -159,9 +172,14 @@ impl Scripts {
         user: Map,
     ) -> Result<Outcome, ScriptError> {
         let scripts = self.clone();
-        tokio::task::spawn_blocking(move || scripts.run_blocking(&source, &entry, ticket, user))
-            .await
-            .unwrap_or_else(|err| Err(ScriptError(format!("The script crashed: {err}."))))
+        let permit = (self.inner.runs.clone().acquire_owned().await)
+            .map_err(|_| ScriptError("The script runner is shutting down.".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            scripts.run_blocking(&source, &entry, ticket, user)
+        })
+        .await
+        .unwrap_or_else(|err| Err(ScriptError(format!("The script crashed: {err}."))))
     }
 
     /// An error as the admin should read it: a stop at a limit names the limit.
@@ -192,6 +210,18 @@ impl Scripts {
                 };
                 format!(
                     "The script stopped at its size limit ({what}: {key} = {max}){}.",
+                    at(*pos)
+                )
+            }
+            EvalAltResult::ErrorTerminated(token, pos)
+                if token
+                    .clone()
+                    .into_string()
+                    .is_ok_and(|t| t == engine::MEMORY_TOKEN) =>
+            {
+                format!(
+                    "The script stopped at its memory limit (max_memory_bytes = {}){}.",
+                    limits.max_memory_bytes,
                     at(*pos)
                 )
             }

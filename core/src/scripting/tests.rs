@@ -140,3 +140,94 @@ fn bench_typical_macro_evaluations_per_second() {
     let per_second = runs as f64 / started.elapsed().as_secs_f64();
     eprintln!("{per_second:.0} evaluations per second (compile cached)");
 }
+
+/// Fills a map by index with ~90 KB strings: each under `max_string_size`, the map under
+/// `max_map_size`, together about 900 MB.
+pub const MAP_FILLER: &str = r#"
+let s = "";
+s.pad(90000, 'x');
+let m = #{};
+let i = 0;
+loop { m[`k${i}`] = s + i; i += 1; }
+"#;
+
+fn bounded(max_memory_bytes: u64) -> Scripts {
+    Scripts::new(&ScriptsConfig {
+        max_memory_bytes,
+        max_operations: 10_000_000,
+        timeout_ms: 20_000,
+        ..ScriptsConfig::default()
+    })
+}
+
+#[test]
+fn memory_is_bounded_across_maps_arrays_and_strings() {
+    let scripts = bounded(8 << 20);
+    let strings_in_variables = (0..200).fold(
+        String::from(r#"let s = ""; s.pad(90000, 'v');"#),
+        |script, i| script + format!(" let v{i} = s + {i};").as_str(),
+    );
+    for source in [
+        MAP_FILLER,
+        // An array of maps, filled by index.
+        r#"let s = ""; s.pad(90000, 'y'); let a = []; a.pad(5000, ()); let i = 0;
+           loop { a[i] = #{ v: s + i }; i += 1; }"#,
+        // Maps of arrays of maps.
+        r#"let s = ""; s.pad(40000, 'z'); let m = #{}; let i = 0;
+           loop { m[`${i}`] = [#{ v: s + i }, #{ w: s + i }]; i += 1; }"#,
+        // Strings only, one variable each.
+        strings_in_variables.as_str(),
+    ] {
+        let started = Instant::now();
+        let err = scripts
+            .run_blocking(source, &Entry::Main, Map::new(), Map::new())
+            .unwrap_err();
+        assert!(
+            err.0.contains("max_memory_bytes = 8388608"),
+            "{source}: {err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    // A script under the bound (~4.5 MB) runs as before, again and again: the bound is per run.
+    for _ in 0..3 {
+        let out = scripts
+            .run_blocking(
+                r#"let s = ""; s.pad(90000, 'x'); let m = #{}; let i = 0;
+                   while i < 50 { m[`k${i}`] = s + i; i += 1; } i"#,
+                &Entry::Main,
+                Map::new(),
+                Map::new(),
+            )
+            .unwrap();
+        assert_eq!(out.value.as_int().unwrap(), 50);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_max_concurrent_runs_execute_at_once() {
+    // Each run spins until its 300 ms time limit; two places for six runs: three rounds.
+    let scripts = Scripts::new(&ScriptsConfig {
+        max_operations: u64::MAX,
+        timeout_ms: 300,
+        max_concurrent: 2,
+        ..ScriptsConfig::default()
+    });
+    let started = Instant::now();
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let scripts = scripts.clone();
+            tokio::spawn(async move {
+                scripts
+                    .run("loop {}".into(), Entry::Main, Map::new(), Map::new())
+                    .await
+            })
+        })
+        .collect();
+    for run in runs {
+        let err = run.await.unwrap().unwrap_err();
+        assert!(err.0.contains("timeout_ms"), "{err}");
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_millis(5000), "{took:?}");
+}

@@ -51,6 +51,14 @@ record!(DepartmentRow {
     dependents: ["DELETE FROM department_agents WHERE department_id = ?"],
 });
 
+/// The department with this name (compared like the unique key).
+pub async fn find_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<DepartmentRow>> {
+    Ok(sqlx::query_as(select_departments!("WHERE name = ?"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?)
+}
+
 /// Active departments, by name.
 pub async fn active(conn: &mut AnyConnection) -> Result<Vec<DepartmentRow>> {
     Ok(

@@ -90,7 +90,7 @@ impl GroupCommit {
             self.writer.clone().lock_owned().await
         };
         if writer.conn.is_none() {
-            writer.conn = Some(self.pool.acquire().await?);
+            writer.conn = Some(self.writable_connection().await?);
         }
         if !writer.open {
             // IMMEDIATE takes the file's write lock up front, so a member that reads first
@@ -118,6 +118,27 @@ impl GroupCommit {
             group: self.clone(),
             writer: Some(writer),
         })
+    }
+
+    /// A connection from the pool that can write. One that SQLite opened read-only (the file
+    /// could not be written when it was opened) would stay so after the cause clears, so it is
+    /// closed instead of kept, until the pool opens one that can write or has nothing else.
+    async fn writable_connection(&self) -> Result<PoolConnection<Any>> {
+        let mut attempts = self.pool.options().get_max_connections() + 1;
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            match conn.execute(super::writable::SQLITE_CHECK).await {
+                Ok(_) => return Ok(conn),
+                Err(err) => {
+                    // It may be left inside the check's transaction.
+                    conn.close_on_drop();
+                    attempts -= 1;
+                    if attempts == 0 || !super::writable::is_read_only(&err) {
+                        return Err(err.into());
+                    }
+                }
+            }
+        }
     }
 
     /// Commits the open batch and tells its members.

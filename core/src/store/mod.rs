@@ -17,6 +17,7 @@ mod group_commit;
 pub mod idempotency;
 pub mod jobs;
 pub mod macros;
+mod one_transaction;
 pub mod plugin_kv;
 pub mod records;
 pub mod remembered;
@@ -31,6 +32,7 @@ pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+mod writable;
 
 use std::{
     ops::{Deref, DerefMut},
@@ -47,7 +49,6 @@ use sqlx::{
     Any, AnyConnection, AnyPool, Executor, QueryBuilder, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::{MigrateDatabase, Migrator},
-    pool::PoolConnection,
 };
 use tokio::sync::Notify;
 
@@ -96,7 +97,12 @@ pub struct Store {
     /// SQLite's background checkpoints (see [`checkpoint`]).
     #[cfg_attr(not(test), allow(dead_code))]
     checkpoints: Option<checkpoint::Turn>,
+    /// Inside [`Store::in_one_transaction`]: the transaction's connection, which every read and
+    /// write of this handle uses.
+    pinned: Option<one_transaction::Pinned>,
 }
+
+pub use one_transaction::Conn;
 
 impl Store {
     /// Connects, creating the SQLite file or the MySQL database when it does not exist yet.
@@ -162,6 +168,7 @@ impl Store {
             counts,
             match_sets,
             checkpoints,
+            pinned: None,
         })
     }
 
@@ -195,15 +202,21 @@ impl Store {
     }
 
     /// A pooled connection for reads.
-    pub async fn conn(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn conn(&self) -> Result<Conn> {
+        Ok(match &self.pinned {
+            Some(pinned) => Conn::Pinned(one_transaction::lock(pinned).await?),
+            None => Conn::Pooled(self.pool.acquire().await?),
+        })
     }
 
     /// A write transaction. Every domain operation is one of these.
     pub async fn begin(&self) -> Result<Tx> {
-        let conn = match &self.sqlite_writer {
-            Some(writer) => TxConn::Member(writer.join().await?),
-            None => TxConn::Own(self.pool.begin().await?),
+        let conn = match (&self.pinned, &self.sqlite_writer) {
+            (Some(pinned), _) => {
+                TxConn::Savepoint(one_transaction::Savepoint::begin(pinned).await?)
+            }
+            (None, Some(writer)) => TxConn::Member(writer.join().await?),
+            (None, None) => TxConn::Own(self.pool.begin().await?),
         };
         Ok(Tx {
             conn,
@@ -321,6 +334,8 @@ enum TxConn {
     Own(Transaction<'static, Any>),
     /// SQLite: a member of the single writer's batch.
     Member(group_commit::Member),
+    /// Inside [`Store::in_one_transaction`]: a savepoint of that transaction.
+    Savepoint(one_transaction::Savepoint),
 }
 
 impl Tx {
@@ -400,6 +415,12 @@ impl Tx {
         }
         let outcome = match self.conn {
             TxConn::Member(member) => member.commit(q, queued, self.adds_search_text).await,
+            TxConn::Savepoint(mut savepoint) => {
+                if queued {
+                    q.build().execute(savepoint.connection_mut()).await?;
+                }
+                savepoint.release().await
+            }
             TxConn::Own(mut tx) => {
                 if queued {
                     q.build().execute(&mut *tx).await?;
@@ -422,6 +443,7 @@ impl Deref for Tx {
         match &self.conn {
             TxConn::Own(tx) => tx,
             TxConn::Member(member) => member.connection(),
+            TxConn::Savepoint(savepoint) => savepoint.connection(),
         }
     }
 }
@@ -431,6 +453,7 @@ impl DerefMut for Tx {
         match &mut self.conn {
             TxConn::Own(tx) => tx,
             TxConn::Member(member) => member.connection_mut(),
+            TxConn::Savepoint(savepoint) => savepoint.connection_mut(),
         }
     }
 }

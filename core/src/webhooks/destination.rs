@@ -116,15 +116,13 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    // IPv4-mapped (::ffff:a.b.c.d) and the NAT64 prefix carry an IPv4 address: judge that one.
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_public_v4(v4);
+    match embedded_v4(ip) {
+        Embedded::None => {}
+        Embedded::One(v4) => return is_public_v4(v4),
+        Embedded::Two(a, b) => return is_public_v4(a) && is_public_v4(b),
+        Embedded::Ambiguous => return false,
     }
     let s = ip.segments();
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let [.., hi, lo] = s;
-        return is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
-    }
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
@@ -134,6 +132,42 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         || (s[0] == 0x0100 && s[1..4] == [0, 0, 0])) // discard-only
+}
+
+/// The IPv4 address(es) an IPv6 address carries, when it is one of the forms that reach an IPv4
+/// host: such an address is only as public as the IPv4 one inside it.
+#[derive(Debug, PartialEq, Eq)]
+enum Embedded {
+    None,
+    One(Ipv4Addr),
+    /// Teredo: the server and the client address.
+    Two(Ipv4Addr, Ipv4Addr),
+    /// A translation prefix whose IPv4 position cannot be told from the address alone.
+    Ambiguous,
+}
+
+fn embedded_v4(ip: Ipv6Addr) -> Embedded {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        // IPv4-mapped ::ffff:a.b.c.d and IPv4-translated (SIIT) ::ffff:0:a.b.c.d.
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] => {
+            Embedded::One(v4(hi, lo))
+        }
+        // NAT64 well-known prefix 64:ff9b::/96.
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Embedded::One(v4(hi, lo)),
+        // NAT64 local-use prefix 64:ff9b:1::/48 (RFC 8215): judged in its /96 form; with a
+        // shorter prefix the IPv4 bits sit elsewhere, so any other address in it is refused.
+        [0x64, 0xff9b, 1, 0, 0, 0, hi, lo] => Embedded::One(v4(hi, lo)),
+        [0x64, 0xff9b, 1, ..] => Embedded::Ambiguous,
+        // 6to4 2002:a.b.c.d::/48.
+        [0x2002, hi, lo, ..] => Embedded::One(v4(hi, lo)),
+        // Teredo 2001:0::/32: the server's IPv4 in clear, the client's with every bit flipped.
+        [0x2001, 0, server_hi, server_lo, _, _, client_hi, client_lo] => {
+            Embedded::Two(v4(server_hi, server_lo), v4(!client_hi, !client_lo))
+        }
+        _ => Embedded::None,
+    }
 }
 
 #[cfg(test)]
@@ -164,6 +198,17 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::7f00:1",
+            // IPv6 forms that carry 169.254.169.254 (or another private IPv4).
+            "2002:a9fe:a9fe::",
+            "2002:a9fe:a9fe:1::1",
+            "64:ff9b:1::a9fe:a9fe",
+            "64:ff9b:1:a9fe:a9:fe00::",
+            "64:ff9b::a9fe:a9fe",
+            "::ffff:0:a9fe:a9fe",
+            "::ffff:169.254.169.254",
+            "::ffff:0:10.0.0.1",
+            "2001:0:5db8:d70e:0:0:5601:5601", // Teredo, client 169.254.169.254
+            "2001:0:a00:1::5db8:d70e",        // Teredo through a private server
         ] {
             assert!(!public(ip), "{ip} counted as public");
         }
@@ -172,9 +217,26 @@ mod tests {
             "1.1.1.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            "::ffff:0:8.8.8.8",
+            "64:ff9b::808:808",
+            "64:ff9b:1::808:808",
+            "2002:808:808::1",
+            "2001:0:5db8:d70e::f7f7:f7f7", // Teredo, client 8.8.8.8
         ] {
             assert!(public(ip), "{ip} counted as private");
         }
+    }
+
+    #[test]
+    fn teredo_client_address_is_the_last_32_bits_flipped() {
+        let ip: Ipv6Addr = "2001:0:5db8:d70e::5601:5601".parse().unwrap();
+        assert_eq!(
+            embedded_v4(ip),
+            Embedded::Two(
+                Ipv4Addr::new(93, 184, 215, 14),
+                Ipv4Addr::new(169, 254, 169, 254)
+            )
+        );
     }
 
     #[tokio::test]
