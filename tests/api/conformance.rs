@@ -11,7 +11,7 @@
 use std::sync::OnceLock;
 
 use escalated::config::Config;
-use reqwest::Method;
+use reqwest::{Method, header::HeaderMap};
 use serde_json::{Map, Value};
 
 fn document() -> &'static Value {
@@ -25,7 +25,7 @@ fn document() -> &'static Value {
 /// Checks one answer; `path` is relative to the API prefix. Answers of paths or methods the
 /// core document does not describe (plugins' endpoints, the framework's 404 and 405) pass.
 #[track_caller]
-pub fn check(method: &Method, path: &str, status: u16, content_type: &str, body: &Value) {
+pub fn check(method: &Method, path: &str, status: u16, headers: &HeaderMap, body: &Value) {
     let doc = document();
     let Some(operation) = operation(doc, method, path) else {
         return;
@@ -41,9 +41,25 @@ pub fn check(method: &Method, path: &str, status: u16, content_type: &str, body:
             responses.as_object().map(|r| r.keys().collect::<Vec<_>>())
         );
     };
+    for (name, header) in response["headers"].as_object().into_iter().flatten() {
+        let header = match header["$ref"].as_str() {
+            Some(reference) => {
+                &doc["components"]["headers"][reference.trim_start_matches("#/components/headers/")]
+            }
+            None => header,
+        };
+        assert!(
+            header["required"] != Value::Bool(true) || headers.contains_key(name.as_str()),
+            "{method} {path} answered {status} without the header {name} it declares"
+        );
+    }
     let Some(content) = response["content"].as_object() else {
         return;
     };
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim();
     if !media.ends_with("json") {
         return;
@@ -209,12 +225,18 @@ mod checks {
     /// The checker itself: answers unlike their schema are caught, like ones pass.
     #[test]
     fn answers_unlike_their_schema_are_caught() {
-        let problems = |path: &str, status: u16, body: Value| {
-            std::panic::catch_unwind(|| {
-                check(&Method::GET, path, status, "application/json", &body)
-            })
-            .is_err()
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        for name in ["x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining"] {
+            headers.insert(name, "1".parse().unwrap());
+        }
+        for name in ["x-ratelimit-reset", "ratelimit-policy", "ratelimit"] {
+            headers.insert(name, "1".parse().unwrap());
+        }
+        let answer = |path: &str, status: u16, body: &Value, headers: &HeaderMap| {
+            std::panic::catch_unwind(|| check(&Method::GET, path, status, headers, body)).is_err()
         };
+        let problems = |path: &str, status: u16, body: Value| answer(path, status, &body, &headers);
         let error = json!({"message": "Ticket not found.", "code": "not_found"});
         assert!(!problems("/tickets/ESC-00001", 404, error.clone()));
         // A code outside the enum, a field the document does not declare, a missing field.
@@ -239,6 +261,15 @@ mod checks {
         // Where null is documented it passes: `errors` is optional.
         let mut with_null = error;
         with_null["errors"] = Value::Null;
-        assert!(!problems("/tickets/ESC-00001", 404, with_null));
+        assert!(!problems("/tickets/ESC-00001", 404, with_null.clone()));
+        // A header the document declares as always sent must be there.
+        let mut without_request_id = headers.clone();
+        without_request_id.remove("x-request-id");
+        assert!(answer(
+            "/tickets/ESC-00001",
+            404,
+            &with_null,
+            &without_request_id
+        ));
     }
 }

@@ -427,11 +427,7 @@ impl TestApp {
             check_error_code(status, &body);
         }
         if let Some(path) = path {
-            let content_type = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            conformance::check(method, &path, status, content_type, &body);
+            conformance::check(method, &path, status, &headers, &body);
         }
         Reply {
             status,

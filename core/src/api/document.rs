@@ -14,6 +14,8 @@
 //! - **Request examples show what a client sends.** A request example is written as the Rust
 //!   value, whose unset fields would print as `null` (which for an update means "clear it");
 //!   they are left out.
+//! - **Headers every answer carries** are declared on every response: `X-Request-Id`; the
+//!   rate-limit fields on every operation that takes a token; `Retry-After` on 409, 429 and 503.
 //! - **Domain names for envelopes.** poem-openapi names generic envelopes after their type
 //!   (`Data_Ticket`, `Paged_TicketSummary`); clients see `TicketData`, `TicketSummaryPage`,
 //!   `TicketWritten` and `TagList`.
@@ -29,6 +31,7 @@ pub fn finish(generated: &str) -> String {
     doc["openapi"] = json!("3.1.0");
     walk_schemas(&mut doc);
     drop_absent_fields_from_request_examples(&mut doc);
+    declare_common_headers(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_string())
 }
 
@@ -97,6 +100,93 @@ fn rewrite_refs(value: &mut Value, references: &Map<String, Value>) {
             .iter_mut()
             .for_each(|item| rewrite_refs(item, references)),
         _ => {}
+    }
+}
+
+/// (name, type, description) of the headers the server adds to answers.
+const REQUEST_ID: (&str, &str, &str) = (
+    "X-Request-Id",
+    "string",
+    "The request's id (the client's own when it sent a sane one); the server's log lines of this request carry it.",
+);
+const RATE_LIMIT: [(&str, &str, &str); 5] = [
+    (
+        "X-RateLimit-Limit",
+        "integer",
+        "Requests allowed in the token's one-minute window.",
+    ),
+    (
+        "X-RateLimit-Remaining",
+        "integer",
+        "Requests left in the current window.",
+    ),
+    (
+        "X-RateLimit-Reset",
+        "integer",
+        "Seconds until the window starts again.",
+    ),
+    (
+        "RateLimit-Policy",
+        "string",
+        "The window as an IETF RateLimit-Policy field: `\"default\";q=60;w=60`.",
+    ),
+    (
+        "RateLimit",
+        "string",
+        "Where the client stands as an IETF RateLimit field: `\"default\";r=58;t=41`.",
+    ),
+];
+const RETRY_AFTER: (&str, &str, &str) = (
+    "Retry-After",
+    "integer",
+    "Seconds to wait before trying again.",
+);
+
+fn declare_common_headers(doc: &mut Value) {
+    let mut components = Map::new();
+    for (name, kind, description) in RATE_LIMIT.iter().chain([&REQUEST_ID, &RETRY_AFTER]) {
+        components.insert(
+            name.to_string(),
+            json!({ "description": description, "required": true, "schema": { "type": kind } }),
+        );
+    }
+    doc["components"]["headers"] = Value::Object(components);
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        // Operations that take a token pass the rate limiter, which reports on every answer.
+        let limited = operation["security"].as_array().is_some_and(|schemes| {
+            schemes
+                .iter()
+                .any(|s| s.get(super::security::SCHEME).is_some())
+        });
+        let Some(responses) = operation["responses"].as_object_mut() else {
+            continue;
+        };
+        for (status, response) in responses.iter_mut() {
+            let mut names = vec![REQUEST_ID.0];
+            if limited {
+                names.extend(RATE_LIMIT.iter().map(|(name, ..)| *name));
+            }
+            if matches!(status.as_str(), "409" | "429" | "503") {
+                names.push(RETRY_AFTER.0);
+            }
+            let headers = response
+                .as_object_mut()
+                .map(|r| r.entry("headers").or_insert_with(|| json!({})));
+            if let Some(Value::Object(headers)) = headers {
+                for name in names {
+                    headers.entry(name).or_insert_with(
+                        || json!({ "$ref": format!("#/components/headers/{name}") }),
+                    );
+                }
+            }
+        }
     }
 }
 
