@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::{ApiTags, admin::admin_api, admin_macros::origin};
 use crate::{
+    api::date_time::DateTime,
     domain::ticket_actions::{ActionInput, TicketAction},
-    time::rfc3339,
 };
 
 #[derive(Debug, Object)]
@@ -25,8 +25,8 @@ pub struct ActionRecord {
     /// The script file of a `file` action, relative to `[scripts] dir`
     /// (`actions/escalate-vip.rhai`); `null` for a database one.
     pub file: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<TicketAction> for ActionRecord {
@@ -39,8 +39,8 @@ impl From<TicketAction> for ActionRecord {
             is_active: a.is_active,
             origin: origin(&a.file).into(),
             file: a.file,
-            created_at: rfc3339(a.created_at),
-            updated_at: rfc3339(a.updated_at),
+            created_at: DateTime(a.created_at),
+            updated_at: DateTime(a.updated_at),
         }
     }
 }

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::{ApiTags, admin::admin_api, admin_macros::origin};
 use crate::{
+    api::date_time::DateTime,
     domain::automations::{Automation, AutomationInput},
-    time::rfc3339,
 };
 
 #[derive(Debug, Object)]
@@ -28,8 +28,8 @@ pub struct AutomationRecord {
     /// The script file of a `file` automation, relative to `[scripts] dir`
     /// (`automations/urgent-on-keyword.rhai`); `null` for a database one.
     pub file: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<Automation> for AutomationRecord {
@@ -43,8 +43,8 @@ impl From<Automation> for AutomationRecord {
             is_active: a.is_active,
             origin: origin(&a.file).into(),
             file: a.file,
-            created_at: rfc3339(a.created_at),
-            updated_at: rfc3339(a.updated_at),
+            created_at: DateTime(a.created_at),
+            updated_at: DateTime(a.updated_at),
         }
     }
 }

@@ -6,11 +6,11 @@ use serde::Deserialize;
 
 use super::{ApiTags, admin::admin_api};
 use crate::{
+    api::date_time::DateTime,
     domain::{
         Owner,
         canned_responses::{CannedInput, CannedResponse},
     },
-    time::rfc3339,
 };
 
 /// The owner of a personal canned response or macro.
@@ -39,8 +39,8 @@ pub struct CannedResponseRecord {
     pub is_shared: bool,
     /// Who a personal response belongs to; `null` when shared.
     pub owner: Option<ContentOwner>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<CannedResponse> for CannedResponseRecord {
@@ -52,8 +52,8 @@ impl From<CannedResponse> for CannedResponseRecord {
             category: c.category,
             is_shared: c.is_shared,
             owner: c.owner.map(ContentOwner::from),
-            created_at: rfc3339(c.created_at),
-            updated_at: rfc3339(c.updated_at),
+            created_at: DateTime(c.created_at),
+            updated_at: DateTime(c.updated_at),
         }
     }
 }

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::{ApiTags, admin::admin_api};
 use crate::{
+    api::date_time::DateTime,
     domain::departments::{Department, DepartmentInput, Member},
-    time::rfc3339,
 };
 
 #[derive(Debug, Object)]
@@ -26,8 +26,8 @@ pub struct DepartmentRecord {
     /// The SLA policy new tickets of this department get; `null`: the default policy.
     pub sla_policy_id: Option<i64>,
     pub agents: Vec<DepartmentAgent>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<Member> for DepartmentAgent {
@@ -49,8 +49,8 @@ impl From<Department> for DepartmentRecord {
             is_active: d.is_active,
             sla_policy_id: d.sla_policy_id,
             agents: d.agents.into_iter().map(DepartmentAgent::from).collect(),
-            created_at: rfc3339(d.created_at),
-            updated_at: rfc3339(d.updated_at),
+            created_at: DateTime(d.created_at),
+            updated_at: DateTime(d.updated_at),
         }
     }
 }

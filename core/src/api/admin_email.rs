@@ -4,7 +4,7 @@ use poem::web::Data as State;
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 
 use super::{ApiTags, envelope::Paged, errors::ApiResult, params::PageRequest, security::Caller};
-use crate::{app::AppState, domain::email, store::email::DeliveryRow, time};
+use crate::{api::date_time::DateTime, app::AppState, domain::email, store::email::DeliveryRow};
 
 pub struct AdminEmailApi;
 
@@ -53,9 +53,9 @@ pub struct EmailDelivery {
     /// Why the last attempt failed.
     pub error: Option<String>,
     /// When the next attempt is due, while pending.
-    pub next_attempt_at: Option<String>,
-    pub sent_at: Option<String>,
-    pub created_at: String,
+    pub next_attempt_at: Option<DateTime>,
+    pub sent_at: Option<DateTime>,
+    pub created_at: DateTime,
 }
 
 impl From<DeliveryRow> for EmailDelivery {
@@ -87,9 +87,9 @@ impl From<DeliveryRow> for EmailDelivery {
             },
             attempts: row.attempts,
             error: row.error,
-            next_attempt_at: row.next_attempt_at.map(time::rfc3339),
-            sent_at: row.sent_at.map(time::rfc3339),
-            created_at: time::rfc3339(row.created_at),
+            next_attempt_at: row.next_attempt_at.map(DateTime),
+            sent_at: row.sent_at.map(DateTime),
+            created_at: DateTime(row.created_at),
         }
     }
 }

@@ -6,11 +6,11 @@ use serde_json::Value;
 
 use super::{ApiTags, admin::admin_api, admin_canned_responses::ContentOwner};
 use crate::{
+    api::date_time::DateTime,
     domain::{
         actions::RawAction,
         macros::{Macro, MacroBody, MacroInput},
     },
-    time::rfc3339,
 };
 
 #[derive(Debug, Clone, Copy, Enum)]
@@ -56,8 +56,8 @@ pub struct MacroRecord {
     /// The script file of a `file` macro, relative to `[scripts] dir`
     /// (`macros/close-as-duplicate.rhai`); `null` for a database one.
     pub file: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<Macro> for MacroRecord {
@@ -89,8 +89,8 @@ impl From<Macro> for MacroRecord {
             script,
             origin: origin(&m.file).into(),
             file: m.file,
-            created_at: rfc3339(m.created_at),
-            updated_at: rfc3339(m.updated_at),
+            created_at: DateTime(m.created_at),
+            updated_at: DateTime(m.updated_at),
         }
     }
 }

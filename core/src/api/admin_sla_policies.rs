@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::{ApiTags, admin::admin_api};
 use crate::{
+    api::date_time::DateTime,
     domain::sla_policies::{PriorityHours, SlaPolicy, SlaPolicyInput, hours_json},
-    time::rfc3339,
 };
 
 /// A positive number of hours; written as `24` rather than `24.0` when whole.
@@ -107,8 +107,8 @@ pub struct SlaPolicyRecord {
     /// `{timezone, schedule: {monday: ["09:00", "17:00"], ...}, holidays: ["2026-12-25"]}`;
     /// `null`: calendar hours.
     pub business_hours: Option<Value>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<SlaPolicy> for SlaPolicyRecord {
@@ -122,8 +122,8 @@ impl From<SlaPolicy> for SlaPolicyRecord {
             first_response_hours: p.first_response_hours.into(),
             resolution_hours: p.resolution_hours.into(),
             business_hours: p.business_hours.map(|b| b.to_json()),
-            created_at: rfc3339(p.created_at),
-            updated_at: rfc3339(p.updated_at),
+            created_at: DateTime(p.created_at),
+            updated_at: DateTime(p.updated_at),
         }
     }
 }

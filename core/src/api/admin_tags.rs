@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::{ApiTags, admin::admin_api};
 use crate::{
+    api::date_time::DateTime,
     domain::tags::{Tag, TagInput},
-    time::rfc3339,
 };
 
 #[derive(Debug, Object)]
@@ -16,8 +16,8 @@ pub struct TagRecord {
     pub name: String,
     /// `#RRGGBB`.
     pub color: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<Tag> for TagRecord {
@@ -26,8 +26,8 @@ impl From<Tag> for TagRecord {
             id: t.id,
             name: t.name,
             color: t.color,
-            created_at: rfc3339(t.created_at),
-            updated_at: rfc3339(t.updated_at),
+            created_at: DateTime(t.created_at),
+            updated_at: DateTime(t.updated_at),
         }
     }
 }

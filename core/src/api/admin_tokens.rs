@@ -18,10 +18,11 @@ use super::{
     security::Caller,
 };
 use crate::{
+    api::date_time::DateTime,
     app::AppState,
     domain::tokens::{self, Expiry, NewTokenInput, Token, TokenChanges},
     error::FieldErrors,
-    time::{self, parse_rfc3339, rfc3339, rfc3339_opt},
+    time::{self, parse_rfc3339},
 };
 
 pub struct AdminTokensApi;
@@ -40,13 +41,13 @@ pub struct ApiToken {
     pub name: String,
     pub user: TokenOwner,
     pub abilities: Vec<String>,
-    pub expires_at: Option<String>,
+    pub expires_at: Option<DateTime>,
     pub is_expired: bool,
-    pub last_used_at: Option<String>,
+    pub last_used_at: Option<DateTime>,
     pub last_used_ip: Option<String>,
     /// Requests per minute; `null` means the server default (`api.rate_limit`).
     pub rate_limit: Option<i64>,
-    pub created_at: String,
+    pub created_at: DateTime,
 }
 
 /// A new token, with its secret: shown this once only.
@@ -69,12 +70,12 @@ impl From<Token> for ApiToken {
                 email: t.user_email,
             },
             abilities: t.abilities,
-            expires_at: rfc3339_opt(t.expires_at),
+            expires_at: t.expires_at.map(DateTime),
             is_expired,
-            last_used_at: rfc3339_opt(t.last_used_at),
+            last_used_at: t.last_used_at.map(DateTime),
             last_used_ip: t.last_used_ip,
             rate_limit: t.rate_limit,
-            created_at: rfc3339(t.created_at),
+            created_at: DateTime(t.created_at),
         }
     }
 }

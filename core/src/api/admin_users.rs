@@ -5,9 +5,9 @@ use serde::Deserialize;
 
 use super::{ApiTags, admin::admin_api};
 use crate::{
+    api::date_time::DateTime,
     app::AppState,
     domain::users::{NewUser, User, UserChanges},
-    time::rfc3339,
 };
 
 /// A user as admins see it.
@@ -19,8 +19,8 @@ pub struct AdminUser {
     /// `admin`, `agent` or `customer`.
     pub role: String,
     pub is_active: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<User> for AdminUser {
@@ -31,8 +31,8 @@ impl From<User> for AdminUser {
             email: u.email,
             role: u.role.as_str().to_string(),
             is_active: u.is_active,
-            created_at: rfc3339(u.created_at),
-            updated_at: rfc3339(u.updated_at),
+            created_at: DateTime(u.created_at),
+            updated_at: DateTime(u.updated_at),
         }
     }
 }

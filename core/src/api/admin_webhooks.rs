@@ -18,9 +18,9 @@ use super::{
     security::Caller,
 };
 use crate::{
+    api::date_time::DateTime,
     app::AppState,
     domain::webhooks::{self, Delivery, Webhook, WebhookInput},
-    time::{rfc3339, rfc3339_opt},
 };
 
 /// A webhook endpoint as listed; its secret is shown only in the create answer.
@@ -32,8 +32,8 @@ pub struct WebhookRecord {
     /// The event names it receives; `["*"]` for all.
     pub events: Vec<String>,
     pub is_active: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<Webhook> for WebhookRecord {
@@ -43,8 +43,8 @@ impl From<Webhook> for WebhookRecord {
             url: w.url,
             events: w.events,
             is_active: w.is_active,
-            created_at: rfc3339(w.created_at),
-            updated_at: rfc3339(w.updated_at),
+            created_at: DateTime(w.created_at),
+            updated_at: DateTime(w.updated_at),
         }
     }
 }
@@ -112,7 +112,7 @@ pub struct DeliveryAttempt {
     /// Why the attempt failed; `null` on success.
     pub error: Option<String>,
     pub duration_ms: i64,
-    pub attempted_at: String,
+    pub attempted_at: DateTime,
 }
 
 /// One event sent (or to be sent) to one endpoint.
@@ -132,9 +132,9 @@ pub struct DeliveryRecord {
     /// Why the last attempt failed.
     pub error: Option<String>,
     /// When the next attempt is due, while pending.
-    pub next_attempt_at: Option<String>,
-    pub delivered_at: Option<String>,
-    pub created_at: String,
+    pub next_attempt_at: Option<DateTime>,
+    pub delivered_at: Option<DateTime>,
+    pub created_at: DateTime,
     /// Every attempt, oldest first.
     pub attempt_log: Vec<DeliveryAttempt>,
 }
@@ -156,9 +156,9 @@ impl From<Delivery> for DeliveryRecord {
             attempts: row.attempts,
             response_status: row.response_status,
             error: row.error,
-            next_attempt_at: rfc3339_opt(row.next_attempt_at),
-            delivered_at: rfc3339_opt(row.delivered_at),
-            created_at: rfc3339(row.created_at),
+            next_attempt_at: row.next_attempt_at.map(DateTime),
+            delivered_at: row.delivered_at.map(DateTime),
+            created_at: DateTime(row.created_at),
             attempt_log: d
                 .attempts
                 .into_iter()
@@ -167,7 +167,7 @@ impl From<Delivery> for DeliveryRecord {
                     response_status: a.response_status,
                     error: a.error,
                     duration_ms: a.duration_ms,
-                    attempted_at: rfc3339(a.attempted_at),
+                    attempted_at: DateTime(a.attempted_at),
                 })
                 .collect(),
         }

@@ -1,5 +1,6 @@
 //! `POST /auth/validate`: who a token belongs to and what it may do.
 
+use crate::api::date_time::DateTime;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
@@ -8,7 +9,6 @@ use super::{
     errors::ApiResult,
     security::Caller,
 };
-use crate::time::rfc3339_opt;
 
 pub struct AuthApi;
 
@@ -24,8 +24,8 @@ pub struct ValidatedUser {
 pub struct ValidatedToken {
     pub id: i64,
     pub name: String,
-    pub expires_at: Option<String>,
-    pub last_used_at: Option<String>,
+    pub expires_at: Option<DateTime>,
+    pub last_used_at: Option<DateTime>,
 }
 
 #[derive(Debug, Object)]
@@ -62,8 +62,8 @@ impl AuthApi {
             token: ValidatedToken {
                 id: p.token_id,
                 name: p.token_name,
-                expires_at: rfc3339_opt(p.token_expires_at),
-                last_used_at: rfc3339_opt(p.token_last_used_at),
+                expires_at: p.token_expires_at.map(DateTime),
+                last_used_at: p.token_last_used_at.map(DateTime),
             },
         }))
     }

@@ -15,7 +15,8 @@
 //!   value, whose unset fields would print as `null` (which for an update means "clear it");
 //!   they are left out.
 //! - **Headers every answer carries** are declared on every response: `X-Request-Id`; the
-//!   rate-limit fields on every operation that takes a token; `Retry-After` on 409, 429 and 503.
+//!   rate-limit fields on every operation that takes a token; `Retry-After` on 429 and 503 (and
+//!   on 409, where it is sent when waiting helps).
 //! - **Domain names for envelopes.** poem-openapi names generic envelopes after their type
 //!   (`Data_Ticket`, `Paged_TicketSummary`); clients see `TicketData`, `TicketSummaryPage`,
 //!   `TicketWritten` and `TagList`.
@@ -173,7 +174,7 @@ fn declare_common_headers(doc: &mut Value) {
             if limited {
                 names.extend(RATE_LIMIT.iter().map(|(name, ..)| *name));
             }
-            if matches!(status.as_str(), "409" | "429" | "503") {
+            if matches!(status.as_str(), "429" | "503") {
                 names.push(RETRY_AFTER.0);
             }
             let headers = response
@@ -184,6 +185,16 @@ fn declare_common_headers(doc: &mut Value) {
                     headers.entry(name).or_insert_with(
                         || json!({ "$ref": format!("#/components/headers/{name}") }),
                     );
+                }
+                if status == "409" {
+                    // Sent while the first request is still running; not when its write
+                    // committed and only its answer was lost (waiting would not help).
+                    headers.entry(RETRY_AFTER.0).or_insert_with(|| {
+                        json!({
+                            "description": "Seconds to wait before trying again, while the first request with this key is still running.",
+                            "schema": { "type": "integer" }
+                        })
+                    });
                 }
             }
         }

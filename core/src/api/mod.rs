@@ -17,6 +17,7 @@ pub mod attachments;
 pub mod auth;
 pub mod body;
 pub mod dashboard;
+pub mod date_time;
 pub mod docs_page;
 pub mod document;
 pub mod envelope;
