@@ -156,6 +156,7 @@ impl Scripts {
         let result = result.map_err(|err| ScriptError(self.describe(&err)));
         drop(counting);
         let changes = engine::end_run();
+        crate::metrics::script_run(run_outcome(&result));
         match result {
             Ok(value) => Ok(Outcome { value, changes }),
             Err(err) => Err(err),
@@ -246,3 +247,20 @@ fn hash(source: &str) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+/// How a run ended, for the metrics: a stop at the time limit is a timeout, any other error a
+/// failure.
+fn run_outcome(result: &Result<Dynamic, Box<EvalAltResult>>) -> crate::metrics::ScriptRun {
+    fn timed_out(err: &EvalAltResult) -> bool {
+        match err {
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => timed_out(inner),
+            EvalAltResult::ErrorTerminated(..) => true,
+            _ => false,
+        }
+    }
+    match result {
+        Ok(_) => crate::metrics::ScriptRun::Ok,
+        Err(err) if timed_out(err) => crate::metrics::ScriptRun::Timeout,
+        Err(_) => crate::metrics::ScriptRun::Failed,
+    }
+}
