@@ -36,7 +36,11 @@ both_databases!(
     an_unlisted_origin_gets_no_cors_headers_and_is_served_as_before,
 );
 
-both_databases!(without_cors_origins_no_cors_headers_are_sent);
+both_databases!(
+    without_cors_origins_no_cors_headers_are_sent,
+    heads_the_server_cannot_take_are_answered_in_the_envelope,
+    a_kept_alive_connection_serves_many_answers_unchanged,
+);
 
 const ORIGIN: &str = "https://app.example.com";
 
@@ -362,6 +366,85 @@ async fn without_cors_origins_no_cors_headers_are_sent(app: TestApp) {
         .await;
     assert_eq!(preflight.status, 401, "{}", preflight.body);
     assert!(preflight.header("access-control-allow-origin").is_none());
+}
+
+/// Sends `request` on a new connection; everything the server sent before closing.
+async fn exchange(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.origin.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut received),
+    )
+    .await
+    .expect("the server answers and closes")
+    .expect("reads");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// The status and the JSON body of a raw answer.
+fn status_and_body(answer: &str) -> (u16, serde_json::Value) {
+    let status = answer
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer:?}"));
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    (status, serde_json::from_str(body).expect("a JSON body"))
+}
+
+async fn heads_the_server_cannot_take_are_answered_in_the_envelope(app: TestApp) {
+    let malformed = exchange(&app, b"NOT AN HTTP REQUEST\r\n\r\n").await;
+    let (status, body) = status_and_body(&malformed);
+    assert_eq!(status, 400, "{malformed}");
+    assert_eq!(body["message"], "Malformed request.");
+
+    let long_uri = format!(
+        "GET /healthz?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let answer = exchange(&app, long_uri.as_bytes()).await;
+    let (status, body) = status_and_body(&answer);
+    assert_eq!(status, 414, "{}", &answer[..answer.len().min(200)]);
+    assert_eq!(body["message"], "URI too long.");
+
+    let many_headers: String = (0..150).map(|n| format!("X-Header-{n}: {n}\r\n")).collect();
+    let crowded = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n");
+    let answer = exchange(&app, crowded.as_bytes()).await;
+    let (status, body) = status_and_body(&answer);
+    assert_eq!(status, 431, "{answer}");
+    assert_eq!(body["message"], "Request headers too large.");
+}
+
+/// Several requests on one connection, the last one closing it: each answer arrives whole and
+/// as the endpoint made it (nothing of it is taken for the server's own error answers).
+async fn a_kept_alive_connection_serves_many_answers_unchanged(app: TestApp) {
+    let mut requests = String::new();
+    for _ in 0..3 {
+        requests.push_str("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        requests.push_str("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    requests.push_str("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answers = exchange(&app, requests.as_bytes()).await;
+    assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), 4, "{answers}");
+    assert_eq!(
+        answers.matches("HTTP/1.1 404 Not Found").count(),
+        3,
+        "{answers}"
+    );
+    assert_eq!(
+        answers.matches("{\"status\":\"ok\"}").count(),
+        4,
+        "{answers}"
+    );
+    assert!(!answers.contains("Malformed request."), "{answers}");
 }
 
 /// Metric name → its samples, each a label set and a value.

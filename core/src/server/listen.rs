@@ -11,7 +11,9 @@
 //!   `server.header_timeout_ms` of the head (see [`Deadline`]), the endpoint takes what it takes;
 //! - **idle**: from the answer until the next byte: at most `server.keep_alive_secs`.
 //!
-//! A connection past its phase's limit is dropped. At most `server.max_connections` are open at
+//! A connection past its phase's limit is dropped. A head hyper cannot parse (400), with too
+//! long a URI (414) or too many or too large headers (431) gets its answer in the API's
+//! envelope (see [`Watched`]), as every other error does. At most `server.max_connections` are open at
 //! once: the accept loop takes a permit before accepting, so further clients wait in the listen
 //! backlog instead of taking file descriptors, and the connections already open keep being
 //! served.
@@ -160,6 +162,7 @@ async fn serve_connection(
     let io = TokioIo::new(Watched {
         io: socket,
         watch: watch.clone(),
+        replacement: None,
     });
     let conn = http1::Builder::new()
         .keep_alive(true)
@@ -197,7 +200,8 @@ async fn sleep_until(deadline: Option<Instant>) {
 enum Phase {
     /// Waiting for a request head to complete, since then.
     Head(Instant),
-    /// Answering this many requests.
+    /// Answering this many requests; at 0, the last answer is handed over but not yet flushed
+    /// to the socket.
     Busy(usize),
     /// Answered everything, nothing received since then.
     Idle(Instant),
@@ -242,21 +246,92 @@ impl Watch {
         };
     }
 
+    /// No request is being answered: nothing hyper writes now answers one.
+    fn outside_request(&self) -> bool {
+        !matches!(*self.phase.lock().unwrap(), Phase::Busy(_))
+    }
+
     fn end_request(&self) {
         let mut phase = self.phase.lock().unwrap();
-        *phase = match *phase {
-            Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
-            _ => Phase::Idle(Instant::now()),
-        };
-        drop(phase);
-        self.changed.notify_one();
+        if let Phase::Busy(n) = *phase {
+            *phase = Phase::Busy(n.saturating_sub(1));
+        }
+    }
+
+    /// hyper flushed what it wrote: when every answer is handed over, it is all on the socket
+    /// now, and the connection is idle.
+    fn flushed(&self) {
+        let mut phase = self.phase.lock().unwrap();
+        if let Phase::Busy(0) = *phase {
+            *phase = Phase::Idle(Instant::now());
+            drop(phase);
+            self.changed.notify_one();
+        }
     }
 }
 
-/// The socket, telling the [`Watch`] when bytes arrive.
+/// The socket, telling the [`Watch`] when bytes arrive; and putting hyper's own answers (a
+/// request it cannot parse: 400, 414, 431, sent with an empty body) into the API's envelope.
 struct Watched {
     io: TcpStream,
     watch: Arc<Watch>,
+    /// The enveloped answer being sent in place of hyper's, and how much of it is sent.
+    replacement: Option<(Vec<u8>, usize)>,
+}
+
+impl Watched {
+    /// Writes `written` bytes from hyper. Outside a request (no head reached the endpoint, and
+    /// every answer is flushed) hyper only writes its own answer to an unparsable head, before
+    /// closing: that is sent enveloped instead, and hyper is told its bytes went out.
+    fn poll_answer(
+        &mut self,
+        cx: &mut Context<'_>,
+        first: &[u8],
+        written: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        if self.replacement.is_none() {
+            if !self.watch.outside_request() || !first.starts_with(b"HTTP/1.1 4") {
+                return None;
+            }
+            self.replacement = Some((own_answer(first), 0));
+        }
+        let (answer, sent) = self.replacement.as_mut().expect("set above");
+        while *sent < answer.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &answer[*sent..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Some(Poll::Ready(Err(io::ErrorKind::WriteZero.into())));
+                }
+                Poll::Ready(Ok(n)) => *sent += n,
+                other => return Some(other),
+            }
+        }
+        // Everything after (the rest of hyper's answer) is dropped: the connection closes.
+        Some(Poll::Ready(Ok(written)))
+    }
+}
+
+/// The enveloped answer for hyper's answer that starts with `head` (`HTTP/1.1 431 ...`).
+fn own_answer(head: &[u8]) -> Vec<u8> {
+    let status = head
+        .get(9..12)
+        .and_then(|code| std::str::from_utf8(code).ok())
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(|code| poem::http::StatusCode::from_u16(code).ok())
+        .unwrap_or(poem::http::StatusCode::BAD_REQUEST);
+    let (message, code) = match status.as_u16() {
+        414 => ("URI too long.", "payload_too_large"),
+        431 => ("Request headers too large.", "payload_too_large"),
+        _ => ("Malformed request.", "invalid_json"),
+    };
+    let body = serde_json::json!({ "message": message, "code": code }).to_string();
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json; charset=utf-8\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error"),
+        body.len()
+    )
+    .into_bytes()
 }
 
 impl AsyncRead for Watched {
@@ -280,6 +355,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if let Some(polled) = self.poll_answer(cx, buf, buf.len()) {
+            return polled;
+        }
         Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
@@ -288,6 +366,14 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        let total = bufs.iter().map(|b| b.len()).sum();
+        if let Some(polled) = self.poll_answer(cx, first, total) {
+            return polled;
+        }
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
@@ -296,7 +382,11 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        if matches!(polled, Poll::Ready(Ok(()))) {
+            self.watch.flushed();
+        }
+        polled
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -304,8 +394,8 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// An answer's body; when hyper is done with it (sent, or the connection failed) the request
-/// is over and the connection idle.
+/// An answer's body; when hyper is done with it (all of it handed over, or the connection
+/// failed) the request is over, and the connection idle once hyper has flushed.
 struct Answer<B> {
     body: B,
     watch: Option<Arc<Watch>>,
