@@ -259,6 +259,7 @@ async fn a_wrong_method_is_405_with_the_methods_of_its_route(app: TestApp) {
         .await
         .expect(405);
     assert_eq!(reply.message(), "Method not allowed.");
+    assert_eq!(reply.body["code"], "method_not_allowed");
     let allow = reply.header("allow").expect("an Allow header").to_string();
     let mut methods: Vec<&str> = allow.split(", ").collect();
     methods.sort();
@@ -405,6 +406,7 @@ async fn heads_the_server_cannot_take_are_answered_in_the_envelope(app: TestApp)
     let (status, body) = status_and_body(&malformed);
     assert_eq!(status, 400, "{malformed}");
     assert_eq!(body["message"], "Malformed request.");
+    assert_eq!(body["code"], "invalid_json");
 
     let long_uri = format!(
         "GET /healthz?{} HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -414,6 +416,7 @@ async fn heads_the_server_cannot_take_are_answered_in_the_envelope(app: TestApp)
     let (status, body) = status_and_body(&answer);
     assert_eq!(status, 414, "{}", &answer[..answer.len().min(200)]);
     assert_eq!(body["message"], "URI too long.");
+    assert_eq!(body["code"], "payload_too_large");
 
     let many_headers: String = (0..150).map(|n| format!("X-Header-{n}: {n}\r\n")).collect();
     let crowded = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n");
@@ -421,6 +424,7 @@ async fn heads_the_server_cannot_take_are_answered_in_the_envelope(app: TestApp)
     let (status, body) = status_and_body(&answer);
     assert_eq!(status, 431, "{answer}");
     assert_eq!(body["message"], "Request headers too large.");
+    assert_eq!(body["code"], "payload_too_large");
 }
 
 /// Several requests on one connection, the last one closing it: each answer arrives whole and

@@ -159,6 +159,7 @@ async fn readiness_is_503_while_the_database_is_away_and_200_when_it_is_back() {
     let down = probe().await.expect(503);
     assert!(started.elapsed() < FAST, "took {:?}", started.elapsed());
     assert_eq!(down.body["status"], "unavailable");
+    assert_eq!(down.body["code"], "service_unavailable");
     let checks = down.body["checks"].as_object().expect("checks");
     assert!(
         checks["database"].as_str().is_some_and(|c| c != "ok"),

@@ -153,10 +153,10 @@ impl Scripts {
         // What the run built is freed before counting stops, so nothing it held outlives it
         // uncounted; the error keeps only its message.
         drop(scope);
+        crate::metrics::script_run(run_outcome(&result));
         let result = result.map_err(|err| ScriptError(self.describe(&err)));
         drop(counting);
         let changes = engine::end_run();
-        crate::metrics::script_run(run_outcome(&result));
         match result {
             Ok(value) => Ok(Outcome { value, changes }),
             Err(err) => Err(err),
@@ -248,13 +248,16 @@ fn hash(source: &str) -> u64 {
 #[cfg(test)]
 mod tests;
 
-/// How a run ended, for the metrics: a stop at the time limit is a timeout, any other error a
-/// failure.
+/// How a run ended, for the metrics: a stop at the time limit is a timeout, any other error
+/// (the memory limit included) a failure.
 fn run_outcome(result: &Result<Dynamic, Box<EvalAltResult>>) -> crate::metrics::ScriptRun {
     fn timed_out(err: &EvalAltResult) -> bool {
         match err {
             EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => timed_out(inner),
-            EvalAltResult::ErrorTerminated(..) => true,
+            EvalAltResult::ErrorTerminated(token, _) => !token
+                .clone()
+                .into_string()
+                .is_ok_and(|t| t == engine::MEMORY_TOKEN),
             _ => false,
         }
     }

@@ -318,11 +318,12 @@ fn own_answer(head: &[u8]) -> Vec<u8> {
         .and_then(|code| code.parse::<u16>().ok())
         .and_then(|code| poem::http::StatusCode::from_u16(code).ok())
         .unwrap_or(poem::http::StatusCode::BAD_REQUEST);
-    let (message, code) = match status.as_u16() {
-        414 => ("URI too long.", "payload_too_large"),
-        431 => ("Request headers too large.", "payload_too_large"),
-        _ => ("Malformed request.", "invalid_json"),
+    let message = match status.as_u16() {
+        414 => "URI too long.",
+        431 => "Request headers too large.",
+        _ => "Malformed request.",
     };
+    let code = crate::api::errors::ErrorCode::for_status(status).as_str();
     let body = serde_json::json!({ "message": message, "code": code }).to_string();
     format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/json; charset=utf-8\r\n\

@@ -57,9 +57,16 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
             (name.to_string(), Value::String(shown))
         })
         .collect();
+    // Like every error answer, it carries the envelope's message and code too.
+    let code = crate::api::errors::ErrorCode::ServiceUnavailable.as_str();
     json_answer(
         StatusCode::SERVICE_UNAVAILABLE,
-        json!({ "status": "unavailable", "checks": checks }),
+        json!({
+            "status": "unavailable",
+            "checks": checks,
+            "message": "Service unavailable.",
+            "code": code,
+        }),
     )
 }
 
