@@ -35,6 +35,7 @@ pub struct Config {
     pub attachments: AttachmentsConfig,
     pub email: EmailConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +51,17 @@ pub struct ServerConfig {
     pub trust_forwarded_for: bool,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Browser origins (`https://app.example.com`) allowed to call the API from another
+    /// origin; they get CORS headers, and their preflight `OPTIONS` is answered without a
+    /// token. Empty: no CORS headers at all.
+    pub cors_origins: Vec<String>,
+    /// How long a client has to send a request's head, and again its body (ms). Waiting for the
+    /// next request's head on a kept-alive connection counts as sending a head.
+    pub header_timeout_ms: u64,
+    /// A connection on which nothing is sent or received for this long is closed.
+    pub keep_alive_secs: u64,
+    /// Most connections open at once; further ones wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +71,10 @@ impl Default for ServerConfig {
             public_url: String::new(),
             trust_forwarded_for: false,
             max_body_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            header_timeout_ms: 10_000,
+            keep_alive_secs: 60,
+            max_connections: 512,
         }
     }
 }
@@ -152,6 +168,18 @@ impl fmt::Debug for DatabaseConfig {
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .finish()
     }
+}
+
+/// `https://app.example.com` or `http://localhost:3000`: what a browser sends as `Origin`.
+fn is_origin(origin: &str) -> bool {
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 /// `mysql://user:secret@host/db` → `mysql://user:***@host/db`.
@@ -486,6 +514,14 @@ impl fmt::Debug for EmailConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` to anyone, without a token (else a token with the `admin`
+    /// ability is needed).
+    pub public: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -604,6 +640,23 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if !(100..=600_000).contains(&self.server.header_timeout_ms) {
+            return fail("server.header_timeout_ms", "must be between 100 and 600000");
+        }
+        if !(1..=86_400).contains(&self.server.keep_alive_secs) {
+            return fail("server.keep_alive_secs", "must be between 1 and 86400");
+        }
+        if self.server.max_connections == 0 {
+            return fail("server.max_connections", "must be at least 1");
+        }
+        if let Some(origin) = self.server.cors_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::Value {
+                key: "server.cors_origins",
+                reason: format!(
+                    "{origin:?} is not an origin: scheme://host[:port], without a path (e.g. https://app.example.com)"
+                ),
+            });
         }
         if !(10..=600_000).contains(&self.plugins.timeout_ms) {
             return fail("plugins.timeout_ms", "must be between 10 and 600000");

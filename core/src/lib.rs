@@ -14,6 +14,7 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox_worker;
 pub mod plugins;
 pub mod scripting;

@@ -141,3 +141,38 @@ async fn an_unreachable_database_is_503_fast_and_serving_resumes_when_it_is_back
         "the refused write wrote nothing"
     );
 }
+
+/// `/readyz` follows the database: 503 naming the failed checks while it is away, 200 again
+/// when it is back, with no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_503_while_the_database_is_away_and_200_when_it_is_back() {
+    let Some((app, relay)) = app_behind_relay().await else {
+        return;
+    };
+    let ready = format!("{}/readyz", app.origin);
+    let probe = || app.raw(reqwest::Method::GET, &ready, &[], "");
+    let up = probe().await.expect(200);
+    assert_eq!(up.body, json!({ "status": "ok" }));
+
+    relay.cut();
+    let started = Instant::now();
+    let down = probe().await.expect(503);
+    assert!(started.elapsed() < FAST, "took {:?}", started.elapsed());
+    assert_eq!(down.body["status"], "unavailable");
+    assert_eq!(down.body["code"], "service_unavailable");
+    let checks = down.body["checks"].as_object().expect("checks");
+    assert!(
+        checks["database"].as_str().is_some_and(|c| c != "ok"),
+        "{}",
+        down.body
+    );
+    // The process itself is alive all along.
+    let health = format!("{}/healthz", app.origin);
+    app.raw(reqwest::Method::GET, &health, &[], "")
+        .await
+        .expect(200);
+
+    relay.restore();
+    let back = probe().await.expect(200);
+    assert_eq!(back.body, json!({ "status": "ok" }));
+}

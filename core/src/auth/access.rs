@@ -39,7 +39,8 @@ pub fn requirement(method: &Method, path: &str) -> Requirement {
         path.strip_prefix(area)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if admin_only("/admin") || admin_only("/reports") {
+    // `/metrics` is the server root's (`GET /metrics`), guarded by this table too.
+    if admin_only("/admin") || admin_only("/reports") || path == "/metrics" {
         return Requirement {
             ability: Some(Ability::Admin),
             role: Role::Admin,

@@ -20,6 +20,7 @@ use crate::{
     app::AppState,
     domain::{roles::Role, tokens},
     error::{Credentials, Error},
+    metrics,
 };
 
 pub struct Guard {
@@ -68,6 +69,9 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                     BucketKey::Ip(ip),
                     state.config.api.unauthenticated_rate_limit,
                 );
+                if !quota.allowed {
+                    metrics::rate_limited(metrics::Bucket::Ip);
+                }
                 (
                     quota,
                     Err(if quota.allowed {
@@ -90,7 +94,10 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 let quota = state.limiter.hit(BucketKey::Token(token.id), limit);
                 let verdict = match authorized {
                     Err(err) => Err(err),
-                    Ok(()) if !quota.allowed => Err(Error::TooManyRequests),
+                    Ok(()) if !quota.allowed => {
+                        metrics::rate_limited(metrics::Bucket::Token);
+                        Err(Error::TooManyRequests)
+                    }
                     Ok(()) => {
                         self.record_use(&entry, now, ip);
                         req.set_data(principal(&entry));

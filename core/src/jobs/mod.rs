@@ -180,6 +180,7 @@ pub async fn run_with(
         }
     }
     let outcome = job.work(store, scripts, rules, config, now).await;
+    crate::metrics::job_run(job.name(), outcome.is_ok());
     let mut tx = store.begin().await?;
     leases::release(&mut tx, job.name(), holder).await?;
     tx.commit().await?;

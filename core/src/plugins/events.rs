@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{runtime::Handle, sync::mpsc};
 
-use super::LoadedPlugin;
+use super::{LoadedPlugin, ffi::CallError};
+use crate::metrics::{self, PluginCall};
 
 /// Events waiting for one plugin; when it falls this far behind, new ones are dropped (logged).
 pub const QUEUE: usize = 1024;
@@ -56,6 +57,12 @@ async fn deliver(
                 call.await
             }
         };
+        let outcome = match &result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err.clone()),
+            Err(join) => Err(CallError::Panicked(join.to_string())),
+        };
+        metrics::plugin_call(&slug, PluginCall::Event, outcome.as_ref().map(drop));
         match result {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!(plugin = %slug, error = %err, "plugin on_event failed"),

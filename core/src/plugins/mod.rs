@@ -28,6 +28,7 @@ use tokio::{runtime::Handle, sync::Semaphore};
 use crate::{
     config::PluginsConfig,
     domain::{abilities::Ability, tickets::TicketRules},
+    metrics::{self, PluginCall},
     store::Store,
     time::Clock,
 };
@@ -240,11 +241,14 @@ impl PluginHost {
             let _permit = permit;
             worker.instance.handle(&request)
         });
-        match tokio::time::timeout_at(deadline, call).await {
+        let result = match tokio::time::timeout_at(deadline, call).await {
             Err(_) => Err(ffi::CallError::TimedOut),
             Ok(Err(join)) => Err(ffi::CallError::Panicked(join.to_string())),
             Ok(Ok(result)) => result,
-        }
+        };
+        let slug = &plugin.manifest.slug;
+        metrics::plugin_call(slug, PluginCall::Request, result.as_ref().map(drop));
+        result
     }
 
     /// Delivers an event to every plugin subscribed to `name`, in order per plugin, after the

@@ -153,6 +153,7 @@ impl Scripts {
         // What the run built is freed before counting stops, so nothing it held outlives it
         // uncounted; the error keeps only its message.
         drop(scope);
+        crate::metrics::script_run(run_outcome(&result));
         let result = result.map_err(|err| ScriptError(self.describe(&err)));
         drop(counting);
         let changes = engine::end_run();
@@ -246,3 +247,23 @@ fn hash(source: &str) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+/// How a run ended, for the metrics: a stop at the time limit is a timeout, any other error
+/// (the memory limit included) a failure.
+fn run_outcome(result: &Result<Dynamic, Box<EvalAltResult>>) -> crate::metrics::ScriptRun {
+    fn timed_out(err: &EvalAltResult) -> bool {
+        match err {
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => timed_out(inner),
+            EvalAltResult::ErrorTerminated(token, _) => !token
+                .clone()
+                .into_string()
+                .is_ok_and(|t| t == engine::MEMORY_TOKEN),
+            _ => false,
+        }
+    }
+    match result {
+        Ok(_) => crate::metrics::ScriptRun::Ok,
+        Err(err) if timed_out(err) => crate::metrics::ScriptRun::Timeout,
+        Err(_) => crate::metrics::ScriptRun::Failed,
+    }
+}

@@ -14,6 +14,7 @@ pub mod departments;
 pub mod email;
 pub mod events;
 mod group_commit;
+pub mod health;
 pub mod idempotency;
 pub mod jobs;
 pub mod macros;

@@ -151,6 +151,7 @@ impl Worker {
                 time::now(),
             )
             .await?;
+            crate::metrics::webhook_delivery(crate::metrics::Delivery::Skipped);
             return tx.commit().await;
         }
         let started = Instant::now();
@@ -179,6 +180,11 @@ impl Worker {
         } else {
             ("failed", None)
         };
+        crate::metrics::webhook_delivery(match status {
+            "delivered" => crate::metrics::Delivery::Delivered,
+            "pending" => crate::metrics::Delivery::Retry,
+            _ => crate::metrics::Delivery::Failed,
+        });
         let outcome = Outcome {
             response_status,
             error,

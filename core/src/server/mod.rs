@@ -1,13 +1,16 @@
 //! Assembles the HTTP application and runs it.
 
+mod cors;
+pub mod listen;
+mod observe;
+mod probes;
+pub mod routes;
+
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::Context;
-use poem::{
-    Endpoint, EndpointExt, IntoEndpoint, Route, Server,
-    listener::{Acceptor, Listener, TcpListener},
-};
-use tokio::sync::oneshot;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, http::Method};
+use tokio::{net::TcpListener, sync::oneshot};
 
 use crate::{
     api::{self, errors, idempotency::Idempotency},
@@ -26,13 +29,15 @@ use crate::{
 };
 
 /// The whole HTTP application: the API (with the plugins' endpoints under `/plugins`) under
-/// its prefix behind the guard; the OpenAPI document and the docs page beside it, open to all.
+/// its prefix behind the guard; the OpenAPI document and the docs page beside it, open to all;
+/// the operator's probes and metrics at the root.
 pub fn app(state: AppState) -> impl Endpoint + 'static {
     let prefix = state.config.api.prefix.clone();
     let service = api::service(&prefix);
     let generated = service.spec();
     let core_spec = api::document::finish(&generated);
     let spec = plugins::openapi::merge(&core_spec, &state.plugins);
+    let routes = Arc::new(route_table(&prefix, &spec));
     // The interactive page embeds the document, so it is rendered once here.
     let docs_html = api::docs_page::render(&service.rapidoc_html(), &generated, &spec);
     let api = Route::new()
@@ -55,13 +60,61 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
             poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
         )
         .nest("/", guarded);
-    Route::new()
+    let metrics = if state.config.metrics.public {
+        probes::metrics_text.boxed()
+    } else {
+        // The guard's table asks `/metrics` for the `admin` ability.
+        probes::metrics_text.with(Guard::new(state.clone())).boxed()
+    };
+    let root = Route::new()
+        .at("/healthz", poem::get(probes::healthz))
+        .at("/readyz", poem::get(probes::readyz))
+        .at("/metrics", poem::get(metrics))
         .nest(prefix, under_prefix)
-        .data(state)
+        .data(state.clone())
         .catch_all_error(|err| async move { errors::envelope(err) })
-        .around(api::problem::negotiate)
+        .around(api::problem::negotiate);
+    let root = Arc::new(root);
+    let with_cors = if state.config.server.cors_origins.is_empty() {
+        root.boxed()
+    } else {
+        root.with(cors::ListedOrigins::new(&state.config.server.cors_origins))
+            .boxed()
+    };
+    with_cors
+        .with(observe::Observe::new(routes))
         .with(RequestLog)
         .into_endpoint()
+}
+
+/// The routes of the API document under `prefix`, and those outside it, for metrics labels
+/// and `Allow`.
+fn route_table(prefix: &str, spec: &str) -> routes::RouteTable {
+    let get: &[Method] = &[Method::GET];
+    let (document, docs, plugins) = (
+        format!("{prefix}/openapi.json"),
+        format!("{prefix}/docs"),
+        format!("{prefix}/plugins/{{*rest}}"),
+    );
+    let any: &[Method] = &[
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    routes::RouteTable::new(
+        prefix,
+        spec,
+        &[
+            ("/healthz", get),
+            ("/readyz", get),
+            ("/metrics", get),
+            (&document, get),
+            (&docs, get),
+            (&plugins, any),
+        ],
+    )
 }
 
 /// A server started by [`start`]; dropping [`Running::stop`]'s sender is not needed, call it.
@@ -140,16 +193,13 @@ pub async fn start(
         state.config.clone(),
         state.events.subscribe(),
     )?;
-    let acceptor = TcpListener::bind(bind)
-        .into_acceptor()
+    let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .unwrap_or(bind);
+    let addr = listener.local_addr().unwrap_or(bind);
+    tracing::info!(addr = %addr, "listening");
     let (stop, stopped) = oneshot::channel::<()>();
+    let limits = listen::Limits::of(&state.config.server);
     let app = app(state);
     let task = tokio::spawn(async move {
         let signal = async move {
@@ -158,9 +208,7 @@ pub async fn start(
                 _ = stopped => {},
             }
         };
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(app, signal, Some(std::time::Duration::from_secs(10)))
-            .await
+        listen::serve(listener, app, limits, signal).await
     });
     Ok(Running {
         addr,
