@@ -17,6 +17,7 @@ mod auth;
 mod automations;
 mod cli;
 mod cli_admin;
+mod cursor_pages;
 mod email;
 mod errors;
 mod idempotency;

@@ -176,6 +176,11 @@ fn check_self_change(actor: i64, id: i64, changes: &UserChanges) -> Result<()> {
 
 impl AdminResource for User {
     const KIND: &'static str = "User";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = UserRow;
     type Origin = Database;
     type Create = NewUser;

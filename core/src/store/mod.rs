@@ -16,6 +16,7 @@ pub mod events;
 mod group_commit;
 pub mod idempotency;
 pub mod jobs;
+pub mod keyset;
 pub mod macros;
 mod one_transaction;
 pub mod plugin_kv;
