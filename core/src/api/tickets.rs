@@ -2,7 +2,7 @@
 
 use poem::web::Data as State;
 use poem_openapi::{
-    Enum, Object, OpenApi,
+    Enum, Object, OpenApi, Union,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
@@ -30,6 +30,7 @@ use crate::{
             Priority, Status, TicketType,
             create::{self, NewTicketInput, RequesterInput},
             editing::Editing,
+            feed,
             list::{self, ListQuery},
             operations::{self, edit},
             view,
@@ -37,7 +38,7 @@ use crate::{
         validate,
     },
     error::Error,
-    store::{Tx, tickets::SortColumn},
+    store::{Tx, attachments::AttachmentRow, keyset::Position, tickets::SortColumn},
 };
 
 pub struct TicketsApi;
@@ -131,6 +132,38 @@ pub struct TagsRequest {
     pub tag_ids: Vec<i64>,
 }
 
+/// A deleted ticket in the change feed.
+#[derive(Debug, Object)]
+pub struct DeletedTicket {
+    pub reference: String,
+    /// Always true.
+    pub deleted: bool,
+}
+
+/// A ticket in the change feed: as `GET /tickets/{reference}` shows it, or deleted.
+#[derive(Debug, Union)]
+#[oai(one_of)]
+// Built and serialised once per item; a box would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum TicketChange {
+    Ticket(TicketResource),
+    Deleted(DeletedTicket),
+}
+
+#[derive(Debug, Object)]
+pub struct ChangesMeta {
+    pub per_page: i64,
+    /// Where to resume: pass it as `cursor` for the changes after this page. Never null; after
+    /// the last change (an empty `data`) it is the point to poll again from.
+    pub next_cursor: String,
+}
+
+#[derive(Debug, Object)]
+pub struct ChangePage {
+    pub data: Vec<TicketChange>,
+    pub meta: ChangesMeta,
+}
+
 #[derive(Debug, Object)]
 pub struct FollowState {
     pub following: bool,
@@ -169,11 +202,16 @@ async fn show(
     let mut conn = state.store.conn().await?;
     let view = view::load(&mut conn, reference, viewer.user_id).await?;
     let files = attachments::of_ticket(&mut conn, view.row.id).await?;
+    Ok(resource(state, view, &files))
+}
+
+/// A ticket with its attachment rows as the answer shows it.
+fn resource(state: &AppState, view: view::TicketView, files: &[AttachmentRow]) -> TicketResource {
     let files = files
         .iter()
         .map(|row| (row.reply_id, Attachment::from_row(state, row)))
         .collect();
-    Ok(TicketResource::new(view, &state.rules).with_files(files))
+    TicketResource::new(view, &state.rules).with_files(files)
 }
 
 /// Runs `change` on the ticket `reference` in one transaction, then answers with the ticket as it
@@ -342,6 +380,60 @@ impl TicketsApi {
         body: JsonOrForm<CreateTicketRequest>,
     ) -> ApiResult<Created<TicketResource>> {
         create_ticket(&state, caller.0, body.0).await
+    }
+
+    /// Changes since a point (the incremental export)
+    ///
+    /// Requires `tickets:read`. Every ticket changed after `cursor`, in change order, each in
+    /// its current state as `GET /tickets/{reference}` shows it; a deleted one as
+    /// `{"reference", "deleted": true}`. A ticket changed again shows again later, at its new
+    /// place. Without `cursor` the feed starts at the beginning; `meta.next_cursor` is never
+    /// null. A client that follows it to the end holds the latest state of every ticket. See
+    /// docs/sync.md.
+    #[oai(
+        path = "/tickets/changes",
+        method = "get",
+        operation_id = "tickets.changes"
+    )]
+    async fn changes(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        /// `meta.next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// 1..1000, default 25.
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<ChangePage>> {
+        let request = PageRequest::parse_up_to(
+            None,
+            per_page.0,
+            cursor.0,
+            "tickets:changes",
+            KeyKind::IdOnly,
+            feed::MAX_PER_PAGE,
+        )?;
+        let after = request.window.after().map_or(0, |p| p.id);
+        let (changes, next) =
+            feed::after(&state.store, after, request.per_page, caller.0.user_id).await?;
+        let data = changes
+            .into_iter()
+            .map(|(_, change)| match change {
+                feed::Change::Ticket(view, files) => {
+                    TicketChange::Ticket(resource(&state, *view, &files))
+                }
+                feed::Change::Deleted { reference } => TicketChange::Deleted(DeletedTicket {
+                    reference,
+                    deleted: true,
+                }),
+            })
+            .collect();
+        Ok(Json(ChangePage {
+            data,
+            meta: ChangesMeta {
+                per_page: request.per_page,
+                next_cursor: request.cursor(&Position::id(next)),
+            },
+        }))
     }
 
     /// Show a ticket

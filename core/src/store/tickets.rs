@@ -48,6 +48,27 @@ pub struct TicketRow {
     pub closed_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The number of the last change (see [`NEXT_CHANGE`]): the change feed's order, and the
+    /// ticket's version (its ETag).
+    pub change_seq: i64,
+    /// Set once deleted; only the change feed reads deleted tickets.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// Takes the next change number (and, on MySQL, the sequence row's lock to the commit).
+pub const NEXT_CHANGE: &str = "UPDATE change_sequence SET seq = seq + 1 WHERE id = 1";
+
+/// Gives the tickets `ids` the change number just taken by [`NEXT_CHANGE`].
+pub fn push_stamp_changes(q: &mut QueryBuilder<Any>, ids: &[i64]) {
+    q.push(
+        "UPDATE tickets SET change_seq = (SELECT seq FROM change_sequence WHERE id = 1) \
+         WHERE id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
 }
 
 /// The columns of a ticket row, with `$description` for the description column.
@@ -63,7 +84,8 @@ macro_rules! ticket_columns {
             "t.first_response_due_at, t.first_response_at, t.first_response_breached, ",
             "t.resolution_due_at, t.resolution_breached, t.sla_breached, t.sla_paused_at, ",
             "t.sla_paused_seconds, t.last_reply_at, ",
-            "t.resolved_at, t.closed_at, t.created_at, t.updated_at "
+            "t.resolved_at, t.closed_at, t.created_at, t.updated_at, t.change_seq, ",
+            "t.deleted_at "
         )
     };
 }
@@ -102,6 +124,23 @@ pub async fn find_by_reference(
     ))
     .bind(reference)
     .fetch_optional(conn)
+    .await?)
+}
+
+/// Every ticket (deleted ones too) changed after change number `after`, in change order, at
+/// most `limit`.
+pub async fn changed_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<TicketRow>> {
+    Ok(sqlx::query_as(select_tickets!(
+        "t.description",
+        "WHERE t.change_seq > ? ORDER BY t.change_seq LIMIT ?"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
     .await?)
 }
 
@@ -175,10 +214,12 @@ pub async fn insert(
     now: Timestamp,
 ) -> Result<(i64, String)> {
     tx.adds_search_text();
-    match tx.dialect() {
-        Dialect::Sqlite => insert_numbered(tx, t, reference_prefix, now).await,
-        Dialect::MySql => insert_then_number(tx, t, reference_prefix, now).await,
-    }
+    let (id, reference) = match tx.dialect() {
+        Dialect::Sqlite => insert_numbered(tx, t, reference_prefix, now).await?,
+        Dialect::MySql => insert_then_number(tx, t, reference_prefix, now).await?,
+    };
+    tx.touch_ticket(id);
+    Ok((id, reference))
 }
 
 /// SQLite: one statement. Its single writer makes "the next id" safe to take inside the
