@@ -17,7 +17,10 @@ use crate::{
     jobs::{self, Job},
     plugins::{self, PluginHost},
     server,
-    store::Store,
+    store::{
+        Store,
+        keyset::{Position, Window},
+    },
     telemetry,
     time::Clock,
 };
@@ -351,20 +354,25 @@ async fn list_users(store: &Store) -> anyhow::Result<()> {
         "{:>6}  {:<8}  {:<8}  {:<40}  NAME",
         "ID", "ROLE", "STATUS", "EMAIL"
     );
-    let mut offset = 0;
+    // By id from a position, not by offset: a user created meanwhile shifts nothing.
+    let mut after = None;
     loop {
-        let (page, _) = users::page(store, LIST_PAGE, offset).await?;
-        for user in &page {
+        let window = Window::After {
+            limit: LIST_PAGE,
+            after: after.take(),
+        };
+        let page = users::page(store, &window).await?;
+        for user in &page.items {
             let status = if user.is_active { "active" } else { "inactive" };
             println!(
                 "{:>6}  {:<8}  {:<8}  {:<40}  {}",
                 user.id, user.role, status, user.email, user.name
             );
         }
-        if (page.len() as i64) < LIST_PAGE {
-            return Ok(());
+        match page.items.last().filter(|_| page.more) {
+            Some(last) => after = Some(Position::id(last.id)),
+            None => return Ok(()),
         }
-        offset += LIST_PAGE;
     }
 }
 
@@ -374,10 +382,14 @@ async fn list_tokens(store: &Store) -> anyhow::Result<()> {
         "{:>6}  {:<32}  {:<24}  {:<30}  {:<20}  LAST USED",
         "ID", "OWNER", "NAME", "ABILITIES", "EXPIRES"
     );
-    let mut offset = 0;
+    let mut after = None;
     loop {
-        let (page, _) = tokens::page(store, LIST_PAGE, offset).await?;
-        for token in &page {
+        let window = Window::After {
+            limit: LIST_PAGE,
+            after: after.take(),
+        };
+        let page = tokens::page(store, &window).await?;
+        for token in &page.items {
             let expires = match token.expires_at {
                 Some(at) if token.is_expired(now) => {
                     format!("expired {}", crate::time::rfc3339(at))
@@ -397,10 +409,10 @@ async fn list_tokens(store: &Store) -> anyhow::Result<()> {
                 expires
             );
         }
-        if (page.len() as i64) < LIST_PAGE {
-            return Ok(());
+        match page.items.last().filter(|_| page.more) {
+            Some(last) => after = Some(Position::id(last.id)),
+            None => return Ok(()),
         }
-        offset += LIST_PAGE;
     }
 }
 

@@ -281,7 +281,7 @@ async fn admin_lists_are_paginated(app: TestApp) {
         .expect(200);
     assert_eq!(
         reply.body["meta"],
-        json!({"current_page": 2, "last_page": 2, "per_page": 2, "total": 4})
+        json!({"current_page": 2, "last_page": 2, "per_page": 2, "total": 4, "next_cursor": null})
     );
     assert_eq!(reply.data().as_array().unwrap().len(), 2);
     assert_eq!(

@@ -106,7 +106,7 @@ async fn list_defaults_to_newest_first_with_meta_and_summaries(app: TestApp) {
     assert_eq!(refs(&reply), ["ESC-00003", "ESC-00002", "ESC-00001"]);
     assert_eq!(
         reply.body["meta"],
-        json!({"current_page": 1, "last_page": 1, "per_page": 25, "total": 3})
+        json!({"current_page": 1, "last_page": 1, "per_page": 25, "total": 3, "next_cursor": null})
     );
     let first = &reply.data()[0];
     for absent in ["description", "replies", "activities"] {
@@ -510,7 +510,10 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
 
     use escalated::{
         domain::tickets::search,
-        store::tickets::{self, SortColumn},
+        store::{
+            keyset::Window,
+            tickets::{self, SortColumn},
+        },
     };
     let (_, token) = app.agent(&["agent"]).await;
     for i in 0..12 {
@@ -547,7 +550,8 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
             (SortColumn::CreatedAt, false, 3, 2),
             (SortColumn::Priority, true, 4, 1),
         ] {
-            let first = tickets::page(&mut conn, &filter, sort, descending, limit, offset)
+            let window = Window::Offset { limit, offset };
+            let first = tickets::page(&mut conn, &filter, sort, descending, &window)
                 .await
                 .unwrap();
             // A first chunk of 2 ids makes the walk take several chunks.
@@ -555,8 +559,19 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
                 ids: &matches,
                 first_chunk: 2,
             };
-            let walked =
-                tickets::page_among(&mut conn, &filter, among, sort, descending, limit, offset)
+            let walked = tickets::page_among(&mut conn, &filter, among, sort, descending, &window)
+                .await
+                .unwrap();
+            // And from a cursor's position: after the first row of the page.
+            let after = Window::After {
+                limit,
+                after: Some(sort.position(&first[0])),
+            };
+            let keyset = tickets::page(&mut conn, &filter, sort, descending, &after)
+                .await
+                .unwrap();
+            let walked_after =
+                tickets::page_among(&mut conn, &filter, among, sort, descending, &after)
                     .await
                     .unwrap();
             let refs = |rows: Vec<tickets::TicketRow>| {
@@ -568,6 +583,13 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
                 walked, first,
                 "{text} {sort:?} {descending} {limit} {offset}"
             );
+            let (keyset, walked_after) = (refs(keyset), refs(walked_after));
+            assert_eq!(
+                keyset[..first.len() - 1],
+                first[1..],
+                "{text} {sort:?} {descending}"
+            );
+            assert_eq!(walked_after, keyset, "{text} {sort:?} {descending}");
         }
     }
     drop(conn);
@@ -637,8 +659,11 @@ async fn pagination_edges(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(refs(&page2), ["ESC-00003", "ESC-00002"]);
+    let mut meta = page2.body["meta"].clone();
+    assert!(meta["next_cursor"].is_string(), "a third page follows");
+    meta.as_object_mut().unwrap().remove("next_cursor");
     assert_eq!(
-        page2.body["meta"],
+        meta,
         json!({"current_page": 2, "last_page": 3, "per_page": 2, "total": 5})
     );
     let last = app
@@ -655,7 +680,7 @@ async fn pagination_edges(app: TestApp) {
     let empty = app.get("/tickets?status=closed", &token).await.expect(200);
     assert_eq!(
         empty.body["meta"],
-        json!({"current_page": 1, "last_page": 1, "per_page": 25, "total": 0})
+        json!({"current_page": 1, "last_page": 1, "per_page": 25, "total": 0, "next_cursor": null})
     );
     assert_eq!(
         app.get("/tickets?per_page=100", &token)

@@ -4,6 +4,7 @@
 //! and update bodies and its documentation, and [`admin_api!`] generates its `#[OpenApi]` impl
 //! from them (poem-openapi cannot derive a generic one).
 
+use poem::http::Uri;
 use poem_openapi::{
     payload::Json,
     types::{ParseFromJSON, ToJSON},
@@ -11,15 +12,18 @@ use poem_openapi::{
 
 use super::{
     body::DeferredJson,
-    envelope::{Created, Data, Paged, Written, created, data, written},
+    envelope::{Created, Data, Written, created, data, written},
     errors::ApiResult,
-    params::PageRequest,
+    params::{Listed, PageRequest},
     removal::{RemovalResult, removed},
     security::Caller,
 };
 use crate::{
     app::AppState,
-    domain::admin::{AdminResource, Context},
+    domain::{
+        admin::{AdminResource, Context, RecordOrigin},
+        paging::KeyKind,
+    },
 };
 
 /// The domain's view of who is calling.
@@ -47,19 +51,28 @@ macro_rules! after_write {
 }
 pub(crate) use after_write;
 
+/// The list's cursor key: a script file's name, else the id.
+fn key_kind<T: AdminResource>() -> KeyKind {
+    if <T::Origin as RecordOrigin<T>>::FILES {
+        KeyKind::FileNameOrId
+    } else {
+        KeyKind::IdOnly
+    }
+}
+
 pub async fn list<T: AdminResource, R>(
     state: &AppState,
     caller: &Caller,
-    page: Option<i64>,
-    per_page: Option<i64>,
-) -> ApiResult<Json<Paged<R>>>
+    uri: &Uri,
+    (page, per_page, cursor): (Option<i64>, Option<i64>, Option<String>),
+) -> ApiResult<Listed<R>>
 where
-    R: From<T> + ParseFromJSON + ToJSON,
+    R: From<T> + ParseFromJSON + ToJSON + Send,
 {
-    let request = PageRequest::parse(page, per_page)?;
+    let request = PageRequest::parse(page, per_page, cursor, T::KIND, key_kind::<T>())?;
     let cx = context(state, caller);
-    let (items, total) = T::page(cx, request.limit(), request.offset()).await?;
-    Ok(request.paged(items, total))
+    let slice = T::page(cx, &request.window).await?;
+    Ok(request.paged(uri, slice, T::position))
 }
 
 pub async fn show<T: AdminResource, R>(
@@ -148,13 +161,21 @@ macro_rules! admin_api {
                 &self,
                 caller: $crate::api::security::Caller,
                 state: poem::web::Data<&$crate::app::AppState>,
+                req: &poem::Request,
+                /// From 1; past the last page the list is empty. Not with `cursor`.
                 page: poem_openapi::param::Query<Option<i64>>,
+                /// 1..100, default 25.
                 per_page: poem_openapi::param::Query<Option<i64>>,
-            ) -> $crate::api::errors::ApiResult<
-                poem_openapi::payload::Json<$crate::api::envelope::Paged<$record>>,
-            > {
-                $crate::api::admin::list::<$kind, $record>(&state, &caller, page.0, per_page.0)
-                    .await
+                /// Continues the list after the page that gave it (`meta.next_cursor`).
+                cursor: poem_openapi::param::Query<Option<String>>,
+            ) -> $crate::api::errors::ApiResult<$crate::api::params::Listed<$record>> {
+                $crate::api::admin::list::<$kind, $record>(
+                    &state,
+                    &caller,
+                    req.original_uri(),
+                    (page.0, per_page.0, cursor.0),
+                )
+                .await
             }
 
             $(#[doc = $show_doc])*

@@ -1,10 +1,20 @@
 //! `GET /admin/email/deliveries`: the log of notifications sent by email.
 
 use poem::web::Data as State;
-use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{Enum, Object, OpenApi, param::Query};
 
-use super::{ApiTags, envelope::Paged, errors::ApiResult, params::PageRequest, security::Caller};
-use crate::{api::date_time::DateTime, app::AppState, domain::email, store::email::DeliveryRow};
+use super::{
+    ApiTags,
+    errors::ApiResult,
+    params::{Listed, PageRequest},
+    security::Caller,
+};
+use crate::{
+    api::date_time::DateTime,
+    app::AppState,
+    domain::{email, paging::KeyKind},
+    store::{email::DeliveryRow, keyset::Position},
+};
 
 pub struct AdminEmailApi;
 
@@ -99,7 +109,7 @@ impl AdminEmailApi {
     /// List email deliveries
     ///
     /// Requires the `admin` ability and an admin owner. Every notification queued for
-    /// sending by SMTP, newest first. Paginated (`page`, `per_page` 1..100). Empty while
+    /// sending by SMTP, newest first. Paginated (`page` or `cursor`, `per_page` 1..100). Empty while
     /// `email.smtp_url` is not set (nothing is queued).
     #[oai(
         path = "/admin/email/deliveries",
@@ -110,12 +120,22 @@ impl AdminEmailApi {
         &self,
         _caller: Caller,
         state: State<&AppState>,
+        req: &poem::Request,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<EmailDelivery>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            email::deliveries(&state.store, request.limit(), request.offset()).await?;
-        Ok(request.paged(items, total))
+        /// Continues the list after the page that gave it (`meta.next_cursor`).
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Listed<EmailDelivery>> {
+        let request = PageRequest::parse(
+            page.0,
+            per_page.0,
+            cursor.0,
+            "email:deliveries",
+            KeyKind::IdOnly,
+        )?;
+        let items = email::deliveries(&state.store, &request.window).await?;
+        Ok(request.paged(req.original_uri(), items, |d: &DeliveryRow| {
+            Position::id(d.id)
+        }))
     }
 }

@@ -12,16 +12,20 @@ use serde::Deserialize;
 use super::{
     ApiTags,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Done, Paged, Written, created, done, written},
+    envelope::{Created, Done, Written, created, done, written},
     errors::ApiResult,
-    params::PageRequest,
+    params::{Listed, PageRequest},
     security::Caller,
 };
 use crate::{
     api::date_time::DateTime,
     app::AppState,
-    domain::tokens::{self, Expiry, NewTokenInput, Token, TokenChanges},
+    domain::{
+        paging::KeyKind,
+        tokens::{self, Expiry, NewTokenInput, Token, TokenChanges},
+    },
     error::FieldErrors,
+    store::keyset::Position,
     time::{self, parse_rfc3339},
 };
 
@@ -129,7 +133,8 @@ fn parse_time(errors: &mut FieldErrors, field: &str, text: &str) -> Option<i64> 
 impl AdminTokensApi {
     /// List API tokens
     ///
-    /// Requires the `admin` ability and an admin owner. Paginated (`page`, `per_page` 1..100).
+    /// Requires the `admin` ability and an admin owner. By id; paginated (`page` or `cursor`,
+    /// `per_page` 1..100).
     #[oai(
         path = "/admin/api-tokens",
         method = "get",
@@ -139,12 +144,15 @@ impl AdminTokensApi {
         &self,
         _caller: Caller,
         state: State<&AppState>,
+        req: &poem::Request,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<ApiToken>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (tokens, total) = tokens::page(&state.store, request.limit(), request.offset()).await?;
-        Ok(request.paged(tokens, total))
+        /// Continues the list after the page that gave it (`meta.next_cursor`).
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Listed<ApiToken>> {
+        let request = PageRequest::parse(page.0, per_page.0, cursor.0, "Token", KeyKind::IdOnly)?;
+        let tokens = tokens::page(&state.store, &request.window).await?;
+        Ok(request.paged(req.original_uri(), tokens, |t: &Token| Position::id(t.id)))
     }
 
     /// Create an API token

@@ -12,15 +12,19 @@ use serde::Deserialize;
 use super::{
     ApiTags,
     admin::admin_api,
-    envelope::{Paged, Written, written},
+    envelope::{Written, written},
     errors::ApiResult,
-    params::PageRequest,
+    params::{Listed, PageRequest},
     security::Caller,
 };
 use crate::{
     api::date_time::DateTime,
     app::AppState,
-    domain::webhooks::{self, Delivery, Webhook, WebhookInput},
+    domain::{
+        paging::KeyKind,
+        webhooks::{self, Delivery, Webhook, WebhookInput},
+    },
+    store::keyset::Position,
 };
 
 /// A webhook endpoint as listed; its secret is shown only in the create answer.
@@ -243,24 +247,30 @@ admin_api! {
     /// List a webhook's deliveries
     ///
     /// Requires the `admin` ability and an admin owner. Newest first, each with every
-    /// attempt. Paginated (`page`, `per_page` 1..100).
+    /// attempt. Paginated (`page` or `cursor`, `per_page` 1..100).
     #[oai(
         path = "/:id/deliveries",
         method = "get",
         operation_id = "admin_webhooks.deliveries"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn deliveries(
         &self,
         _caller: Caller,
         state: State<&AppState>,
+        req: &poem::Request,
         id: Path<i64>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<DeliveryRecord>>> {
-        let request = PageRequest::parse(page.0, per_page.0)?;
-        let (items, total) =
-            webhooks::deliveries(&state.store, id.0, request.limit(), request.offset()).await?;
-        Ok(request.paged(items, total))
+        /// Continues the list after the page that gave it (`meta.next_cursor`).
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Listed<DeliveryRecord>> {
+        let list = format!("webhook:{}:deliveries", id.0);
+        let request = PageRequest::parse(page.0, per_page.0, cursor.0, list, KeyKind::IdOnly)?;
+        let items = webhooks::deliveries(&state.store, id.0, &request.window).await?;
+        Ok(request.paged(req.original_uri(), items, |d: &webhooks::Delivery| {
+            Position::id(d.row.id)
+        }))
     }
 
     /// Redeliver

@@ -34,10 +34,11 @@ pub struct Paged<T: ParseFromJSON + ToJSON> {
 
 #[derive(Debug, Clone, Object)]
 pub struct PageMeta {
-    /// The page shown, from 1.
-    pub current_page: i64,
-    /// The last page with items (1 when nothing matches).
-    pub last_page: i64,
+    /// The page shown, from 1; `null` for a page asked for by `cursor`.
+    pub current_page: Option<i64>,
+    /// The last page with items (1 when nothing matches); `null` for a page asked for by
+    /// `cursor`.
+    pub last_page: Option<i64>,
     /// Items per page.
     pub per_page: i64,
     /// How many items match. Counting a large table is costly, so a total is remembered for a
@@ -45,15 +46,19 @@ pub struct PageMeta {
     /// and where one count takes 50 ms or more (`database.slow_count_ms`; a million tickets on
     /// MariaDB take ~2 s) this server's own writes show after about one count.
     pub total: i64,
+    /// Pass as `cursor` for the page after this one; `null` on the last page. Given for pages
+    /// asked for by `page` too, so a client can switch to the cursor.
+    pub next_cursor: Option<String>,
 }
 
 impl PageMeta {
-    pub fn new(page: i64, per_page: i64, total: i64) -> Self {
+    pub fn new(page: Option<i64>, per_page: i64, total: i64, next_cursor: Option<String>) -> Self {
         PageMeta {
             current_page: page,
-            last_page: ((total + per_page - 1) / per_page).max(1),
+            last_page: page.map(|_| ((total + per_page - 1) / per_page).max(1)),
             per_page,
             total,
+            next_cursor,
         }
     }
 }
@@ -84,8 +89,4 @@ pub fn done(message: &str) -> Json<Done> {
     Json(Done {
         message: message.to_string(),
     })
-}
-
-pub fn paged<T: ParseFromJSON + ToJSON>(data: Vec<T>, meta: PageMeta) -> Json<Paged<T>> {
-    Json(Paged { data, meta })
 }

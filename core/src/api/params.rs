@@ -1,61 +1,175 @@
 //! Query parameters shared by list endpoints, checked to the contract (422 naming the field).
 
+use poem::http::Uri;
 use poem_openapi::{
+    ApiResponse,
     payload::Json,
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 
-use super::envelope::{PageMeta, Paged, paged};
-use crate::error::{Error, FieldErrors};
+use super::envelope::{PageMeta, Paged};
+use crate::{
+    domain::paging::{self, KeyKind},
+    error::{Error, FieldErrors},
+    store::keyset::{Position, Slice, Window},
+};
 
 pub const DEFAULT_PER_PAGE: i64 = 25;
 pub const MAX_PER_PAGE: i64 = 100;
 
-/// A checked `page` / `per_page` pair.
-#[derive(Debug, Clone, Copy)]
+/// A checked `page` / `per_page` / `cursor`: which rows of which list to show.
+#[derive(Debug, Clone)]
 pub struct PageRequest {
-    pub page: i64,
+    /// `None` when the page is asked for by cursor.
+    pub page: Option<i64>,
     pub per_page: i64,
+    pub window: Window,
+    /// The list and order a cursor must belong to (see `domain::paging`).
+    list: String,
 }
 
 impl PageRequest {
-    pub fn parse(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest, Error> {
+    /// A page of the list `list` (its name and order, whose sort key is `kind`): `cursor` or
+    /// `page` (not both), `per_page` 1..=`max_per_page`.
+    pub fn parse(
+        page: Option<i64>,
+        per_page: Option<i64>,
+        cursor: Option<String>,
+        list: impl Into<String>,
+        kind: KeyKind,
+    ) -> Result<PageRequest, Error> {
+        Self::parse_up_to(page, per_page, cursor, list, kind, MAX_PER_PAGE)
+    }
+
+    /// [`PageRequest::parse`] with another largest `per_page`.
+    pub fn parse_up_to(
+        page: Option<i64>,
+        per_page: Option<i64>,
+        cursor: Option<String>,
+        list: impl Into<String>,
+        kind: KeyKind,
+        max_per_page: i64,
+    ) -> Result<PageRequest, Error> {
+        let list = list.into();
         let mut errors = FieldErrors::new();
-        let page = page.unwrap_or(1);
-        if page < 1 {
+        if page.is_some_and(|p| p < 1) {
             errors.add("page", "The page must be at least 1.");
         }
         let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        if !(1..=max_per_page).contains(&per_page) {
             errors.add(
                 "per_page",
-                format!("The per page must be between 1 and {MAX_PER_PAGE}."),
+                format!("The per page must be between 1 and {max_per_page}."),
             );
         }
+        let after = match cursor.as_deref() {
+            None => None,
+            Some(_) if page.is_some() => {
+                errors.add("cursor", "Give either a page or a cursor, not both.");
+                None
+            }
+            Some(text) => match paging::decode(&list, kind, text) {
+                Ok(position) => Some(position),
+                Err(Error::Validation(fields)) => {
+                    for (field, message) in fields.iter() {
+                        errors.add(field.clone(), message.clone());
+                    }
+                    None
+                }
+                Err(other) => return Err(other),
+            },
+        };
         errors.into_result()?;
-        Ok(PageRequest { page, per_page })
+        let window = match cursor {
+            Some(_) => Window::After {
+                limit: per_page,
+                after,
+            },
+            None => {
+                let page = page.unwrap_or(1);
+                Window::Offset {
+                    limit: per_page,
+                    offset: (page - 1).saturating_mul(per_page),
+                }
+            }
+        };
+        Ok(PageRequest {
+            page: cursor_free(&window).then(|| page.unwrap_or(1)),
+            per_page,
+            window,
+            list,
+        })
     }
 
-    pub fn limit(&self) -> i64 {
-        self.per_page
+    /// The cursor that continues the list after `position`.
+    pub fn cursor(&self, position: &Position) -> String {
+        paging::encode(&self.list, position)
     }
 
-    pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.per_page)
-    }
-
-    /// This page of `items` as the list envelope, each as its API record, with the `total`.
-    pub fn paged<T, R: From<T> + ParseFromJSON + ToJSON>(
+    /// This page of `slice` as the list envelope, each item converted by `convert`, with
+    /// `meta.next_cursor` and the `Link` to the next page (from `uri`, the request's).
+    pub fn listed<T, R: ParseFromJSON + ToJSON + Send>(
         &self,
-        items: Vec<T>,
-        total: i64,
-    ) -> Json<Paged<R>> {
-        paged(
-            items.into_iter().map(R::from).collect(),
-            PageMeta::new(self.page, self.per_page, total),
+        uri: &Uri,
+        slice: Slice<T>,
+        position: impl Fn(&T) -> Position,
+        convert: impl FnMut(T) -> R,
+    ) -> Listed<R> {
+        let next = slice.next(position).map(|p| self.cursor(&p));
+        let link = next.as_deref().map(|cursor| next_link(uri, cursor));
+        let meta = PageMeta::new(self.page, self.per_page, slice.total, next);
+        Listed::Page(
+            Json(Paged {
+                data: slice.items.into_iter().map(convert).collect(),
+                meta,
+            }),
+            link,
         )
     }
+
+    /// [`PageRequest::listed`] for items that convert with `From`.
+    pub fn paged<T, R: From<T> + ParseFromJSON + ToJSON + Send>(
+        &self,
+        uri: &Uri,
+        slice: Slice<T>,
+        position: impl Fn(&T) -> Position,
+    ) -> Listed<R> {
+        self.listed(uri, slice, position, R::from)
+    }
+}
+
+fn cursor_free(window: &Window) -> bool {
+    matches!(window, Window::Offset { .. })
+}
+
+/// `<uri with cursor=...>; rel="next"`: the request's path and query, without `page` and
+/// `cursor`, with the next cursor.
+fn next_link(uri: &Uri, cursor: &str) -> String {
+    let mut query: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && name != "page" && name != "cursor"
+        })
+        .collect();
+    let cursor = format!("cursor={cursor}");
+    query.push(&cursor);
+    format!("<{}?{}>; rel=\"next\"", uri.path(), query.join("&"))
+}
+
+/// A page of a list, with `Link: <...>; rel="next"` when another page follows.
+#[derive(ApiResponse)]
+pub enum Listed<T: ParseFromJSON + ToJSON + Send> {
+    #[oai(status = 200)]
+    Page(
+        Json<Paged<T>>,
+        /// The next page (`rel="next"`), when there is one.
+        #[oai(header = "Link")]
+        Option<String>,
+    ),
 }
 
 /// A boolean query flag: `1`, `0`, `true` or `false`; anything else is 422.

@@ -2,7 +2,7 @@
 
 use poem::web::Data as State;
 use poem_openapi::{
-    Enum, Object, OpenApi,
+    Enum, Object, OpenApi, Union,
     param::{Path, Query},
     payload::Json,
     types::MaybeUndefined,
@@ -13,12 +13,10 @@ use super::{
     ApiTags,
     attachments::Attachment,
     body::DeferredJson,
-    envelope::{
-        Created, Data, Done, PageMeta, Paged, Written, created, data, done, paged, written,
-    },
+    envelope::{Created, Data, Done, Written, created, data, done, written},
     errors::ApiResult,
     multipart::{DeferredJsonOrForm, JsonOrForm},
-    params::{Flag, PageRequest},
+    params::{Flag, Listed, PageRequest},
     security::Caller,
     ticket_resources::{TicketResource, TicketSummary},
 };
@@ -27,10 +25,12 @@ use crate::{
     auth::Principal,
     domain::{
         attachments,
+        paging::KeyKind,
         tickets::{
             Priority, Status, TicketType,
             create::{self, NewTicketInput, RequesterInput},
             editing::Editing,
+            feed,
             list::{self, ListQuery},
             operations::{self, edit},
             view,
@@ -38,7 +38,7 @@ use crate::{
         validate,
     },
     error::Error,
-    store::{Tx, tickets::SortColumn},
+    store::{Tx, attachments::AttachmentRow, keyset::Position, tickets::SortColumn},
 };
 
 pub struct TicketsApi;
@@ -132,6 +132,38 @@ pub struct TagsRequest {
     pub tag_ids: Vec<i64>,
 }
 
+/// A deleted ticket in the change feed.
+#[derive(Debug, Object)]
+pub struct DeletedTicket {
+    pub reference: String,
+    /// Always true.
+    pub deleted: bool,
+}
+
+/// A ticket in the change feed: as `GET /tickets/{reference}` shows it, or deleted.
+#[derive(Debug, Union)]
+#[oai(one_of)]
+// Built and serialised once per item; a box would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum TicketChange {
+    Ticket(TicketResource),
+    Deleted(DeletedTicket),
+}
+
+#[derive(Debug, Object)]
+pub struct ChangesMeta {
+    pub per_page: i64,
+    /// Where to resume: pass it as `cursor` for the changes after this page. Never null; after
+    /// the last change (an empty `data`) it is the point to poll again from.
+    pub next_cursor: String,
+}
+
+#[derive(Debug, Object)]
+pub struct ChangePage {
+    pub data: Vec<TicketChange>,
+    pub meta: ChangesMeta,
+}
+
 #[derive(Debug, Object)]
 pub struct FollowState {
     pub following: bool,
@@ -170,11 +202,16 @@ async fn show(
     let mut conn = state.store.conn().await?;
     let view = view::load(&mut conn, reference, viewer.user_id).await?;
     let files = attachments::of_ticket(&mut conn, view.row.id).await?;
+    Ok(resource(state, view, &files))
+}
+
+/// A ticket with its attachment rows as the answer shows it.
+fn resource(state: &AppState, view: view::TicketView, files: &[AttachmentRow]) -> TicketResource {
     let files = files
         .iter()
         .map(|row| (row.reply_id, Attachment::from_row(state, row)))
         .collect();
-    Ok(TicketResource::new(view, &state.rules).with_files(files))
+    TicketResource::new(view, &state.rules).with_files(files)
 }
 
 /// Runs `change` on the ticket `reference` in one transaction, then answers with the ticket as it
@@ -263,12 +300,17 @@ impl TicketsApi {
         sort_dir: Query<Option<SortDir>>,
         /// 1..100, default 25.
         per_page: Query<Option<i64>>,
-        /// From 1; past the last page the list is empty.
+        /// From 1; past the last page the list is empty. Not with `cursor`.
         page: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<TicketSummary>>> {
-        let pages = PageRequest::parse(page.0, per_page.0)?;
+        /// Continues the list after the page that gave it (`meta.next_cursor`, or the `Link`
+        /// header): keyset pagination, as fast deep in the list as at its start, and a walk
+        /// never shows a ticket twice or skips one that existed when it began. A cursor
+        /// belongs to its `sort_by` and `sort_dir` (else 422).
+        cursor: Query<Option<String>>,
+        req: &poem::Request,
+    ) -> ApiResult<Listed<TicketSummary>> {
         let on = |flag: Option<Flag>| flag.is_some_and(|f| f.0);
-        let query = ListQuery {
+        let mut query = ListQuery {
             status: status.0,
             priority: priority.0,
             department_id: department_id.0,
@@ -286,16 +328,27 @@ impl TicketsApi {
                 SortBy::Subject => SortColumn::Subject,
             }),
             descending: sort_dir.0.map(|d| matches!(d, SortDir::Desc)),
-            limit: pages.limit(),
-            offset: pages.offset(),
+            ..ListQuery::default()
         };
-        let (tickets, total) = list::list(&state.store, caller.0.user_id, &query).await?;
-        Ok(paged(
-            tickets
-                .iter()
-                .map(|t| TicketSummary::new(t, &state.rules))
-                .collect(),
-            PageMeta::new(pages.page, pages.per_page, total),
+        let (sort, descending) = query.order();
+        let order = format!(
+            "tickets:{}:{}",
+            sort.name(),
+            if descending { "desc" } else { "asc" }
+        );
+        let kind = if sort.is_text() {
+            KeyKind::Text
+        } else {
+            KeyKind::Int
+        };
+        let pages = PageRequest::parse(page.0, per_page.0, cursor.0, order, kind)?;
+        query.window = pages.window.clone();
+        let tickets = list::list(&state.store, caller.0.user_id, &query).await?;
+        Ok(pages.listed(
+            req.original_uri(),
+            tickets,
+            |t| sort.position(&t.row),
+            |t| TicketSummary::new(&t, &state.rules),
         ))
     }
 
@@ -327,6 +380,60 @@ impl TicketsApi {
         body: JsonOrForm<CreateTicketRequest>,
     ) -> ApiResult<Created<TicketResource>> {
         create_ticket(&state, caller.0, body.0).await
+    }
+
+    /// Changes since a point (the incremental export)
+    ///
+    /// Requires `tickets:read`. Every ticket changed after `cursor`, in change order, each in
+    /// its current state as `GET /tickets/{reference}` shows it; a deleted one as
+    /// `{"reference", "deleted": true}`. A ticket changed again shows again later, at its new
+    /// place. Without `cursor` the feed starts at the beginning; `meta.next_cursor` is never
+    /// null. A client that follows it to the end holds the latest state of every ticket. See
+    /// docs/sync.md.
+    #[oai(
+        path = "/tickets/changes",
+        method = "get",
+        operation_id = "tickets.changes"
+    )]
+    async fn changes(
+        &self,
+        caller: Caller,
+        state: State<&AppState>,
+        /// `meta.next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// 1..1000, default 25.
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<ChangePage>> {
+        let request = PageRequest::parse_up_to(
+            None,
+            per_page.0,
+            cursor.0,
+            "tickets:changes",
+            KeyKind::IdOnly,
+            feed::MAX_PER_PAGE,
+        )?;
+        let after = request.window.after().map_or(0, |p| p.id);
+        let (changes, next) =
+            feed::after(&state.store, after, request.per_page, caller.0.user_id).await?;
+        let data = changes
+            .into_iter()
+            .map(|(_, change)| match change {
+                feed::Change::Ticket(view, files) => {
+                    TicketChange::Ticket(resource(&state, *view, &files))
+                }
+                feed::Change::Deleted { reference } => TicketChange::Deleted(DeletedTicket {
+                    reference,
+                    deleted: true,
+                }),
+            })
+            .collect();
+        Ok(Json(ChangePage {
+            data,
+            meta: ChangesMeta {
+                per_page: request.per_page,
+                next_cursor: request.cursor(&Position::id(next)),
+            },
+        }))
     }
 
     /// Show a ticket

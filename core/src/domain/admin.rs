@@ -14,6 +14,7 @@ use crate::{
     scripting::Scripts,
     store::{
         Store,
+        keyset::{Position, Slice, SortValue, Window},
         records::{self, Record},
     },
 };
@@ -46,6 +47,14 @@ pub trait AdminResource: Sized + Clone + Send + Sync {
     /// What a create answers: the record (a webhook adds its secret).
     type Created: Send;
 
+    /// Its id (negative for a script file's record).
+    fn id(&self) -> i64;
+
+    /// Where it stands in the list (see [`AdminResource::page`]): by id, a file's by name.
+    fn position(&self) -> Position {
+        Self::Origin::position(self, self.id())
+    }
+
     /// The record of a stored row.
     fn from_row(row: Self::Row) -> Result<Self> {
         row.try_into().map_err(Into::into)
@@ -64,10 +73,11 @@ pub trait AdminResource: Sized + Clone + Send + Sync {
 
     /// A page of every record: those from files first (by file name), then the stored ones
     /// by id; with the total.
-    async fn page(cx: Context<'_>, limit: i64, offset: i64) -> Result<(Vec<Self>, i64)> {
+    async fn page(cx: Context<'_>, window: &Window) -> Result<Slice<Self>> {
         let files = cx.scripts.files();
-        let stored = |limit, offset| page_rows::<Self>(cx.store, limit, offset);
-        script_files::merged_page(Self::Origin::list(&files), limit, offset, stored).await
+        let stored = |window| page_rows::<Self>(cx.store, window);
+        let key = Self::Origin::file_key;
+        script_files::merged_page(Self::Origin::list(&files), key, window, stored).await
     }
 
     /// The record `id`, or 404.
@@ -87,18 +97,33 @@ pub trait AdminResource: Sized + Clone + Send + Sync {
 
 /// Where the records of a kind come from (see [`AdminResource::Origin`]).
 pub trait RecordOrigin<T> {
+    /// Whether some records come from files.
+    const FILES: bool;
     /// The records read from script files.
     fn list(files: &FileSet) -> &[T];
     /// `Some` for an id that belongs to the files (found or 404); `None` for a stored id.
     fn find(scripts: &Scripts, id: i64) -> Option<Result<T>>;
     /// 403 for a record from a file, which is changed by editing the file.
     fn refuse_change(scripts: &Scripts, id: i64) -> Result<()>;
+    /// What files are listed by (their file name).
+    fn file_key(item: &T) -> &str;
+    /// The list position of the record `id`: by id, or a file's by its name.
+    fn position(item: &T, id: i64) -> Position {
+        match id {
+            ..0 => Position {
+                key: Some(SortValue::Text(Self::file_key(item).to_string())),
+                id,
+            },
+            _ => Position::id(id),
+        }
+    }
 }
 
 /// Records only in the database.
 pub struct Database;
 
 impl<T> RecordOrigin<T> for Database {
+    const FILES: bool = false;
     fn list(_: &FileSet) -> &[T] {
         &[]
     }
@@ -108,12 +133,16 @@ impl<T> RecordOrigin<T> for Database {
     fn refuse_change(_: &Scripts, _: i64) -> Result<()> {
         Ok(())
     }
+    fn file_key(_: &T) -> &str {
+        ""
+    }
 }
 
 /// Records in the database and, with negative ids and read-only, in script files.
 pub struct AlsoFiles;
 
 impl<T: FileBacked> RecordOrigin<T> for AlsoFiles {
+    const FILES: bool = true;
     fn list(files: &FileSet) -> &[T] {
         T::all(files)
     }
@@ -122,6 +151,9 @@ impl<T: FileBacked> RecordOrigin<T> for AlsoFiles {
     }
     fn refuse_change(scripts: &Scripts, id: i64) -> Result<()> {
         script_files::refuse_change::<T>(scripts, id)
+    }
+    fn file_key(item: &T) -> &str {
+        item.file().unwrap_or_default()
     }
 }
 
@@ -133,14 +165,10 @@ pub async fn row<T: AdminResource>(conn: &mut sqlx::AnyConnection, id: i64) -> R
 }
 
 /// A page of the stored records of kind `T`, by id, with their total.
-pub async fn page_rows<T: AdminResource>(
-    store: &Store,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<T>, i64)> {
-    let (rows, total) = records::page::<T::Row>(&mut *store.conn().await?, limit, offset).await?;
-    let items = rows.into_iter().map(T::from_row).collect::<Result<_>>()?;
-    Ok((items, total))
+pub async fn page_rows<T: AdminResource>(store: &Store, window: Window) -> Result<Slice<T>> {
+    records::page::<T::Row>(&mut *store.conn().await?, &window)
+        .await?
+        .try_map(T::from_row)
 }
 
 /// Deletes the stored record `id` of kind `T` with its dependent rows, or 404.

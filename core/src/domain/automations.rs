@@ -191,6 +191,11 @@ pub fn from_file(
 
 impl AdminResource for Automation {
     const KIND: &'static str = "Automation";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = AutomationRow;
     type Origin = AlsoFiles;
     type Create = AutomationInput;

@@ -95,6 +95,11 @@ fn apply(row: &mut CannedRow, input: CannedInput, actor: i64, creating: bool) ->
 
 impl AdminResource for CannedResponse {
     const KIND: &'static str = "Canned response";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = CannedRow;
     type Origin = Database;
     type Create = CannedInput;

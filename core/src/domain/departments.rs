@@ -13,6 +13,7 @@ use crate::{
     store::{
         Store,
         departments::{self as db, DepartmentRow, MemberRow},
+        keyset::{Slice, Window},
         records,
         sla_policies::SlaPolicyRow,
         users,
@@ -158,6 +159,11 @@ async fn apply(
 
 impl AdminResource for Department {
     const KIND: &'static str = "Department";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = DepartmentRow;
     type Origin = Database;
     type Create = DepartmentInput;
@@ -203,10 +209,15 @@ impl AdminResource for Department {
         Ok(load(&mut conn, vec![row]).await?.remove(0))
     }
 
-    async fn page(cx: Context<'_>, limit: i64, offset: i64) -> Result<(Vec<Department>, i64)> {
+    async fn page(cx: Context<'_>, window: &Window) -> Result<Slice<Department>> {
         let mut conn = cx.store.conn().await?;
-        let (rows, total) = records::page(&mut conn, limit, offset).await?;
-        Ok((load(&mut conn, rows).await?, total))
+        let slice = records::page(&mut conn, window).await?;
+        let items = load(&mut conn, slice.items).await?;
+        Ok(Slice {
+            items,
+            total: slice.total,
+            more: slice.more,
+        })
     }
 }
 

@@ -183,6 +183,11 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: MacroInput) -> Res
 
 impl AdminResource for Macro {
     const KIND: &'static str = "Macro";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = MacroRow;
     type Origin = AlsoFiles;
     type Create = MacroInput;

@@ -15,6 +15,7 @@ pub mod email;
 pub mod events;
 pub mod idempotency;
 pub mod macros;
+pub mod paging;
 pub mod plugin_kv;
 pub mod reports;
 pub mod roles;

@@ -195,6 +195,11 @@ async fn apply(
 
 impl AdminResource for SlaPolicy {
     const KIND: &'static str = "SLA policy";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = SlaPolicyRow;
     type Origin = Database;
     type Create = SlaPolicyInput;

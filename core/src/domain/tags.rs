@@ -54,6 +54,11 @@ fn color(value: &str) -> Result<String, String> {
 
 impl AdminResource for Tag {
     const KIND: &'static str = "Tag";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = TagRow;
     type Origin = Database;
     type Create = TagInput;

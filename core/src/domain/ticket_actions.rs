@@ -171,6 +171,11 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: ActionInput) -> Re
 
 impl AdminResource for TicketAction {
     const KIND: &'static str = "Action";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = TicketActionRow;
     type Origin = AlsoFiles;
     type Create = ActionInput;

@@ -10,6 +10,7 @@ use crate::{
     error::{Error, FieldErrors, Result},
     store::{
         Store,
+        keyset::{Slice, Window},
         tokens::{self as db, NewToken, TokenRow},
         users,
     },
@@ -239,10 +240,10 @@ pub async fn revoke(store: &Store, id: i64) -> Result<()> {
     tx.commit().await
 }
 
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<Token>, i64)> {
+/// A page of tokens by id (see [`Window`]).
+pub async fn page(store: &Store, window: &Window) -> Result<Slice<Token>> {
     let mut conn = store.conn().await?;
-    let (rows, total) = db::page(&mut conn, limit, offset).await?;
-    Ok((rows.into_iter().map(Token::from).collect(), total))
+    Ok(db::page(&mut conn, window).await?.map(Token::from))
 }
 
 pub async fn find(store: &Store, id: i64) -> Result<Token> {

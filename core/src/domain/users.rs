@@ -8,7 +8,12 @@ use super::{
 };
 use crate::{
     error::{Error, FieldErrors, Result},
-    store::{Store, records, users as db, users::UserRow},
+    store::{
+        Store,
+        keyset::{Slice, Window},
+        records, users as db,
+        users::UserRow,
+    },
     time::{self, Timestamp},
 };
 
@@ -135,9 +140,9 @@ pub async fn find(store: &Store, id: i64) -> Result<Option<User>> {
     Ok(db::find(&mut conn, id).await?.map(User::from))
 }
 
-/// A page of users by id, with the total.
-pub async fn page(store: &Store, limit: i64, offset: i64) -> Result<(Vec<User>, i64)> {
-    admin::page_rows::<User>(store, limit, offset).await
+/// A page of users by id (see [`Window`]), with the total.
+pub async fn page(store: &Store, window: &Window) -> Result<Slice<User>> {
+    admin::page_rows::<User>(store, window.clone()).await
 }
 
 /// Deactivates a user (never deleted: tickets and replies keep pointing at them); the token
@@ -176,6 +181,11 @@ fn check_self_change(actor: i64, id: i64, changes: &UserChanges) -> Result<()> {
 
 impl AdminResource for User {
     const KIND: &'static str = "User";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = UserRow;
     type Origin = Database;
     type Create = NewUser;

@@ -11,7 +11,9 @@ use super::{
 use crate::{
     error::{Error, FieldErrors, Result},
     store::{
-        Store, events as outbox, records,
+        Store, events as outbox,
+        keyset::{Slice, Window},
+        records,
         webhooks::{self as db, AttemptRow, DeliveryRow, WebhookRow},
     },
     time::{self, Timestamp},
@@ -135,6 +137,11 @@ fn parse_events(list: Vec<String>) -> Result<Vec<String>, String> {
 
 impl AdminResource for Webhook {
     const KIND: &'static str = "Webhook";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
     type Row = WebhookRow;
     type Origin = Database;
     type Create = WebhookInput;
@@ -219,15 +226,19 @@ async fn with_attempts(store: &Store, rows: Vec<DeliveryRow>) -> Result<Vec<Deli
 pub async fn deliveries(
     store: &Store,
     webhook_id: i64,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Delivery>, i64)> {
-    let (rows, total) = {
+    window: &Window,
+) -> Result<Slice<Delivery>> {
+    let slice = {
         let mut conn = store.conn().await?;
         admin::row::<Webhook>(&mut conn, webhook_id).await?;
-        db::delivery_page(&mut conn, webhook_id, limit, offset).await?
+        db::delivery_page(&mut conn, webhook_id, window).await?
     };
-    Ok((with_attempts(store, rows).await?, total))
+    let items = with_attempts(store, slice.items).await?;
+    Ok(Slice {
+        items,
+        total: slice.total,
+        more: slice.more,
+    })
 }
 
 /// Queues a fresh run of attempts for a delivery, due now, under the same `webhook-id`.

@@ -17,7 +17,7 @@ use crate::{
         validate,
     },
     error::{Error, Result},
-    store::{Store, ticket_links, users},
+    store::{Store, keyset::Window, ticket_links, users},
     time::Clock,
 };
 
@@ -103,13 +103,16 @@ pub async fn list(host: &Host<'_>, input: Value) -> Result<Value> {
         unassigned: input["unassigned"].as_bool().unwrap_or(false),
         search: input["search"].as_str().map(str::to_string),
         sla_breached: input["sla_breached"].as_bool().unwrap_or(false),
-        limit: per_page,
-        offset: (page - 1) * per_page,
+        window: Window::Offset {
+            limit: per_page,
+            offset: (page - 1) * per_page,
+        },
         ..ListQuery::default()
     };
-    let (tickets, total) =
-        list::list(host.store, input["user_id"].as_i64().unwrap_or(0), &query).await?;
-    let data: Vec<Value> = tickets
+    let page = list::list(host.store, input["user_id"].as_i64().unwrap_or(0), &query).await?;
+    let total = page.total;
+    let data: Vec<Value> = page
+        .items
         .iter()
         .map(|t| {
             TicketSummary::new(t, host.rules)

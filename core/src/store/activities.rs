@@ -39,14 +39,25 @@ pub fn push_insert(q: &mut QueryBuilder<Any>, rows: &[NewActivity]) {
 
 /// A ticket's history, oldest first.
 pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<ActivityRow>> {
-    Ok(sqlx::query_as(
+    of_tickets(conn, &[ticket_id]).await
+}
+
+/// The histories of several tickets in one query, each oldest first.
+pub async fn of_tickets(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<Vec<ActivityRow>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Any>::new(
         "SELECT a.id, a.ticket_id, a.causer_id, u.name AS causer_name, a.type AS kind, \
          a.properties, a.created_at FROM activities a LEFT JOIN users u ON u.id = a.causer_id \
-         WHERE a.ticket_id = ? ORDER BY a.id",
-    )
-    .bind(ticket_id)
-    .fetch_all(conn)
-    .await?)
+         WHERE a.ticket_id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ticket_ids {
+        list.push_bind(*id);
+    }
+    q.push(") ORDER BY a.id");
+    Ok(q.build_query_as().fetch_all(conn).await?)
 }
 
 /// Deletes up to `limit` activities older than `before`; returns how many went.

@@ -164,6 +164,25 @@ pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<A
     .await?)
 }
 
+/// Every attachment of several tickets in one query, in id order.
+pub async fn of_tickets(
+    conn: &mut AnyConnection,
+    ticket_ids: &[i64],
+) -> Result<Vec<AttachmentRow>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Any>::new(format!(
+        "SELECT {COLUMNS} FROM attachments a WHERE a.ticket_id IN ("
+    ));
+    let mut list = q.separated(", ");
+    for id in ticket_ids {
+        list.push_bind(*id);
+    }
+    q.push(") ORDER BY a.id");
+    Ok(q.build_query_as().fetch_all(conn).await?)
+}
+
 /// A row the purge job deletes.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Doomed {

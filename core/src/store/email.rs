@@ -1,9 +1,12 @@
 //! Email: inbound messages by Message-ID, outbound notifications (the delivery log and the
 //! Message-IDs we sent), and the cursor of the worker that turns outbox events into mail.
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::{Dialect, insert_returning_id};
+use super::{
+    Dialect, insert_returning_id,
+    keyset::{Slice, Window},
+};
 use crate::{error::Result, time::Timestamp};
 
 /// A claimed inbound message, before it is applied.
@@ -254,21 +257,20 @@ macro_rules! select_deliveries {
     };
 }
 
-/// The delivery log, newest first.
+/// The delivery log, newest first (see [`Window`]), with its total.
 pub async fn delivery_page(
     conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<DeliveryRow>, i64)> {
-    let rows = sqlx::query_as(select_deliveries!("ORDER BY d.id DESC LIMIT ? OFFSET ?"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
+    window: &Window,
+) -> Result<Slice<DeliveryRow>> {
+    let mut q = QueryBuilder::<Any>::new(select_deliveries!("WHERE 1 = 1"));
+    window.push_condition(&mut q, None, "d.id", true);
+    q.push(" ORDER BY d.id DESC");
+    window.push_limit(&mut q);
+    let rows = q.build_query_as().fetch_all(&mut *conn).await?;
     let total = sqlx::query_scalar("SELECT COUNT(*) FROM email_deliveries")
         .fetch_one(conn)
         .await?;
-    Ok((rows, total))
+    Ok(Slice::cut(rows, window.limit(), total))
 }
 
 pub async fn due(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result<Vec<DeliveryRow>> {

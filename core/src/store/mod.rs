@@ -17,6 +17,7 @@ mod group_commit;
 pub mod health;
 pub mod idempotency;
 pub mod jobs;
+pub mod keyset;
 pub mod macros;
 mod one_transaction;
 pub mod plugin_kv;
@@ -226,6 +227,7 @@ impl Store {
             activities: Vec::new(),
             events: Vec::new(),
             adds_search_text: false,
+            touched: Vec::new(),
         })
     }
 
@@ -328,6 +330,8 @@ pub struct Tx {
     events: Vec<events::NewEvent>,
     /// Whether it creates tickets, whose text the remembered match sets do not hold yet.
     adds_search_text: bool,
+    /// The tickets it changes, which get the next change number as it commits.
+    touched: Vec<i64>,
 }
 
 enum TxConn {
@@ -347,6 +351,15 @@ impl Tx {
     /// Marks the transaction as adding text to the search index (see [`Store::cached_match_set`]).
     pub(crate) fn adds_search_text(&mut self) {
         self.adds_search_text = true;
+    }
+
+    /// Marks the ticket `id` as changed by this transaction: as it commits, the ticket gets
+    /// the next number of the change sequence (the change feed's order and the ticket's
+    /// version, see docs/sync.md).
+    pub fn touch_ticket(&mut self, id: i64) {
+        if !self.touched.contains(&id) {
+            self.touched.push(id);
+        }
     }
 
     /// Queues an event for the outbox; it is written when the transaction commits.
@@ -380,12 +393,23 @@ impl Tx {
         let events = std::mem::take(&mut self.events);
         // A keyed request's first commit records, in itself, that its write happened.
         let claim = idempotency::unmarked_claim();
+        let touched = std::mem::take(&mut self.touched);
         if self.dialect == Dialect::MySql {
             // MySQL's prepared statements take one statement per call.
             self.write_history().await?;
             if let Some(claim) = &claim {
                 let mut q = QueryBuilder::<Any>::new("");
                 idempotency::push_mark(&mut q, claim, crate::time::now());
+                q.build().execute(&mut *self).await?;
+            }
+            // The sequence row's lock is held to the commit, so change numbers become visible
+            // in order (like event ids under the outbox lock, which is always taken second).
+            if !touched.is_empty() {
+                sqlx::query(tickets::NEXT_CHANGE)
+                    .execute(&mut *self)
+                    .await?;
+                let mut q = QueryBuilder::<Any>::new("");
+                tickets::push_stamp_changes(&mut q, &touched);
                 q.build().execute(&mut *self).await?;
             }
             if !events.is_empty() {
@@ -405,6 +429,12 @@ impl Tx {
         if !activities.is_empty() {
             next(&mut q);
             activities::push_insert(&mut q, &activities);
+        }
+        if !touched.is_empty() && self.dialect == Dialect::Sqlite {
+            next(&mut q);
+            q.push(tickets::NEXT_CHANGE);
+            next(&mut q);
+            tickets::push_stamp_changes(&mut q, &touched);
         }
         if !events.is_empty() {
             next(&mut q);

@@ -8,7 +8,10 @@
 
 use sqlx::{AnyConnection, any::AnyRow};
 
-use super::{AnyQuery, insert_returning_id};
+use super::{
+    AnyQuery, insert_returning_id,
+    keyset::{Slice, Window},
+};
 use crate::error::Result;
 
 /// What [`record!`] declares about a table.
@@ -31,6 +34,7 @@ pub struct Shape {
 pub struct Statements {
     find: String,
     page: String,
+    page_after: String,
     count: String,
     taken: Option<String>,
     insert: String,
@@ -53,6 +57,7 @@ impl Statements {
         Statements {
             find: format!("{select} WHERE {id} = ?"),
             page: format!("{select} ORDER BY {id} LIMIT ? OFFSET ?"),
+            page_after: format!("{select} WHERE {id} > ? ORDER BY {id} LIMIT ?"),
             count: format!("SELECT COUNT(*) FROM {table}"),
             taken: unique
                 .map(|c| format!("SELECT COUNT(*) FROM {table} WHERE {c} = ? AND id <> ?")),
@@ -124,19 +129,29 @@ pub async fn find<R: Record>(conn: &mut AnyConnection, id: i64) -> Result<Option
         .await?)
 }
 
-/// A page of rows by id, and how many there are.
-pub async fn page<R: Record>(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<R>, i64)> {
+/// A page of rows by id (see [`Window`]), and how many there are.
+pub async fn page<R: Record>(conn: &mut AnyConnection, window: &Window) -> Result<Slice<R>> {
     let statements = R::statements();
-    let rows = sqlx::query_as(statements.page.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok((rows, count::<R>(conn).await?))
+    // One row more than the page shows: whether another page follows.
+    let read = window.limit().saturating_add(1);
+    let rows = match window {
+        Window::Offset { offset, .. } => {
+            sqlx::query_as(statements.page.as_str())
+                .bind(read)
+                .bind(*offset)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Window::After { after, .. } => {
+            // Stored ids count up from 1.
+            sqlx::query_as(statements.page_after.as_str())
+                .bind(after.as_ref().map_or(0, |p| p.id))
+                .bind(read)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    Ok(Slice::cut(rows, window.limit(), count::<R>(conn).await?))
 }
 
 pub async fn count<R: Record>(conn: &mut AnyConnection) -> Result<i64> {

@@ -41,12 +41,23 @@ pub async fn insert(
 
 /// The conversation, oldest first.
 pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<ReplyRow>> {
-    Ok(sqlx::query_as(
+    of_tickets(conn, &[ticket_id]).await
+}
+
+/// The conversations of several tickets in one query, each oldest first.
+pub async fn of_tickets(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<Vec<ReplyRow>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Any>::new(
         "SELECT p.id, p.ticket_id, p.author_id, u.name AS author_name, p.body, \
          p.is_internal_note, p.created_at FROM replies p LEFT JOIN users u ON u.id = p.author_id \
-         WHERE p.ticket_id = ? ORDER BY p.id",
-    )
-    .bind(ticket_id)
-    .fetch_all(conn)
-    .await?)
+         WHERE p.ticket_id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ticket_ids {
+        list.push_bind(*id);
+    }
+    q.push(") ORDER BY p.id");
+    Ok(q.build_query_as().fetch_all(conn).await?)
 }

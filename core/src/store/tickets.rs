@@ -5,7 +5,10 @@ use std::collections::HashSet;
 
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
-use super::{AnyQuery, Dialect, Tx, insert_returning_id};
+use super::{
+    AnyQuery, Dialect, Tx, insert_returning_id,
+    keyset::{Position, SortValue, Window},
+};
 use crate::{error::Result, time::Timestamp};
 
 /// A ticket row with the names the API shows beside the ids (one query, no lookups per field).
@@ -45,6 +48,27 @@ pub struct TicketRow {
     pub closed_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The number of the last change (see [`NEXT_CHANGE`]): the change feed's order, and the
+    /// ticket's version (its ETag).
+    pub change_seq: i64,
+    /// Set once deleted; only the change feed reads deleted tickets.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// Takes the next change number (and, on MySQL, the sequence row's lock to the commit).
+pub const NEXT_CHANGE: &str = "UPDATE change_sequence SET seq = seq + 1 WHERE id = 1";
+
+/// Gives the tickets `ids` the change number just taken by [`NEXT_CHANGE`].
+pub fn push_stamp_changes(q: &mut QueryBuilder<Any>, ids: &[i64]) {
+    q.push(
+        "UPDATE tickets SET change_seq = (SELECT seq FROM change_sequence WHERE id = 1) \
+         WHERE id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
 }
 
 /// The columns of a ticket row, with `$description` for the description column.
@@ -60,7 +84,8 @@ macro_rules! ticket_columns {
             "t.first_response_due_at, t.first_response_at, t.first_response_breached, ",
             "t.resolution_due_at, t.resolution_breached, t.sla_breached, t.sla_paused_at, ",
             "t.sla_paused_seconds, t.last_reply_at, ",
-            "t.resolved_at, t.closed_at, t.created_at, t.updated_at "
+            "t.resolved_at, t.closed_at, t.created_at, t.updated_at, t.change_seq, ",
+            "t.deleted_at "
         )
     };
 }
@@ -99,6 +124,23 @@ pub async fn find_by_reference(
     ))
     .bind(reference)
     .fetch_optional(conn)
+    .await?)
+}
+
+/// Every ticket (deleted ones too) changed after change number `after`, in change order, at
+/// most `limit`.
+pub async fn changed_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<TicketRow>> {
+    Ok(sqlx::query_as(select_tickets!(
+        "t.description",
+        "WHERE t.change_seq > ? ORDER BY t.change_seq LIMIT ?"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
     .await?)
 }
 
@@ -172,10 +214,12 @@ pub async fn insert(
     now: Timestamp,
 ) -> Result<(i64, String)> {
     tx.adds_search_text();
-    match tx.dialect() {
-        Dialect::Sqlite => insert_numbered(tx, t, reference_prefix, now).await,
-        Dialect::MySql => insert_then_number(tx, t, reference_prefix, now).await,
-    }
+    let (id, reference) = match tx.dialect() {
+        Dialect::Sqlite => insert_numbered(tx, t, reference_prefix, now).await?,
+        Dialect::MySql => insert_then_number(tx, t, reference_prefix, now).await?,
+    };
+    tx.touch_ticket(id);
+    Ok((id, reference))
 }
 
 /// SQLite: one statement. Its single writer makes "the next id" safe to take inside the
@@ -304,6 +348,37 @@ pub enum SortColumn {
 }
 
 impl SortColumn {
+    /// The column's name in the API (`sort_by`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SortColumn::CreatedAt => "created_at",
+            SortColumn::UpdatedAt => "updated_at",
+            SortColumn::Priority => "priority",
+            SortColumn::Status => "status",
+            SortColumn::Subject => "subject",
+        }
+    }
+
+    /// Whether its values are numbers or text.
+    pub fn is_text(self) -> bool {
+        matches!(self, SortColumn::Status | SortColumn::Subject)
+    }
+
+    /// The row's place in a list sorted by this column (see `keyset`).
+    pub fn position(self, row: &TicketRow) -> Position {
+        let key = match self {
+            SortColumn::CreatedAt => SortValue::Int(row.created_at),
+            SortColumn::UpdatedAt => SortValue::Int(row.updated_at),
+            SortColumn::Priority => SortValue::Int(row.priority),
+            SortColumn::Status => SortValue::Text(row.status.clone()),
+            SortColumn::Subject => SortValue::Text(row.subject.clone()),
+        };
+        Position {
+            key: Some(key),
+            id: row.id,
+        }
+    }
+
     fn sql(self) -> &'static str {
         match self {
             SortColumn::CreatedAt => "t.created_at",
@@ -520,17 +595,17 @@ fn push_where(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
     }
 }
 
-/// One page of summaries (no description), ordered by `sort` then id in the same direction.
+/// One page of summaries (no description), ordered by `sort` then id in the same direction,
+/// with one row more than the window's limit (see [`Window::push_limit`]).
 pub async fn page(
     conn: &mut AnyConnection,
     filter: &TicketFilter,
     sort: SortColumn,
     descending: bool,
-    limit: i64,
-    offset: i64,
+    window: &Window,
 ) -> Result<Vec<TicketRow>> {
     let dialect = Dialect::of_connection(conn);
-    let mut q = page_query("", dialect, filter, sort, descending, limit, offset);
+    let mut q = page_query("", dialect, filter, sort, descending, window);
     Ok(q.build_query_as().fetch_all(conn).await?)
 }
 
@@ -543,7 +618,11 @@ pub async fn explain_page(conn: &mut AnyConnection, filter: &TicketFilter) -> Re
         Dialect::Sqlite => ("EXPLAIN QUERY PLAN ", "detail"),
         Dialect::MySql => ("EXPLAIN FORMAT=JSON ", "EXPLAIN"),
     };
-    let mut q = page_query(prefix, dialect, filter, SortColumn::CreatedAt, true, 25, 0);
+    let first = Window::Offset {
+        limit: 25,
+        offset: 0,
+    };
+    let mut q = page_query(prefix, dialect, filter, SortColumn::CreatedAt, true, &first);
     let rows = q.build().fetch_all(conn).await?;
     Ok(rows
         .iter()
@@ -558,17 +637,16 @@ fn page_query(
     filter: &TicketFilter,
     sort: SortColumn,
     descending: bool,
-    limit: i64,
-    offset: i64,
+    window: &Window,
 ) -> QueryBuilder<Any> {
     let mut q = QueryBuilder::<Any>::new(prefix);
     q.push(concat!(ticket_columns!("NULL"), "FROM "));
     push_source(&mut q, dialect, filter);
     q.push(ticket_joins!());
     push_where(&mut q, dialect, filter);
+    window.push_condition(&mut q, Some(sort.sql()), "t.id", descending);
     push_order(&mut q, sort, descending);
-    q.push(" LIMIT ").push_bind(limit);
-    q.push(" OFFSET ").push_bind(offset);
+    window.push_limit(&mut q);
     q
 }
 
@@ -617,18 +695,19 @@ pub struct Among<'a> {
 }
 
 /// One page of `filter` (whose search, if any, is left out) keeping only the tickets in
-/// `among`. It walks the list order, ids only, in growing chunks, and stops once the page is
-/// full: with a common word (many tickets in `among`) that is a short walk, where reading every
-/// match first would read them all. The page's rows are then read by id.
+/// `among`. It walks the list order (from the window's position, if any), ids only, in growing
+/// chunks, and stops once the page is full: with a common word (many tickets in `among`) that
+/// is a short walk, where reading every match first would read them all. The page's rows are
+/// then read by id; one row more than the window's limit, like [`page`].
 pub async fn page_among(
     conn: &mut AnyConnection,
     filter: &TicketFilter,
     among: Among<'_>,
     sort: SortColumn,
     descending: bool,
-    limit: i64,
-    offset: i64,
+    window: &Window,
 ) -> Result<Vec<TicketRow>> {
+    let (limit, offset) = (window.limit().saturating_add(1), window.offset());
     let dialect = Dialect::of_connection(conn);
     let filter = TicketFilter {
         search: None,
@@ -652,6 +731,7 @@ pub async fn page_among(
             .push(sort.sql())
             .push(" AS k FROM tickets t");
         push_where(&mut q, dialect, &filter);
+        window.push_condition(&mut q, Some(sort.sql()), "t.id", descending);
         push_order(&mut q, sort, descending);
         q.push(" LIMIT ").push_bind(chunk);
         q.push(" OFFSET ").push_bind(walked);

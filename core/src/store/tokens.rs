@@ -1,8 +1,11 @@
 //! API tokens, stored only as the SHA-256 of the plain token.
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::insert_returning_id;
+use super::{
+    insert_returning_id,
+    keyset::{Slice, Window},
+};
 use crate::{error::Result, time::Timestamp};
 
 /// A token with the owner fields every use of it needs (one query, no second lookup).
@@ -46,21 +49,17 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRow>>
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
-pub async fn page(
-    conn: &mut AnyConnection,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<TokenRow>, i64)> {
-    let sql = select_tokens!("ORDER BY t.id LIMIT ? OFFSET ?");
-    let rows = sqlx::query_as(sql)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
+/// A page of tokens by id (see [`Window`]), with the total.
+pub async fn page(conn: &mut AnyConnection, window: &Window) -> Result<Slice<TokenRow>> {
+    let mut q = QueryBuilder::<Any>::new(select_tokens!("WHERE 1 = 1"));
+    window.push_condition(&mut q, None, "t.id", false);
+    q.push(" ORDER BY t.id");
+    window.push_limit(&mut q);
+    let rows = q.build_query_as().fetch_all(&mut *conn).await?;
     let total = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
         .fetch_one(conn)
         .await?;
-    Ok((rows, total))
+    Ok(Slice::cut(rows, window.limit(), total))
 }
 
 pub struct NewToken<'a> {

@@ -2,7 +2,11 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::{Dialect, records::record};
+use super::{
+    Dialect,
+    keyset::{Slice, Window},
+    records::record,
+};
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -97,26 +101,23 @@ pub async fn find_delivery(
     )
 }
 
-/// An endpoint's deliveries, newest first.
+/// An endpoint's deliveries, newest first (see [`Window`]), with their total.
 pub async fn delivery_page(
     conn: &mut AnyConnection,
     webhook_id: i64,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<DeliveryRow>, i64)> {
-    let rows = sqlx::query_as(select_deliveries!(
-        "WHERE webhook_id = ? ORDER BY id DESC LIMIT ? OFFSET ?"
-    ))
-    .bind(webhook_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    window: &Window,
+) -> Result<Slice<DeliveryRow>> {
+    let mut q = QueryBuilder::<Any>::new(select_deliveries!("WHERE webhook_id = "));
+    q.push_bind(webhook_id);
+    window.push_condition(&mut q, None, "id", true);
+    q.push(" ORDER BY id DESC");
+    window.push_limit(&mut q);
+    let rows = q.build_query_as().fetch_all(&mut *conn).await?;
     let total = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?")
         .bind(webhook_id)
         .fetch_one(conn)
         .await?;
-    Ok((rows, total))
+    Ok(Slice::cut(rows, window.limit(), total))
 }
 
 /// Queues a delivery; a second one for the same event and endpoint is ignored.

@@ -310,10 +310,8 @@ async fn ceiling(store: &Store, args: &Args) -> anyhow::Result<Vec<(String, f64)
                         .await
                         .is_ok()
                     } else {
-                        let q = ListQuery {
-                            limit: 25,
-                            ..ListQuery::default()
-                        };
+                        // The first page of 25, newest first.
+                        let q = ListQuery::default();
                         escalated::domain::tickets::list::list(&store, 1, &q)
                             .await
                             .is_ok()

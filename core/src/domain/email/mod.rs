@@ -18,9 +18,8 @@ pub fn message_key(message_id: &str) -> String {
 /// A page of the delivery log, newest first, with the total.
 pub async fn deliveries(
     store: &crate::store::Store,
-    limit: i64,
-    offset: i64,
-) -> crate::error::Result<(Vec<crate::store::email::DeliveryRow>, i64)> {
+    window: &crate::store::keyset::Window,
+) -> crate::error::Result<crate::store::keyset::Slice<crate::store::email::DeliveryRow>> {
     let mut conn = store.conn().await?;
-    crate::store::email::delivery_page(&mut conn, limit, offset).await
+    crate::store::email::delivery_page(&mut conn, window).await
 }

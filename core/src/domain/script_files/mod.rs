@@ -22,7 +22,12 @@ pub use load::load;
 pub use watch::watch;
 
 use super::{automations::Automation, macros::Macro, ticket_actions::TicketAction};
-use crate::{error::Error, scripting::Scripts, time::Timestamp};
+use crate::{
+    error::Error,
+    scripting::Scripts,
+    store::keyset::{Slice, SortValue, Window},
+    time::Timestamp,
+};
 
 /// Most files read from one folder; the rest (by name) are skipped with a warning.
 pub const MAX_FILES: usize = 1000;
@@ -152,25 +157,63 @@ pub async fn start(scripts: &Scripts, dir: &Path) {
     watch(scripts.clone(), dir.to_path_buf());
 }
 
-/// One page of `files` followed by the database's items, as one list: files first. `db` is
-/// asked for `(limit, offset)` of its own items and answers them with its total.
+/// One page of `files` followed by the database's items, as one list: files first (in the
+/// order of `file_key`, their file name), then the stored ones. `db` is asked for the window of
+/// its own items (by id) and answers them with its total. A keyset position in the files is
+/// the file name and negative id of the last one shown; a positive id is past the files.
 pub async fn merged_page<T: Clone, F, Fut>(
     files: &[T],
-    limit: i64,
-    offset: i64,
+    file_key: impl Fn(&T) -> &str,
+    window: &Window,
     db: F,
-) -> crate::error::Result<(Vec<T>, i64)>
+) -> crate::error::Result<Slice<T>>
 where
-    F: FnOnce(i64, i64) -> Fut,
-    Fut: Future<Output = crate::error::Result<(Vec<T>, i64)>>,
+    F: FnOnce(Window) -> Fut,
+    Fut: Future<Output = crate::error::Result<Slice<T>>>,
 {
-    let count = files.len() as i64;
-    let start = offset.clamp(0, count);
-    let end = offset.saturating_add(limit).clamp(start, count);
-    let mut items: Vec<T> = files[start as usize..end as usize].to_vec();
-    let (rows, total) = db(limit - (end - start), (offset - count).max(0)).await?;
-    items.extend(rows);
-    Ok((items, count + total))
+    let count = files.len();
+    let limit = usize::try_from(window.limit()).unwrap_or(0);
+    // Where the page starts among the files, and where the stored items start.
+    let (start, stored_from) = match window {
+        Window::Offset { offset, .. } => {
+            let offset = usize::try_from(*offset).unwrap_or(usize::MAX);
+            (offset.min(count), None)
+        }
+        Window::After {
+            after: Some(position),
+            ..
+        } if position.id > 0 => (count, Some(position.clone())),
+        Window::After { after, .. } => {
+            let start = match after.as_ref().and_then(|p| p.key.as_ref()) {
+                Some(SortValue::Text(name)) => files
+                    .iter()
+                    .position(|f| file_key(f) > name.as_str())
+                    .unwrap_or(count),
+                _ => 0,
+            };
+            (start, None)
+        }
+    };
+    let end = start.saturating_add(limit).min(count);
+    let rest = (limit - (end - start)) as i64;
+    let db_window = match window {
+        Window::Offset { offset, .. } => Window::Offset {
+            limit: rest,
+            offset: (*offset - count as i64).max(0),
+        },
+        Window::After { .. } => Window::After {
+            limit: rest,
+            after: stored_from,
+        },
+    };
+    let stored = db(db_window).await?;
+    let mut items: Vec<T> = files[start..end].to_vec();
+    items.extend(stored.items);
+    Ok(Slice {
+        items,
+        total: count as i64 + stored.total,
+        more: end < count || stored.more,
+    })
 }
 
 #[cfg(test)]
@@ -179,6 +222,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::store::keyset::Position;
     use crate::{
         config::ScriptsConfig,
         scripting::{Entry, values},
@@ -236,16 +280,67 @@ mod tests {
 
     #[tokio::test]
     async fn pages_run_through_files_then_the_database() {
-        let files = [-3, -2, -1];
-        let db = |limit: i64, offset: i64| async move {
-            let rows: Vec<i64> = (1..=4).skip(offset as usize).take(limit as usize).collect();
-            Ok((rows, 4))
+        let files = ["a", "b", "c"];
+        fn key<'a>(f: &'a &str) -> &'a str {
+            f
+        }
+        // Stored ids 1..=4, shown as their number.
+        let db = |window: Window| async move {
+            let all = ["1", "2", "3", "4"];
+            let from = match &window {
+                Window::Offset { offset, .. } => *offset as usize,
+                Window::After { after, .. } => after.as_ref().map_or(0, |p| p.id as usize),
+            };
+            let rows: Vec<&str> = all
+                .iter()
+                .skip(from)
+                .take(window.limit() as usize + 1)
+                .copied()
+                .collect();
+            Ok(Slice::cut(rows, window.limit(), 4))
         };
-        let page = |limit, offset| merged_page(&files, limit, offset, db);
-        assert_eq!(page(2, 0).await.unwrap(), (vec![-3, -2], 7));
-        assert_eq!(page(2, 2).await.unwrap(), (vec![-1, 1], 7));
-        assert_eq!(page(2, 4).await.unwrap(), (vec![2, 3], 7));
-        assert_eq!(page(5, 5).await.unwrap(), (vec![3, 4], 7));
-        assert_eq!(page(5, 10).await.unwrap(), (vec![], 7));
+        let page = |limit, offset| {
+            let window = Window::Offset { limit, offset };
+            async move {
+                let s = merged_page(&files, key, &window, db).await.unwrap();
+                (s.items, s.total, s.more)
+            }
+        };
+        assert_eq!(page(2, 0).await, (vec!["a", "b"], 7, true));
+        assert_eq!(page(2, 2).await, (vec!["c", "1"], 7, true));
+        assert_eq!(page(2, 4).await, (vec!["2", "3"], 7, true));
+        assert_eq!(page(5, 5).await, (vec!["3", "4"], 7, false));
+        assert_eq!(page(5, 10).await, (vec![], 7, false));
+        assert_eq!(
+            page(3, 0).await,
+            (vec!["a", "b", "c"], 7, true),
+            "the files fill it"
+        );
+
+        let after = |limit, after: Option<Position>| {
+            let window = Window::After { limit, after };
+            async move {
+                let s = merged_page(&files, key, &window, db).await.unwrap();
+                (s.items, s.more)
+            }
+        };
+        let file = |name: &str| {
+            Some(Position {
+                key: Some(SortValue::Text(name.into())),
+                id: -1,
+            })
+        };
+        assert_eq!(after(2, None).await, (vec!["a", "b"], true));
+        assert_eq!(after(2, file("b")).await, (vec!["c", "1"], true));
+        assert_eq!(after(1, file("c")).await, (vec!["1"], true));
+        assert_eq!(
+            after(2, Some(Position::id(1))).await,
+            (vec!["2", "3"], true)
+        );
+        assert_eq!(
+            after(2, Some(Position::id(2))).await,
+            (vec!["3", "4"], false)
+        );
+        assert_eq!(after(2, Some(Position::id(4))).await, (vec![], false));
     }
 }

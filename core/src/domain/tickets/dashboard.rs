@@ -8,6 +8,7 @@ use crate::{
     error::Result,
     store::{
         Store,
+        keyset::Window,
         tickets::{self, SortColumn, TicketFilter},
     },
     time,
@@ -52,7 +53,14 @@ pub async fn load(store: &Store, now: time::Timestamp, viewer_id: i64) -> Result
         ..unassigned.clone()
     };
     let newest = async |conn: &mut sqlx::AnyConnection, filter: &TicketFilter, n: i64| {
-        tickets::page(conn, filter, SortColumn::CreatedAt, true, n, 0).await
+        let first = Window::Offset {
+            limit: n,
+            offset: 0,
+        };
+        let mut rows = tickets::page(conn, filter, SortColumn::CreatedAt, true, &first).await?;
+        // The page reads one row more, to tell whether more follow; not wanted here.
+        rows.truncate(usize::try_from(n).unwrap_or(0));
+        Ok::<_, crate::error::Error>(rows)
     };
     let recent = newest(&mut conn, &TicketFilter::default(), 10).await?;
     let sla_breaching = newest(&mut conn, &breached, 5).await?;

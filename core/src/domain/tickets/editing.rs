@@ -53,6 +53,8 @@ impl Editing {
         let row = tickets::lock_by_reference(tx, dialect, reference)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
+        // Whatever the change, the ticket's version and place in the change feed move on.
+        tx.touch_ticket(row.id);
         Ok(Self::from_row(row, actor.cloned(), rules, now))
     }
 
@@ -69,6 +71,7 @@ impl Editing {
         let row = tickets::find(tx, id)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
+        tx.touch_ticket(row.id);
         Ok(Self::from_row(row, None, rules, now))
     }
 

@@ -10,12 +10,13 @@ use crate::{
     error::Result,
     store::{
         Store,
+        keyset::{Slice, Window},
         remembered::MatchSet,
         tickets::{self, SortColumn, TicketFilter, TicketSearch},
     },
 };
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ListQuery {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
@@ -28,16 +29,48 @@ pub struct ListQuery {
     pub following: bool,
     pub sort: Option<SortColumn>,
     pub descending: Option<bool>,
-    pub limit: i64,
-    pub offset: i64,
+    pub window: Window,
+}
+
+impl ListQuery {
+    /// The order the list is read in: the column, and whether descending (default: newest
+    /// first).
+    pub fn order(&self) -> (SortColumn, bool) {
+        (
+            self.sort.unwrap_or(SortColumn::CreatedAt),
+            self.descending.unwrap_or(true),
+        )
+    }
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            status: None,
+            priority: None,
+            department_id: None,
+            assigned_to: None,
+            unassigned: false,
+            ticket_type: None,
+            search: None,
+            sla_breached: false,
+            following: false,
+            sort: None,
+            descending: None,
+            window: Window::Offset {
+                limit: 25,
+                offset: 0,
+            },
+        }
+    }
 }
 
 /// Reading a match by its id costs about as much as walking this many rows of an index (see
 /// [`walk_cost_is_lower`]).
 const MATCH_COST: i64 = 10;
 
-/// A page of ticket summaries and the total matching.
-pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<TicketView>, i64)> {
+/// A page of ticket summaries, with the total matching.
+pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<TicketView>> {
     let terms = match q.search.as_deref().map(str::trim) {
         Some("") | None => None,
         Some(text) => Some(search::parse(text)?),
@@ -66,17 +99,15 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
     // A common word's page walks the list order against the word's remembered match set.
     let walk = match &filter.search {
         Some(search) if tickets::can_walk(search) => {
-            match walk_length(store, search, q.offset + q.limit).await? {
+            let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
+            match walk_length(store, search, page_end).await? {
                 Some(expected) => Some((match_set(store, search).await?, expected)),
                 None => None,
             }
         }
         _ => None,
     };
-    let (sort, descending) = (
-        q.sort.unwrap_or(SortColumn::CreatedAt),
-        q.descending.unwrap_or(true),
-    );
+    let (sort, descending) = q.order();
     let mut conn = store.conn().await?;
     let rows = match &walk {
         Some((ids, expected)) => {
@@ -85,14 +116,17 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<(Vec<T
                 ids,
                 first_chunk: (expected + expected / 4).max(64),
             };
-            tickets::page_among(
-                &mut conn, &filter, among, sort, descending, q.limit, q.offset,
-            )
-            .await?
+            tickets::page_among(&mut conn, &filter, among, sort, descending, &q.window).await?
         }
-        None => tickets::page(&mut conn, &filter, sort, descending, q.limit, q.offset).await?,
+        None => tickets::page(&mut conn, &filter, sort, descending, &q.window).await?,
     };
-    Ok((view::decorate(&mut conn, rows, viewer_id).await?, total))
+    let slice = Slice::cut(rows, q.window.limit(), total);
+    let items = view::decorate(&mut conn, slice.items, viewer_id).await?;
+    Ok(Slice {
+        items,
+        total: slice.total,
+        more: slice.more,
+    })
 }
 
 /// The ids the search's words match, remembered (see `store::remembered`).

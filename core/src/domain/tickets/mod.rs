@@ -6,6 +6,7 @@ pub mod apply;
 pub mod create;
 pub mod dashboard;
 pub mod editing;
+pub mod feed;
 pub mod housekeeping;
 pub mod list;
 pub mod operations;

@@ -86,6 +86,35 @@ pub async fn load(
     Ok(view)
 }
 
+/// Several tickets with everything, as [`load`] shows one: a fixed number of queries for any
+/// number of rows.
+pub async fn load_many(
+    conn: &mut sqlx::AnyConnection,
+    rows: Vec<TicketRow>,
+    viewer_id: i64,
+) -> Result<Vec<TicketView>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut replies_of: HashMap<i64, Vec<ReplyRow>> = HashMap::new();
+    for reply in replies::of_tickets(conn, &ids).await? {
+        replies_of.entry(reply.ticket_id).or_default().push(reply);
+    }
+    let mut activities_of: HashMap<i64, Vec<ActivityRow>> = HashMap::new();
+    for activity in activities::of_tickets(conn, &ids).await? {
+        activities_of
+            .entry(activity.ticket_id)
+            .or_default()
+            .push(activity);
+    }
+    let mut views = decorate(conn, rows, viewer_id).await?;
+    for view in &mut views {
+        view.conversation = Some(Conversation {
+            replies: replies_of.remove(&view.row.id).unwrap_or_default(),
+            activities: activities_of.remove(&view.row.id).unwrap_or_default(),
+        });
+    }
+    Ok(views)
+}
+
 /// `Ticket not found.` unless the ticket `reference` exists (and is not deleted).
 pub async fn exists(conn: &mut sqlx::AnyConnection, reference: &str) -> Result<()> {
     tickets::find_by_reference(conn, reference)
