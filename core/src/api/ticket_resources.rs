@@ -4,9 +4,9 @@ use poem_openapi::Object;
 
 use super::attachments::Attachment;
 use crate::{
+    api::date_time::DateTime,
     domain::tickets::{Priority, Status, TicketRules, TicketType, view::TicketView},
     store::{activities::ActivityRow, replies::ReplyRow},
-    time::{rfc3339, rfc3339_opt},
 };
 
 #[derive(Debug, Clone, Object)]
@@ -35,14 +35,14 @@ pub struct TagResource {
 #[oai(rename = "TicketSla")]
 pub struct SlaResource {
     pub policy_id: Option<i64>,
-    pub first_response_due_at: Option<String>,
-    pub first_response_at: Option<String>,
+    pub first_response_due_at: Option<DateTime>,
+    pub first_response_at: Option<DateTime>,
     pub first_response_breached: bool,
-    pub resolution_due_at: Option<String>,
+    pub resolution_due_at: Option<DateTime>,
     pub resolution_breached: bool,
     /// When the clock stopped (the ticket waits on the customer); null while it runs. Due
     /// times move later by the pause when it ends.
-    pub paused_at: Option<String>,
+    pub paused_at: Option<DateTime>,
 }
 
 /// A ticket as listed (no description, conversation or history).
@@ -69,11 +69,11 @@ pub struct TicketSummary {
     pub is_following: bool,
     /// The statuses this ticket may move to now.
     pub allowed_transitions: Vec<Status>,
-    pub last_reply_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub closed_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub last_reply_at: Option<DateTime>,
+    pub resolved_at: Option<DateTime>,
+    pub closed_at: Option<DateTime>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 /// A public reply or an internal note.
@@ -84,7 +84,7 @@ pub struct ReplyResource {
     pub body: String,
     pub is_internal_note: bool,
     pub author: Option<NamedRef>,
-    pub created_at: String,
+    pub created_at: DateTime,
     /// The files sent with it (metadata; download each from its `url`).
     pub attachments: Vec<Attachment>,
 }
@@ -99,7 +99,7 @@ pub struct ActivityResource {
     pub kind: String,
     pub properties: serde_json::Value,
     pub causer: Option<NamedRef>,
-    pub created_at: String,
+    pub created_at: DateTime,
 }
 
 /// A ticket with its description, conversation (internal notes included, marked) and history.
@@ -169,22 +169,22 @@ impl TicketSummary {
                 .collect(),
             sla: SlaResource {
                 policy_id: r.sla_policy_id,
-                first_response_due_at: rfc3339_opt(r.first_response_due_at),
-                first_response_at: rfc3339_opt(r.first_response_at),
+                first_response_due_at: r.first_response_due_at.map(DateTime),
+                first_response_at: r.first_response_at.map(DateTime),
                 first_response_breached: r.first_response_breached != 0,
-                resolution_due_at: rfc3339_opt(r.resolution_due_at),
+                resolution_due_at: r.resolution_due_at.map(DateTime),
                 resolution_breached: r.resolution_breached != 0,
-                paused_at: rfc3339_opt(r.sla_paused_at),
+                paused_at: r.sla_paused_at.map(DateTime),
             },
             sla_breached: r.sla_breached != 0,
             followers_count: v.followers_count,
             is_following: v.is_following,
             allowed_transitions: rules.transitions(status).to_vec(),
-            last_reply_at: rfc3339_opt(r.last_reply_at),
-            resolved_at: rfc3339_opt(r.resolved_at),
-            closed_at: rfc3339_opt(r.closed_at),
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
+            last_reply_at: r.last_reply_at.map(DateTime),
+            resolved_at: r.resolved_at.map(DateTime),
+            closed_at: r.closed_at.map(DateTime),
+            created_at: DateTime(r.created_at),
+            updated_at: DateTime(r.updated_at),
         }
     }
 }
@@ -199,7 +199,7 @@ impl From<&ReplyRow> for ReplyResource {
                 id,
                 name: p.author_name.clone().unwrap_or_default(),
             }),
-            created_at: rfc3339(p.created_at),
+            created_at: DateTime(p.created_at),
             attachments: Vec::new(),
         }
     }
@@ -215,7 +215,7 @@ impl From<&ActivityRow> for ActivityResource {
                 id,
                 name: a.causer_name.clone().unwrap_or_default(),
             }),
-            created_at: rfc3339(a.created_at),
+            created_at: DateTime(a.created_at),
         }
     }
 }

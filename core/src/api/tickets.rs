@@ -21,6 +21,7 @@ use super::{
     ticket_resources::{TicketResource, TicketSummary},
 };
 use crate::{
+    api::date_time::DateTime,
     app::AppState,
     auth::Principal,
     domain::{
@@ -176,7 +177,7 @@ pub struct ReplyCreated {
     pub body: String,
     pub is_internal_note: bool,
     pub author: super::ticket_resources::NamedRef,
-    pub created_at: String,
+    pub created_at: DateTime,
     pub attachments: Vec<Attachment>,
 }
 
@@ -493,7 +494,7 @@ impl TicketsApi {
                 id: caller.0.user_id,
                 name: caller.0.name.clone(),
             },
-            created_at: crate::time::rfc3339(now),
+            created_at: DateTime(now),
             attachments: files,
         };
         Ok(created(
