@@ -13,6 +13,7 @@ both_databases!(
     references_stay_unique_under_50_concurrent_creates,
     show_is_404_for_unknown_or_numeric_references,
     html_is_stored_verbatim,
+    a_201_carries_the_location_of_what_it_made,
 );
 
 async fn create_answers_201_with_the_full_ticket(app: TestApp) {
@@ -224,4 +225,62 @@ async fn html_is_stored_verbatim(app: TestApp) {
     let t = app.ticket(&token, html, json!({"description": html})).await;
     assert_eq!(t["subject"], html);
     assert_eq!(t["description"], html);
+}
+
+/// Contract §9.1: a 201 carries `Location`, the new resource's URL (a reply's: its ticket's),
+/// and reading it gives what was made.
+async fn a_201_carries_the_location_of_what_it_made(app: TestApp) {
+    let admin = app.admin_token.clone();
+    let path_of = |reply: &crate::support::Reply| {
+        let location = reply.header("location").expect("a Location header");
+        let base = app.base.strip_prefix(&app.origin).unwrap();
+        location
+            .strip_prefix(base)
+            .unwrap_or_else(|| panic!("{location} is not under {base}"))
+            .to_string()
+    };
+    for path in ["/tickets/create", "/tickets"] {
+        let made = app
+            .post(
+                path,
+                &admin,
+                json!({"subject": "Where", "description": "Here"}),
+            )
+            .await
+            .expect(201);
+        let reference = made.data()["reference"].as_str().unwrap().to_string();
+        assert_eq!(path_of(&made), format!("/tickets/{reference}"));
+        let shown = app.get(&path_of(&made), &admin).await.expect(200);
+        assert_eq!(shown.data()["reference"], reference.as_str());
+    }
+    let reply = app
+        .post(
+            "/tickets/ESC-00001/reply",
+            &admin,
+            json!({"body": "On it."}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(path_of(&reply), "/tickets/ESC-00001");
+    let tag = app
+        .post(
+            "/admin/tags/create",
+            &admin,
+            json!({"name": "located", "color": "#123456"}),
+        )
+        .await
+        .expect(201);
+    let shown = app.get(&path_of(&tag), &admin).await.expect(200);
+    assert_eq!(shown.data()["name"], "located");
+    let user_id = app.user("Lou", "lou@example.com", "agent").await;
+    let token = app
+        .post(
+            "/admin/api-tokens/create",
+            &admin,
+            json!({"name": "located", "user_id": user_id, "abilities": ["*"]}),
+        )
+        .await
+        .expect(201);
+    let id = token.data()["id"].as_i64().unwrap();
+    assert_eq!(path_of(&token), format!("/admin/api-tokens/{id}"));
 }

@@ -12,7 +12,7 @@ use poem_openapi::{
 
 use super::{
     body::DeferredJson,
-    envelope::{Created, Data, Written, created, data, written},
+    envelope::{Created, Data, Written, created, data, location, written},
     errors::ApiResult,
     params::{Listed, PageRequest},
     removal::{RemovalResult, removed},
@@ -89,13 +89,20 @@ where
 pub async fn create<T: AdminResource, C>(
     state: &AppState,
     caller: &Caller,
+    uri: &Uri,
     body: impl Into<T::Create>,
 ) -> ApiResult<Created<C>>
 where
     C: From<T::Created> + ParseFromJSON + ToJSON + Send,
 {
-    let made = T::create(context(state, caller), body.into()).await?;
-    Ok(created(made.into(), &format!("{} created.", T::KIND)))
+    let made: C = T::create(context(state, caller), body.into()).await?.into();
+    // Every admin record answers its `id`; the created one (a webhook with its secret, say)
+    // need not be the listed type, so the id is read from what is answered.
+    let id = made
+        .to_json()
+        .and_then(|json| json.get("id").map(|id| id.to_string()));
+    let location = location(uri, id.as_deref());
+    Ok(created(made, &format!("{} created.", T::KIND), location))
 }
 
 pub async fn update<T: AdminResource, R, B>(
@@ -197,9 +204,16 @@ macro_rules! admin_api {
                 &self,
                 caller: $crate::api::security::Caller,
                 state: poem::web::Data<&$crate::app::AppState>,
+                req: &poem::Request,
                 body: $crate::api::body::JsonBody<$create>,
             ) -> $crate::api::errors::ApiResult<$crate::api::envelope::Created<$created>> {
-                $crate::api::admin::create::<$kind, $created>(&state, &caller, body.0).await
+                $crate::api::admin::create::<$kind, $created>(
+                    &state,
+                    &caller,
+                    req.original_uri(),
+                    body.0,
+                )
+                .await
             }
 
             $(#[doc = $update_doc])*

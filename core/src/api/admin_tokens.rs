@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{
     ApiTags,
     body::{DeferredJson, JsonBody},
-    envelope::{Created, Done, Written, created, done, written},
+    envelope::{Created, Done, Written, created, done, location, written},
     errors::ApiResult,
     params::{Listed, PageRequest},
     security::Caller,
@@ -168,6 +168,7 @@ impl AdminTokensApi {
         &self,
         _caller: Caller,
         state: State<&AppState>,
+        req: &poem::Request,
         body: JsonBody<CreateTokenRequest>,
     ) -> ApiResult<Created<CreatedToken>> {
         let body = body.0;
@@ -191,12 +192,14 @@ impl AdminTokensApi {
             },
         )
         .await?;
+        let location = location(req.original_uri(), Some(&token.id.to_string()));
         Ok(created(
             CreatedToken {
                 token: token.into(),
                 plain_text_token: plain,
             },
             "API token created.",
+            location,
         ))
     }
 

@@ -63,11 +63,31 @@ impl PageMeta {
     }
 }
 
-/// 201 with the written envelope.
+/// 201 with the written envelope and the new resource's URL.
 #[derive(ApiResponse)]
 pub enum Created<T: ParseFromJSON + ToJSON + Send> {
     #[oai(status = 201)]
-    Created(Json<Written<T>>),
+    Created(
+        Json<Written<T>>,
+        /// The new resource's URL (a reply's: its ticket's).
+        #[oai(header = "Location")]
+        String,
+    ),
+}
+
+/// The URL of a resource made by a POST to `posted_to`: the collection it was posted to (the
+/// path without its trailing `/create`, or `/reply` for a reply, which lives on its ticket),
+/// then `id`, if any.
+pub fn location(posted_to: &poem::http::Uri, id: Option<&str>) -> String {
+    let path = posted_to.path();
+    let base = ["/create", "/reply"]
+        .iter()
+        .find_map(|suffix| path.strip_suffix(suffix))
+        .unwrap_or(path);
+    match id {
+        Some(id) => format!("{base}/{id}"),
+        None => base.to_string(),
+    }
 }
 
 pub fn data<T: ParseFromJSON + ToJSON>(data: T) -> Json<Data<T>> {
@@ -81,12 +101,40 @@ pub fn written<T: ParseFromJSON + ToJSON>(data: T, message: &str) -> Json<Writte
     })
 }
 
-pub fn created<T: ParseFromJSON + ToJSON + Send>(data: T, message: &str) -> Created<T> {
-    Created::Created(written(data, message))
+pub fn created<T: ParseFromJSON + ToJSON + Send>(
+    data: T,
+    message: &str,
+    location: String,
+) -> Created<T> {
+    Created::Created(written(data, message), location)
 }
 
 pub fn done(message: &str) -> Json<Done> {
     Json(Done {
         message: message.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_is_the_collection_then_the_id() {
+        let uri = |path: &str| path.parse::<poem::http::Uri>().unwrap();
+        let at = |path: &str, id| location(&uri(path), id);
+        assert_eq!(at("/api/admin/tags/create", Some("7")), "/api/admin/tags/7");
+        assert_eq!(
+            at("/api/tickets", Some("ESC-00001")),
+            "/api/tickets/ESC-00001"
+        );
+        assert_eq!(
+            at("/api/tickets/create?x=1", Some("ESC-00002")),
+            "/api/tickets/ESC-00002"
+        );
+        assert_eq!(
+            at("/api/tickets/ESC-00003/reply", None),
+            "/api/tickets/ESC-00003"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! `/tickets`: the list, creation, one ticket, and the changes made to it.
 
-use poem::web::Data as State;
+use poem::{Request, http::Uri, web::Data as State};
 use poem_openapi::{
     Enum, Object, OpenApi, Union,
     param::{Path, Query},
@@ -13,7 +13,7 @@ use super::{
     ApiTags,
     attachments::Attachment,
     body::DeferredJson,
-    envelope::{Created, Data, Done, Written, created, data, done, written},
+    envelope::{Created, Data, Done, Written, created, data, done, location, written},
     errors::ApiResult,
     multipart::{DeferredJsonOrForm, JsonOrForm},
     params::{Flag, Listed, PageRequest},
@@ -238,6 +238,7 @@ async fn edit_and_show<T>(
 async fn create_ticket(
     state: &AppState,
     caller: Principal,
+    uri: &Uri,
     body: CreateTicketRequest,
 ) -> ApiResult<Created<TicketResource>> {
     let reference = create::create(
@@ -264,6 +265,7 @@ async fn create_ticket(
     Ok(created(
         show(state, &reference, &caller).await?,
         "Ticket created.",
+        location(uri, Some(&reference)),
     ))
 }
 
@@ -308,7 +310,7 @@ impl TicketsApi {
         /// never shows a ticket twice or skips one that existed when it began. A cursor
         /// belongs to its `sort_by` and `sort_dir` (else 422).
         cursor: Query<Option<String>>,
-        req: &poem::Request,
+        req: &Request,
     ) -> ApiResult<Listed<TicketSummary>> {
         let on = |flag: Option<Flag>| flag.is_some_and(|f| f.0);
         let mut query = ListQuery {
@@ -365,9 +367,10 @@ impl TicketsApi {
         &self,
         caller: Caller,
         state: State<&AppState>,
+        req: &Request,
         body: JsonOrForm<CreateTicketRequest>,
     ) -> ApiResult<Created<TicketResource>> {
-        create_ticket(&state, caller.0, body.0).await
+        create_ticket(&state, caller.0, req.original_uri(), body.0).await
     }
 
     /// Create a ticket (alias of `POST /tickets/create`)
@@ -378,9 +381,10 @@ impl TicketsApi {
         &self,
         caller: Caller,
         state: State<&AppState>,
+        req: &Request,
         body: JsonOrForm<CreateTicketRequest>,
     ) -> ApiResult<Created<TicketResource>> {
-        create_ticket(&state, caller.0, body.0).await
+        create_ticket(&state, caller.0, req.original_uri(), body.0).await
     }
 
     /// Changes since a point (the incremental export)
@@ -466,6 +470,7 @@ impl TicketsApi {
         &self,
         caller: Caller,
         state: State<&AppState>,
+        req: &Request,
         reference: Path<String>,
         body: DeferredJsonOrForm<ReplyRequest>,
     ) -> ApiResult<Created<ReplyCreated>> {
@@ -504,6 +509,7 @@ impl TicketsApi {
             } else {
                 "Reply sent."
             },
+            location(req.original_uri(), None),
         ))
     }
 
