@@ -14,7 +14,7 @@ use poem_openapi::{
     ApiResponse,
     error::{ParseParamError, ParsePathError},
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
-    types::Type,
+    types::{ToJSON, Type},
 };
 use serde_json::json;
 
@@ -42,26 +42,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Unauthenticated => "unauthenticated",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::ValidationFailed => "validation_failed",
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::PreconditionFailed => "precondition_failed",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::ServiceUnavailable => "service_unavailable",
-            ErrorCode::ServerError => "server_error",
-        }
-    }
-
     /// The code of an answer known only by its status: the framework's own failures, and
     /// errors a plugin answers.
     pub fn for_status(status: StatusCode) -> Self {
@@ -153,7 +133,7 @@ pub(crate) fn body(
     message: &str,
     errors: Option<&FieldErrors>,
 ) -> Response {
-    let mut value = json!({ "message": message, "code": code.as_str() });
+    let mut value = json!({ "message": message, "code": code.to_json() });
     if let Some(errors) = errors {
         value["errors"] = errors
             .iter()

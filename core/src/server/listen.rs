@@ -323,7 +323,8 @@ fn own_answer(head: &[u8]) -> Vec<u8> {
         431 => "Request headers too large.",
         _ => "Malformed request.",
     };
-    let code = crate::api::errors::ErrorCode::for_status(status).as_str();
+    let code =
+        poem_openapi::types::ToJSON::to_json(&crate::api::errors::ErrorCode::for_status(status));
     let body = serde_json::json!({ "message": message, "code": code }).to_string();
     format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/json; charset=utf-8\r\n\

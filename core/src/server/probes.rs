@@ -58,7 +58,8 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         })
         .collect();
     // Like every error answer, it carries the envelope's message and code too.
-    let code = crate::api::errors::ErrorCode::ServiceUnavailable.as_str();
+    let code =
+        poem_openapi::types::ToJSON::to_json(&crate::api::errors::ErrorCode::ServiceUnavailable);
     json_answer(
         StatusCode::SERVICE_UNAVAILABLE,
         json!({
