@@ -83,13 +83,17 @@ impl Drop for PluginDir {
     }
 }
 
+const PLUGIN_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// A server with hello, csat and the wrong-ABI plugin in its plugins folder.
 async fn spawn(backend: Backend) -> Option<(TestApp, PluginDir)> {
     let dir = PluginDir::new(&["hello", "csat", "wrong-abi"]);
     let path = dir.path();
     let app = TestApp::spawn_with(backend, |config| {
         config.plugins.dir = path;
-        config.plugins.timeout_ms = 1000;
+        // Well above what a handler that writes through the host takes on a busy machine, and
+        // well below the slow handler's sleep, so only the timeout test meets the timeout.
+        config.plugins.timeout_ms = PLUGIN_TIMEOUT.as_millis() as u64;
     })
     .await?;
     Some((app, dir))
@@ -360,15 +364,15 @@ async fn slow_handler_is_a_500_after_the_timeout(app: TestApp) {
     app.get("/plugins/hello/sleep/10", &token).await.expect(200);
     let started = Instant::now();
     let reply = app
-        .get("/plugins/hello/sleep/3000", &token)
+        .get("/plugins/hello/sleep/10000", &token)
         .await
         .expect(500);
     assert_eq!(reply.message(), "Server error.");
-    // The rule: answered at the timeout, not when the handler ends (3 s after it began).
+    // The rule: answered at the timeout, not when the handler ends (10 s after it began).
     let answered = started.elapsed();
     assert!(
-        (Duration::from_millis(1000)..Duration::from_millis(3000)).contains(&answered),
-        "answered after {answered:?}: before the handler ended, at the 1 s timeout"
+        (PLUGIN_TIMEOUT..Duration::from_secs(10)).contains(&answered),
+        "answered after {answered:?}: before the handler ended, at the {PLUGIN_TIMEOUT:?} timeout"
     );
     app.get("/plugins/hello/hello", &token).await.expect(200);
 }
