@@ -119,6 +119,10 @@ pub enum Error {
     /// An `If-Match` precondition does not hold (412): the resource changed since it was read.
     #[error("Precondition failed.")]
     PreconditionFailed,
+    /// The request body stopped arriving: not all of it came within `server.header_timeout_ms`
+    /// of the head (408).
+    #[error("Request timeout: the body did not arrive in time.")]
+    BodyTimeout,
     /// The database cannot be reached now (503, with `Retry-After`); the cause is logged.
     #[error("Service unavailable.")]
     Unavailable,

@@ -26,6 +26,7 @@ both_databases!(
     idle_and_slow_connections_are_closed_while_other_requests_are_served,
     a_kept_alive_connection_waits_keep_alive_secs_for_its_next_request,
     the_next_head_gets_header_timeout_from_its_first_byte,
+    a_stalled_body_is_answered_408_and_its_request_changes_nothing,
 );
 
 fn host(app: &TestApp) -> String {
@@ -235,4 +236,56 @@ async fn the_next_head_gets_header_timeout_from_its_first_byte(app: TestApp) {
         after >= HEADER_TIMEOUT.mul_f32(0.8) && after < KEEP_ALIVE,
         "closed after {after:?}"
     );
+}
+
+async fn a_stalled_body_is_answered_408_and_its_request_changes_nothing(app: TestApp) {
+    let (_, token) = app.agent(&["tickets:write", "tickets:read"]).await;
+    let prefix = &app.config.api.prefix;
+    let boundary = "xYzBoundary";
+    let stalled = [
+        // A JSON body cut short.
+        (
+            format!("{prefix}/tickets/create"),
+            "application/json".to_string(),
+            "{\"subject\": \"Sl".to_string(),
+        ),
+        // An upload whose file part stops arriving: streamed to storage as it comes.
+        (
+            format!("{prefix}/attachments"),
+            format!("multipart/form-data; boundary={boundary}"),
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello, "
+            ),
+        ),
+    ];
+    for (path, content_type, part) in stalled {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 2000\r\n\r\n{part}",
+            host(&app)
+        );
+        let ended = until_closed(
+            host(&app),
+            head.into_bytes(),
+            vec![],
+            Duration::ZERO,
+            Duration::from_secs(15),
+        )
+        .await
+        .expect("the connection is closed");
+        assert!(
+            ended.received.starts_with("HTTP/1.1 408 "),
+            "{path}: {}",
+            ended.received
+        );
+        assert!(
+            ended.received.contains(r#""code":"validation_failed""#)
+                && ended.received.contains("did not arrive in time"),
+            "{path}: {}",
+            ended.received
+        );
+    }
+    let listed = app.get("/tickets", &token).await;
+    assert_eq!(listed.body["meta"]["total"], 0, "{}", listed.body);
 }

@@ -109,6 +109,7 @@ impl Error {
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Error::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -244,7 +245,7 @@ const UNAVAILABLE_RETRY_AFTER: u32 = 2;
 
 /// The error statuses any endpoint may answer, with their documentation; each body also carries
 /// its `code` (see [`ErrorCode`]).
-pub const ERROR_STATUSES: [(u16, &str); 11] = [
+pub const ERROR_STATUSES: [(u16, &str); 12] = [
     (400, "The body is not valid JSON (`Invalid JSON.`)."),
     (
         401,
@@ -255,6 +256,10 @@ pub const ERROR_STATUSES: [(u16, &str); 11] = [
         "The token lacks the ability, or its owner's role does not allow this (`Insufficient permissions.`, `User no longer has agent access.`); or the resource is read-only (a script loaded from a file: the message names the file).",
     ),
     (404, "The addressed resource does not exist."),
+    (
+        408,
+        "The request body did not arrive within `server.header_timeout_ms` of its head (`Request timeout: the body did not arrive in time.`); the connection is closed.",
+    ),
     (
         409,
         "A request with the same `Idempotency-Key` is still running (`code: conflict`); see `Retry-After`.",

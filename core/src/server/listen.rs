@@ -22,7 +22,10 @@ use std::{
     io,
     net::SocketAddr,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
     time::Duration,
 };
@@ -148,8 +151,10 @@ async fn serve_connection(
                     Scheme::HTTP,
                 ));
                 let body: PoemBody = req.take_body().into();
+                let expired = BodyExpired::default();
+                req.extensions_mut().insert(expired.clone());
                 req.set_body(poem::Body::from(
-                    Deadline::new(body, limits.header_timeout).boxed(),
+                    Deadline::new(body, limits.header_timeout, expired).boxed(),
                 ));
                 let response: hyper::Response<_> = endpoint.get_response(req).await.into();
                 Ok::<_, std::convert::Infallible>(response.map(|body| Answer {
@@ -431,18 +436,31 @@ impl<B: HttpBody + Unpin> HttpBody for Answer<B> {
     }
 }
 
+/// Set (in the request's extensions) once the request's body missed its [`Deadline`]: whatever
+/// then failed while reading it (JSON, a form, an upload streamed to storage) is answered 408.
+#[derive(Debug, Clone, Default)]
+pub struct BodyExpired(Arc<AtomicBool>);
+
+impl BodyExpired {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// A request body that must arrive whole within a time limit from the request head; past it,
 /// reading fails (`TimedOut`), as a client stalling its body would otherwise hold the request.
 pub struct Deadline<B> {
     body: B,
     timer: Pin<Box<Sleep>>,
+    expired: BodyExpired,
 }
 
 impl<B> Deadline<B> {
-    pub fn new(body: B, limit: Duration) -> Deadline<B> {
+    pub fn new(body: B, limit: Duration, expired: BodyExpired) -> Deadline<B> {
         Deadline {
             body,
             timer: Box::pin(tokio::time::sleep(limit)),
+            expired,
         }
     }
 }
@@ -462,10 +480,13 @@ where
             return Poll::Ready(frame);
         }
         match self.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the request body did not arrive in time (server.header_timeout_ms)",
-            )))),
+            Poll::Ready(()) => Poll::Ready(Some(Err({
+                self.expired.0.store(true, Ordering::Relaxed);
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the request body did not arrive in time (server.header_timeout_ms)",
+                )
+            }))),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -9,7 +9,7 @@ pub mod routes;
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::Context;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, http::Method};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, http::Method};
 use tokio::{net::TcpListener, sync::oneshot};
 
 use crate::{
@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
         .at("/metrics", poem::get(metrics))
         .nest(prefix, under_prefix)
         .data(state.clone())
+        .around(answer_expired_body)
         .catch_all_error(|err| async move { errors::envelope(err) })
         .around(api::problem::negotiate);
     let root = Arc::new(root);
@@ -85,6 +86,22 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
         .with(observe::Observe::new(routes))
         .with(RequestLog)
         .into_endpoint()
+}
+
+/// A request whose body stopped arriving fails wherever it was being read (a JSON body, a form
+/// field, an upload streamed to storage); whatever that failure was, the client is told 408.
+async fn answer_expired_body<E: Endpoint>(
+    next: E,
+    req: poem::Request,
+) -> poem::Result<poem::Response> {
+    let expired = req.extensions().get::<listen::BodyExpired>().cloned();
+    let answered = next.call(req).await.map(IntoResponse::into_response);
+    let succeeded = matches!(&answered, Ok(response) if response.status().is_success());
+    if !succeeded && expired.is_some_and(|e| e.is_set()) {
+        // Not logged as the failure it caused (a storage write cut short is not a server fault).
+        return Err(crate::error::Error::BodyTimeout.into());
+    }
+    answered
 }
 
 /// The routes of the API document under `prefix`, and those outside it, for metrics labels
