@@ -298,6 +298,19 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
+    /// Posts until the answer is not 503, as a client retries. Many concurrent writes on a busy
+    /// machine can wait for one of the test server's 5 pooled connections longer than
+    /// `database.acquire_timeout_ms`; such a request is refused before it writes anything
+    /// (contract §9.1), which the callers check by counting what was written.
+    pub async fn post_until_served(&self, path: &str, token: &str, body: Value) -> Reply {
+        loop {
+            let reply = self.post(path, token, body.clone()).await;
+            if reply.status != 503 {
+                return reply;
+            }
+        }
+    }
+
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
         self.call(Method::PATCH, path, Some(token), Some(body))
             .await
