@@ -13,7 +13,10 @@ use mail_parser::MessageParser;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use sha2::{Digest, Sha256};
+
 use crate::{
+    attachments::{download, stored_objects, upload},
     both_databases,
     support::{Backend, Reply, TestApp},
 };
@@ -30,7 +33,8 @@ both_databases!(
     automatic_mail_and_bounces_create_nothing,
     a_repeated_message_id_changes_nothing,
     an_iso_8859_1_message_is_decoded,
-    attachments_are_listed_in_the_answer_and_the_activity,
+    an_inbound_attachment_is_stored_like_an_upload,
+    a_replys_files_go_on_the_reply_and_a_refused_file_is_listed,
     the_route_needs_its_secret_not_an_api_token,
     someone_else_cannot_reply_to_a_customers_ticket,
     a_message_that_is_not_email_is_422,
@@ -254,12 +258,32 @@ async fn an_iso_8859_1_message_is_decoded(app: TestApp) {
     );
 }
 
-async fn attachments_are_listed_in_the_answer_and_the_activity(app: TestApp) {
+/// The PNG of `attachment.eml`, decoded.
+fn fixture_png() -> Vec<u8> {
+    let raw = fixture("attachment.eml");
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    message.attachment(0).unwrap().contents().to_vec()
+}
+
+/// A new ticket's file is stored as an upload would be (sniffed type, sha256, the same
+/// object as an identical upload through the API), attached to the ticket, downloadable.
+async fn an_inbound_attachment_is_stored_like_an_upload(app: TestApp) {
+    let png = fixture_png();
     let reply = inbound(&app, &fixture("attachment.eml")).await.expect(202);
-    let expected = json!([{ "filename": "error.png", "mime_type": "image/png", "size": 70 }]);
-    assert_eq!(reply.data()["attachments"], expected);
+    let listed = reply.data()["attachments"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let file = &listed[0];
+    assert_eq!(file["filename"], "error.png");
+    assert_eq!(file["mime_type"], "image/png");
+    assert_eq!(file["size"], png.len() as u64);
+    assert_eq!(file["sha256"], hex::encode(Sha256::digest(&png)));
+    assert_eq!(file["refused"], Value::Null);
+    let id = file["id"].as_i64().expect("stored");
+
     let t = ticket(&app, reply.data()["reference"].as_str().unwrap()).await;
     assert_eq!(t["description"], "Here is a screenshot of the error.");
+    assert_eq!(t["attachments"][0]["id"], id, "{}", t["attachments"]);
+    assert_eq!(t["attachments"][0]["sha256"], file["sha256"]);
     let activity = t["activities"]
         .as_array()
         .unwrap()
@@ -267,18 +291,64 @@ async fn attachments_are_listed_in_the_answer_and_the_activity(app: TestApp) {
         .find(|a| a["type"] == "email_received")
         .unwrap()
         .clone();
-    assert_eq!(activity["properties"]["attachments"], expected);
-    // The message itself is kept, so the file is not lost before attachment storage.
-    let store = app.store().await;
-    let mut conn = store.conn().await.unwrap();
-    let raw: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT raw FROM email_inbound WHERE message_id = 'attach.1@mail.example.com'",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    let raw = String::from_utf8(raw.expect("the raw message is kept")).unwrap();
-    assert!(raw.contains("filename=\"error.png\""));
+    assert_eq!(activity["properties"]["attachments"], listed);
+
+    let (status, headers, bytes) = download(&app, &app.admin_token, id, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, png);
+    assert_eq!(headers["content-type"], "image/png");
+    // The same bytes uploaded through the API are the same stored object.
+    let uploaded = upload(&app, &app.admin_token, "again.png", &png)
+        .await
+        .expect(201);
+    assert_eq!(uploaded.data()["sha256"], file["sha256"]);
+    assert_eq!(stored_objects(&app).len(), 1);
+    // A repeat of the message stores nothing more and answers the first delivery's files.
+    let again = inbound(&app, &fixture("attachment.eml")).await.expect(202);
+    assert_eq!(again.data()["outcome"], "duplicate");
+    assert_eq!(again.data()["attachments"], listed);
+}
+
+/// A reply's files go on the reply; a file the upload rules refuse is listed as refused and
+/// the reply is added without it.
+async fn a_replys_files_go_on_the_reply_and_a_refused_file_is_listed(app: TestApp) {
+    let reference = opened(&app).await;
+    let png_base64 = fixture("attachment.eml")
+        .lines()
+        .find(|l| l.starts_with("iVBOR"))
+        .unwrap()
+        .to_string();
+    let raw = format!(
+        "From: Ann Customer <ann@example.com>\r\nTo: support@example.com\r\n\
+         Subject: Re: Printer [{reference}]\r\nMessage-ID: <files.2@mail.example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nTwo files.\r\n\
+         --B\r\nContent-Type: image/png; name=\"setup.png\"\r\n\
+         Content-Disposition: attachment; filename=\"setup.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAA=\r\n\
+         --B\r\nContent-Type: image/png\r\n\
+         Content-Disposition: attachment; filename=\"../../shot.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{png_base64}\r\n--B--\r\n"
+    );
+    let reply = inbound(&app, &raw).await.expect(202);
+    assert_eq!(reply.data()["outcome"], "replied");
+    let files = reply.data()["attachments"].clone();
+    // A Windows executable, whatever its name and declared type say.
+    assert_eq!(files[0]["filename"], "setup.png");
+    assert_eq!(files[0]["id"], Value::Null);
+    assert_eq!(files[0]["refused"], "Executable files are not accepted.");
+    assert_eq!(files[1]["filename"], "shot.png", "no path survives");
+    let id = files[1]["id"].as_i64().expect("stored");
+    let t = ticket(&app, &reference).await;
+    let on_reply = t["replies"][0]["attachments"].as_array().unwrap();
+    assert_eq!(on_reply.len(), 1, "{on_reply:?}");
+    assert_eq!(on_reply[0]["id"], id);
+    assert_eq!(t["replies"][0]["id"], reply.data()["reply_id"]);
+    // Readable by an agent of the ticket, as an API reply's file is.
+    let (_, agent) = app.agent(&["tickets:read"]).await;
+    let (status, _, bytes) = download(&app, &agent, id, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, fixture_png());
 }
 
 async fn the_route_needs_its_secret_not_an_api_token(app: TestApp) {

@@ -16,7 +16,6 @@ pub struct NewInbound<'a> {
     pub sender: &'a str,
     pub subject: &'a str,
     pub attachments: &'a str,
-    pub raw: Option<&'a [u8]>,
     pub created_at: Timestamp,
 }
 
@@ -25,36 +24,44 @@ pub async fn claim_inbound(conn: &mut AnyConnection, row: &NewInbound<'_>) -> Re
     insert_returning_id(
         conn,
         "INSERT INTO email_inbound (message_key, message_id, sender, subject, outcome, \
-         attachments, raw, created_at) VALUES (?, ?, ?, ?, 'processing', ?, ?, ?)",
+         attachments, created_at) VALUES (?, ?, ?, ?, 'processing', ?, ?)",
         |q| {
             q.bind(row.message_key)
                 .bind(row.message_id)
                 .bind(row.sender)
                 .bind(row.subject)
                 .bind(row.attachments)
-                .bind(row.raw.map(<[u8]>::to_vec))
                 .bind(row.created_at)
         },
     )
     .await
 }
 
+/// What was done with a claimed message.
+pub struct Settled<'a> {
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub ticket_id: Option<i64>,
+    pub reply_id: Option<i64>,
+    /// The JSON list of its files, with what became of each.
+    pub attachments: &'a str,
+}
+
 /// Records what was done with a claimed message.
 pub async fn settle_inbound(
     conn: &mut AnyConnection,
     id: i64,
-    outcome: &str,
-    reason: Option<&str>,
-    ticket_id: Option<i64>,
-    reply_id: Option<i64>,
+    settled: &Settled<'_>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE email_inbound SET outcome = ?, reason = ?, ticket_id = ?, reply_id = ? WHERE id = ?",
+        "UPDATE email_inbound SET outcome = ?, reason = ?, ticket_id = ?, reply_id = ?, \
+         attachments = ? WHERE id = ?",
     )
-    .bind(outcome)
-    .bind(reason)
-    .bind(ticket_id)
-    .bind(reply_id)
+    .bind(settled.outcome)
+    .bind(settled.reason)
+    .bind(settled.ticket_id)
+    .bind(settled.reply_id)
+    .bind(settled.attachments)
     .bind(id)
     .execute(conn)
     .await?;
