@@ -469,30 +469,47 @@ impl Drop for SmtpServer {
     }
 }
 
+/// A port of 127.0.0.1 with nothing listening on it (for now).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether aiosmtpd can run; without it a test is skipped with a note, unless
+/// `ESCALATED_TEST_REQUIRE_SMTP=1`.
+fn smtp_available() -> bool {
+    let importable = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !importable {
+        if std::env::var("ESCALATED_TEST_REQUIRE_SMTP").is_ok_and(|v| v == "1" || v == "true") {
+            panic!(
+                "an SMTP server is required (ESCALATED_TEST_REQUIRE_SMTP=1) but aiosmtpd is not importable: pip install aiosmtpd"
+            );
+        }
+        eprintln!(
+            "note: python3 -m aiosmtpd is not available (pip install aiosmtpd); skipping this SMTP test"
+        );
+    }
+    importable
+}
+
 impl SmtpServer {
     async fn start() -> Option<SmtpServer> {
-        let importable = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !importable {
-            if std::env::var("ESCALATED_TEST_REQUIRE_SMTP").is_ok_and(|v| v == "1" || v == "true") {
-                panic!(
-                    "an SMTP server is required (ESCALATED_TEST_REQUIRE_SMTP=1) but aiosmtpd is not importable: pip install aiosmtpd"
-                );
-            }
-            eprintln!(
-                "note: python3 -m aiosmtpd is not available (pip install aiosmtpd); skipping this SMTP test"
-            );
+        if !smtp_available() {
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Some(SmtpServer::start_on(free_port()).await)
+    }
+
+    /// aiosmtpd on `port` (known to be available).
+    async fn start_on(port: u16) -> SmtpServer {
         let dir =
             std::env::temp_dir().join(format!("escalated-smtp-{}", uuid::Uuid::new_v4().simple()));
         let child = Command::new("python3")
@@ -516,7 +533,7 @@ impl SmtpServer {
                 .await
                 .is_ok()
             {
-                return Some(server);
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -569,6 +586,15 @@ fn header(raw: &str, name: &str) -> String {
         .to_string()
 }
 
+/// The settings of a server that sends to aiosmtpd on `port`.
+fn smtp_settings(c: &mut escalated::config::Config, port: u16) {
+    c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
+    c.email.from = "Support <support@example.com>".into();
+    c.email.reply_to = "help@example.com".into();
+    c.email.inbound_secret = SECRET.into();
+    c.email.retry_base_ms = 200;
+}
+
 macro_rules! with_smtp {
     ($($name:ident),* $(,)?) => {
         $(
@@ -578,13 +604,7 @@ macro_rules! with_smtp {
                 async fn run(backend: Backend) {
                     let Some(smtp) = SmtpServer::start().await else { return };
                     let port = smtp.port;
-                    let Some(app) = TestApp::spawn_with(backend, |c| {
-                        c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
-                        c.email.from = "Support <support@example.com>".into();
-                        c.email.reply_to = "help@example.com".into();
-                        c.email.inbound_secret = SECRET.into();
-                        c.email.retry_base_ms = 200;
-                    })
+                    let Some(app) = TestApp::spawn_with(backend, |c| smtp_settings(c, port))
                     .await
                     else {
                         return;
@@ -609,6 +629,26 @@ macro_rules! with_smtp {
 with_smtp!(
     a_customers_email_answer_to_a_notification_lands_on_the_same_ticket,
     an_agent_reply_goes_to_the_requester_and_followers_threaded,
+);
+
+// A server whose SMTP server is down (nothing listens on its port) when the first mail is due.
+// A minute between attempts: only the server's clock, set forward, brings the retry.
+both_databases!(
+    config = |c| {
+        smtp_settings(c, free_port());
+        c.email.retry_base_ms = 60_000;
+        c.email.max_attempts = 3;
+    };
+    a_delivery_is_retried_with_backoff_until_the_smtp_server_is_up,
+);
+
+both_databases!(
+    config = |c| {
+        smtp_settings(c, free_port());
+        c.email.retry_base_ms = 60_000;
+        c.email.max_attempts = 2;
+    };
+    a_delivery_fails_when_its_attempts_are_spent,
 );
 
 async fn a_customers_email_answer_to_a_notification_lands_on_the_same_ticket(
@@ -797,4 +837,92 @@ async fn an_agent_reply_goes_to_the_requester_and_followers_threaded(
             .all(|d| d["recipient"] != agent_email.as_str() || d["kind"] == "assigned")
     );
     assert_eq!(all.len(), 4);
+}
+
+/// The delivery log's newest entry, once `done` holds for it (up to 20 s).
+async fn delivery_when(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let log = app
+            .get("/admin/email/deliveries", &app.admin_token)
+            .await
+            .expect(200);
+        last = log.data()[0].clone();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the delivery did not reach the expected state: {last}");
+}
+
+fn smtp_port(app: &TestApp) -> u16 {
+    app.config
+        .email
+        .smtp_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn a_ticket_for_ann(app: &TestApp) -> String {
+    let created = app
+        .post(
+            "/tickets/create",
+            &app.admin_token,
+            json!({ "subject": "Mail server down", "description": "D", "requester": { "email": "ann@example.com" } }),
+        )
+        .await
+        .expect(201);
+    created.data()["reference"].as_str().unwrap().to_string()
+}
+
+async fn a_delivery_is_retried_with_backoff_until_the_smtp_server_is_up(app: TestApp) {
+    if !smtp_available() {
+        return;
+    }
+    app.clock.stop();
+    let reference = a_ticket_for_ann(&app).await;
+    let first = delivery_when(&app, |d| d["attempts"] == 1).await;
+    assert_eq!(first["status"], "pending");
+    assert!(!first["error"].as_str().unwrap().is_empty(), "{first}");
+    let failed_at = app.clock.now();
+    let due = chrono::DateTime::parse_from_rfc3339(first["next_attempt_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        (failed_at + 59..=failed_at + 61).contains(&due),
+        "the retry is due a minute (retry_base_ms) after the attempt: {due} vs {failed_at}"
+    );
+
+    let smtp = SmtpServer::start_on(smtp_port(&app)).await;
+    // The server is up, but the retry is not due yet by the server's clock.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(smtp.messages().is_empty());
+    let waiting = delivery_when(&app, |_| true).await;
+    assert_eq!(waiting["attempts"], 1, "{waiting}");
+
+    app.clock.advance(Duration::from_secs(61));
+    smtp.wait_for("ann@example.com", &reference).await;
+    let sent = delivery_when(&app, |d| d["status"] == "sent").await;
+    assert_eq!(sent["attempts"], 2);
+    assert_eq!(sent["error"], Value::Null);
+    assert_eq!(sent["next_attempt_at"], Value::Null);
+    assert!(sent["sent_at"].is_string());
+    assert_eq!(smtp.messages().len(), 1);
+}
+
+/// With nothing ever listening, the mail is tried `max_attempts` times (the second after the
+/// backoff), then marked failed.
+async fn a_delivery_fails_when_its_attempts_are_spent(app: TestApp) {
+    app.clock.stop();
+    a_ticket_for_ann(&app).await;
+    delivery_when(&app, |d| d["attempts"] == 1 && d["status"] == "pending").await;
+    app.clock.advance(Duration::from_secs(61));
+    let failed = delivery_when(&app, |d| d["status"] == "failed").await;
+    assert_eq!(failed["attempts"], 2);
+    assert_eq!(failed["next_attempt_at"], Value::Null);
+    assert!(!failed["error"].as_str().unwrap().is_empty());
 }

@@ -25,7 +25,7 @@ use crate::{
         email::{self as db, DeliveryRow, NewDelivery},
         events::{self as outbox, EventRow},
     },
-    time::{self, Timestamp},
+    time::{Clock, Timestamp},
 };
 
 const FAN_OUT_BATCH: i64 = 200;
@@ -35,11 +35,12 @@ const MAX_REFERENCES: i64 = 20;
 /// Longest error text kept, in characters.
 const MAX_ERROR: usize = 500;
 
-/// Starts the worker when `email.smtp_url` is set.
+/// Starts the worker when `email.smtp_url` is set; it works at the moments `clock` says.
 pub fn spawn(
     store: Store,
     config: Arc<Config>,
     events: broadcast::Receiver<Arc<EventRow>>,
+    clock: Clock,
 ) -> anyhow::Result<()> {
     let settings = config.email.clone();
     if settings.smtp_url.is_empty() {
@@ -68,13 +69,15 @@ pub fn spawn(
         transport,
         settings,
         store: store.clone(),
+        clock: clock.clone(),
     };
-    tokio::spawn(outbox_worker::run(store, mailer, events));
+    tokio::spawn(outbox_worker::run(store, mailer, events, clock));
     Ok(())
 }
 
 struct Mailer {
     store: Store,
+    clock: Clock,
     settings: EmailConfig,
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -103,7 +106,7 @@ impl outbox_worker::Rounds for Mailer {
             return Ok(Duration::ZERO);
         }
         let next = db::next_due(&mut *self.store.conn().await?).await?;
-        Ok(outbox_worker::until(next))
+        Ok(outbox_worker::until(next, now))
     }
 }
 
@@ -180,6 +183,7 @@ impl Mailer {
                 Some(outbox_worker::retry_at(
                     self.settings.retry_base_ms,
                     attempts,
+                    &self.clock,
                 )),
             ),
             Some(_) => ("failed", None),
@@ -195,7 +199,7 @@ impl Mailer {
             status,
             error.as_deref(),
             next,
-            time::now(),
+            self.clock.now(),
         )
         .await
     }
