@@ -586,13 +586,15 @@ fn header(raw: &str, name: &str) -> String {
         .to_string()
 }
 
-/// The settings of a server that sends to aiosmtpd on `port`.
+/// The settings of a server that sends to aiosmtpd on `port` and may send webhooks to this
+/// machine.
 fn smtp_settings(c: &mut escalated::config::Config, port: u16) {
     c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
     c.email.from = "Support <support@example.com>".into();
     c.email.reply_to = "help@example.com".into();
     c.email.inbound_secret = SECRET.into();
     c.email.retry_base_ms = 200;
+    c.webhooks.allow_private = true;
 }
 
 macro_rules! with_smtp {
@@ -629,6 +631,7 @@ macro_rules! with_smtp {
 with_smtp!(
     a_customers_email_answer_to_a_notification_lands_on_the_same_ticket,
     an_agent_reply_goes_to_the_requester_and_followers_threaded,
+    mail_in_and_out_reaches_webhooks_as_events,
 );
 
 // A server whose SMTP server is down (nothing listens on its port) when the first mail is due.
@@ -839,6 +842,88 @@ async fn an_agent_reply_goes_to_the_requester_and_followers_threaded(
     assert_eq!(all.len(), 4);
 }
 
+/// Subscribes a webhook receiver of this test to `events`.
+async fn hook(app: &TestApp, events: &[&str]) -> std::sync::Arc<crate::webhooks::Inbox> {
+    let (url, inbox) = crate::webhooks::receiver(&[]).await;
+    app.post(
+        "/admin/webhooks/create",
+        &app.admin_token,
+        json!({ "url": url, "events": events }),
+    )
+    .await
+    .expect(201);
+    inbox
+}
+
+/// The events in the bodies a webhook receiver got, in event order (deliveries run
+/// concurrently, so they may arrive in another).
+fn hook_events(got: &[crate::webhooks::Received]) -> Vec<Value> {
+    let mut events: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    events.sort_by_key(|e| e["id"].as_i64());
+    events
+}
+
+/// `email.received` for a message that created a ticket, one that replied and one that was
+/// ignored (a repeat emits nothing); `email.sent` for a notification sent.
+async fn mail_in_and_out_reaches_webhooks_as_events(app: TestApp, smtp: SmtpServer) {
+    let inbox = hook(&app, &["email.received", "email.sent", "email.failed"]).await;
+    let created = inbound(&app, &fixture("attachment.eml")).await.expect(202);
+    let reference = created.data()["reference"].as_str().unwrap().to_string();
+    inbound(&app, &fixture("attachment.eml")).await.expect(202);
+    let reply = fixture("plain_reply.eml")
+        .replace("{{REFERENCE}}", &reference)
+        .replace("{{IN_REPLY_TO}}", "x@example.com");
+    let replied = inbound(&app, &reply).await.expect(202);
+    inbound(&app, &fixture("bounce.eml")).await.expect(202);
+    smtp.wait_for("ann@example.com", &reference).await;
+
+    let got = wait_for_events(&inbox, 4).await;
+    let received: Vec<&Value> = got
+        .iter()
+        .filter(|e| e["type"] == "email.received")
+        .collect();
+    assert_eq!(received.len(), 3, "{got:#?}");
+    let new = &received[0]["data"];
+    assert_eq!(new["outcome"], "created");
+    assert_eq!(new["message_id"], "attach.1@mail.example.com");
+    assert_eq!(new["from"], "ann@example.com");
+    assert_eq!(new["ticket"]["reference"], reference.as_str());
+    assert_eq!(new["attachments"], created.data()["attachments"]);
+    let answer = &received[1]["data"];
+    assert_eq!(answer["outcome"], "replied");
+    assert_eq!(answer["reply_id"], replied.data()["reply_id"]);
+    assert_eq!(answer["ticket"]["reference"], reference.as_str());
+    let bounce = &received[2]["data"];
+    assert_eq!(bounce["outcome"], "ignored");
+    assert_eq!(bounce["reason"], "bounce");
+    assert_eq!(bounce.get("ticket"), None, "no ticket: {bounce}");
+
+    let sent = got
+        .iter()
+        .find(|e| e["type"] == "email.sent")
+        .unwrap_or_else(|| panic!("no email.sent in {got:#?}"));
+    let delivery = &sent["data"]["delivery"];
+    assert_eq!(delivery["kind"], "ticket_created");
+    assert_eq!(delivery["recipient"], "ann@example.com");
+    assert_eq!(delivery["attempts"], 1);
+    assert_eq!(delivery["error"], Value::Null);
+    assert_eq!(sent["data"]["ticket"]["reference"], reference.as_str());
+    let log = app
+        .get("/admin/email/deliveries", &app.admin_token)
+        .await
+        .expect(200);
+    assert_eq!(delivery["id"], log.data()[0]["id"]);
+    assert_eq!(delivery["message_id"], log.data()[0]["message_id"]);
+}
+
+/// Waits for `n` webhook requests and answers their events.
+async fn wait_for_events(inbox: &crate::webhooks::Inbox, n: usize) -> Vec<Value> {
+    hook_events(&crate::webhooks::wait_for(inbox, n).await)
+}
+
 /// The delivery log's newest entry, once `done` holds for it (up to 20 s).
 async fn delivery_when(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
@@ -915,14 +1000,23 @@ async fn a_delivery_is_retried_with_backoff_until_the_smtp_server_is_up(app: Tes
 }
 
 /// With nothing ever listening, the mail is tried `max_attempts` times (the second after the
-/// backoff), then marked failed.
+/// backoff), then marked failed, and `email.failed` is published.
 async fn a_delivery_fails_when_its_attempts_are_spent(app: TestApp) {
+    let inbox = hook(&app, &["email.failed", "email.sent"]).await;
     app.clock.stop();
-    a_ticket_for_ann(&app).await;
+    let reference = a_ticket_for_ann(&app).await;
     delivery_when(&app, |d| d["attempts"] == 1 && d["status"] == "pending").await;
     app.clock.advance(Duration::from_secs(61));
     let failed = delivery_when(&app, |d| d["status"] == "failed").await;
     assert_eq!(failed["attempts"], 2);
     assert_eq!(failed["next_attempt_at"], Value::Null);
     assert!(!failed["error"].as_str().unwrap().is_empty());
+
+    let got = wait_for_events(&inbox, 1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["type"], "email.failed");
+    let delivery = &got[0]["data"]["delivery"];
+    assert_eq!(delivery["attempts"], 2);
+    assert_eq!(delivery["error"], failed["error"]);
+    assert_eq!(got[0]["data"]["ticket"]["reference"], reference.as_str());
 }

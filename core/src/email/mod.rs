@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     config::{Config, EmailConfig},
-    domain::email::{message_key, notices, templates::Template},
+    domain::email::{self as rules, message_key, notices, templates::Template},
     error::Result,
     outbox_worker,
     store::{
@@ -164,7 +164,8 @@ impl Mailer {
         }
     }
 
-    /// Sends one mail and records the outcome.
+    /// Sends one mail and records the outcome; the last attempt (sent, or failed for good)
+    /// also publishes `email.sent` or `email.failed`.
     async fn attempt(&self, mail: DeliveryRow) -> Result<()> {
         let error = match self.build(&mail) {
             Ok(message) => self
@@ -192,16 +193,13 @@ impl Mailer {
             tracing::warn!(delivery = mail.id, attempt = attempts, error = %err, "an email was not sent");
         }
         let error = error.map(|e| outbox_worker::truncate(&e, MAX_ERROR));
-        let mut conn = self.store.conn().await?;
-        db::record_attempt(
-            &mut conn,
-            mail.id,
-            status,
-            error.as_deref(),
-            next,
-            self.clock.now(),
-        )
-        .await
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        db::record_attempt(&mut tx, mail.id, status, error.as_deref(), next, now).await?;
+        if status != "pending" {
+            rules::delivery_event(&mut tx, &mail, attempts, error.as_deref(), now).await?;
+        }
+        tx.commit().await
     }
 
     /// The mail: a text part, our Message-ID, the thread's `In-Reply-To` and `References`,

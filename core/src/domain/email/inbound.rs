@@ -13,6 +13,7 @@ use crate::{
     config::EmailConfig,
     domain::{
         attachments::{self, Files, MAX_PER_MESSAGE},
+        events,
         roles::Role,
         tickets::{
             Actor, MAX_BODY, MAX_SUBJECT, Status, TicketRules,
@@ -112,7 +113,7 @@ pub async fn receive(
         Err(err) => return Err(err),
     };
     if let Some(reason) = reason {
-        let mut conn = store.conn().await?;
+        let mut tx = store.begin().await?;
         let settled = db::Settled {
             outcome: "ignored",
             reason: Some(reason),
@@ -120,7 +121,10 @@ pub async fn receive(
             reply_id: None,
             attachments: &attachments,
         };
-        db::settle_inbound(&mut conn, claim_id, &settled).await?;
+        db::settle_inbound(&mut tx, claim_id, &settled).await?;
+        let event = received_event(&mail, &settled);
+        events::record_maybe_about(&mut tx, RECEIVED, None, event, now);
+        tx.commit().await?;
         return Ok(Received {
             outcome: Outcome::Ignored,
             reason: Some(reason.into()),
@@ -187,6 +191,7 @@ async fn apply(
                 attachments: &listed,
             };
             db::settle_inbound(tx, claim_id, &settled).await?;
+            t.emit(tx, RECEIVED, received_event(mail, &settled));
             Ok(reply_id)
         })
         .await?;
@@ -230,7 +235,9 @@ async fn apply(
             reply_id: None,
             attachments: &listed,
         };
-        db::settle_inbound(tx, claim_id, &settled).await
+        db::settle_inbound(tx, claim_id, &settled).await?;
+        t.emit(tx, RECEIVED, received_event(mail, &settled));
+        Ok(())
     })
     .await?;
     Ok(Received {
@@ -240,6 +247,22 @@ async fn apply(
         reference: Some(reference),
         reply_id: None,
         attachments: mail.attachments.clone(),
+    })
+}
+
+/// The event of a message taken (not of a repeat, which changes nothing).
+const RECEIVED: &str = "email.received";
+
+/// What `email.received` carries besides the ticket: what was done, and the message.
+fn received_event(mail: &Inbound, settled: &db::Settled<'_>) -> serde_json::Value {
+    json!({
+        "outcome": settled.outcome,
+        "reason": settled.reason,
+        "reply_id": settled.reply_id,
+        "message_id": mail.message_id,
+        "from": mail.from_email,
+        "subject": truncate(&mail.subject, MAX_SUBJECT),
+        "attachments": mail.attachments,
     })
 }
 
