@@ -454,7 +454,8 @@ pub struct EmailConfig {
     /// `from`.
     pub reply_to: String,
     /// Folder of template files overriding the built-in ones (`ticket_created.txt`,
-    /// `agent_reply.txt`, `assigned.txt`); empty or a missing file uses the built-in one.
+    /// `agent_reply.txt`, `assigned.txt`, and the HTML parts `ticket_created.html`,
+    /// `agent_reply.html`, `assigned.html`); empty or a missing file uses the built-in one.
     pub templates_dir: String,
     /// Attempts per notification before it is marked failed.
     pub max_attempts: u32,

@@ -632,6 +632,7 @@ with_smtp!(
     a_customers_email_answer_to_a_notification_lands_on_the_same_ticket,
     an_agent_reply_goes_to_the_requester_and_followers_threaded,
     mail_in_and_out_reaches_webhooks_as_events,
+    a_notification_has_a_text_and_an_escaped_html_part,
 );
 
 // A server whose SMTP server is down (nothing listens on its port) when the first mail is due.
@@ -1019,4 +1020,63 @@ async fn a_delivery_fails_when_its_attempts_are_spent(app: TestApp) {
     assert_eq!(delivery["attempts"], 2);
     assert_eq!(delivery["error"], failed["error"]);
     assert_eq!(got[0]["data"]["ticket"]["reference"], reference.as_str());
+}
+
+/// Each notification is multipart/alternative: the text, and HTML in which the ticket's
+/// content is text, never markup.
+async fn a_notification_has_a_text_and_an_escaped_html_part(app: TestApp, smtp: SmtpServer) {
+    let subject = r#"<script>alert("x")</script> & <b>bold</b>"#;
+    let created = app
+        .post(
+            "/tickets/create",
+            &app.admin_token,
+            json!({ "subject": subject, "description": "D", "requester": { "email": "ann@example.com" } }),
+        )
+        .await
+        .expect(201);
+    let reference = created.data()["reference"].as_str().unwrap().to_string();
+    let mail = smtp.wait_for("ann@example.com", &reference).await;
+    assert!(
+        header(&mail, "Content-Type").starts_with("multipart/alternative"),
+        "{mail}"
+    );
+    let parsed = MessageParser::default().parse(mail.as_bytes()).unwrap();
+    assert_eq!(parsed.text_body.len(), 1);
+    assert_eq!(parsed.html_body.len(), 1);
+    let text_part = &parsed.parts[parsed.text_body[0] as usize];
+    let html_part = &parsed.parts[parsed.html_body[0] as usize];
+    assert!(text_part.is_text() && !text_part.is_text_html());
+    assert!(html_part.is_text_html(), "a real text/html part");
+    assert!(parsed.body_text(0).unwrap().contains(subject));
+    let html = parsed.body_html(0).unwrap().into_owned();
+    assert!(
+        html.contains(
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<script") && !html.contains("<b>"), "{html}");
+    assert!(html.contains(&reference));
+
+    // An agent's reply: its lines stay lines, its markup stays text.
+    let (_, agent) = app.agent(&["*"]).await;
+    app.post(
+        &format!("/tickets/{reference}/reply"),
+        &agent,
+        json!({ "body": "First line\n<img src=x onerror=alert(1)>" }),
+    )
+    .await
+    .expect(201);
+    let reply = smtp.wait_for("ann@example.com", "Re: ").await;
+    let html = MessageParser::default()
+        .parse(reply.as_bytes())
+        .unwrap()
+        .body_html(0)
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert!(
+        html.contains("First line<br>\n&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img"), "{html}");
 }

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
-        Mailbox,
+        Mailbox, MultiPart,
         header::{ContentType, HeaderName, HeaderValue},
     },
 };
@@ -146,6 +146,7 @@ impl Mailer {
                             recipient: &notice.recipient,
                             subject: &notice.subject,
                             body: &notice.body,
+                            html: &notice.html,
                             message_key: &message_key(&message_id),
                             message_id: &message_id,
                             in_reply_to: thread.last().map(String::as_str),
@@ -202,9 +203,10 @@ impl Mailer {
         tx.commit().await
     }
 
-    /// The mail: a text part, our Message-ID, the thread's `In-Reply-To` and `References`,
-    /// `Reply-To` the inbound address. Notifications the system writes itself say so
-    /// (`Auto-Submitted`), so well-behaved auto-responders do not answer them.
+    /// The mail: a text and an HTML part (text only for mail queued before there was HTML),
+    /// our Message-ID, the thread's `In-Reply-To` and `References`, `Reply-To` the inbound
+    /// address. Notifications the system writes itself say so (`Auto-Submitted`), so
+    /// well-behaved auto-responders do not answer them.
     fn build(&self, mail: &DeliveryRow) -> Result<Message, String> {
         let to: Mailbox = mail
             .recipient
@@ -222,10 +224,16 @@ impl Mailer {
         if let Some(references) = &mail.references_ids {
             builder = builder.references(references.clone());
         }
-        let mut message = builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .map_err(|err| format!("The mail could not be built: {err}"))?;
+        let built = match &mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.body.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone()),
+        };
+        let mut message = built.map_err(|err| format!("The mail could not be built: {err}"))?;
         if mail.kind != Template::AgentReply.as_str() {
             message.headers_mut().insert_raw(HeaderValue::new(
                 HeaderName::new_from_ascii_str("Auto-Submitted"),

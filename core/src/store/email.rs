@@ -187,6 +187,7 @@ pub struct NewDelivery<'a> {
     pub recipient: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    pub html: &'a str,
     pub message_id: &'a str,
     pub message_key: &'a str,
     pub in_reply_to: Option<&'a str>,
@@ -202,13 +203,15 @@ pub async fn insert_delivery(
     let sql = match Dialect::of_connection(conn) {
         Dialect::Sqlite => {
             "INSERT OR IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
-             body, message_id, message_key, in_reply_to, references_ids, status, next_attempt_at, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+             body, html, message_id, message_key, in_reply_to, references_ids, status, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
         }
         Dialect::MySql => {
             "INSERT IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
-             body, message_id, message_key, in_reply_to, references_ids, status, next_attempt_at, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+             body, html, message_id, message_key, in_reply_to, references_ids, status, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
         }
     };
     sqlx::query(sql)
@@ -218,6 +221,7 @@ pub async fn insert_delivery(
         .bind(row.recipient)
         .bind(row.subject)
         .bind(row.body)
+        .bind(row.html)
         .bind(row.message_id)
         .bind(row.message_key)
         .bind(row.in_reply_to)
@@ -241,6 +245,8 @@ pub struct DeliveryRow {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// The HTML part (`None` for mail queued before there was one).
+    pub html: Option<String>,
     pub message_id: String,
     pub in_reply_to: Option<String>,
     pub references_ids: Option<String>,
@@ -256,7 +262,7 @@ macro_rules! select_deliveries {
     ($tail:literal) => {
         concat!(
             "SELECT d.id, d.event_id, d.ticket_id, t.reference, d.kind, d.recipient, d.subject, ",
-            "d.body, d.message_id, d.in_reply_to, d.references_ids, d.status, d.attempts, d.error, ",
+            "d.body, d.html, d.message_id, d.in_reply_to, d.references_ids, d.status, d.attempts, d.error, ",
             "d.next_attempt_at, d.sent_at, d.created_at FROM email_deliveries d ",
             "LEFT JOIN tickets t ON t.id = d.ticket_id ",
             $tail
