@@ -442,9 +442,6 @@ pub struct EmailConfig {
     pub inbound_secret: String,
     /// Largest inbound message accepted, in bytes (413 beyond).
     pub max_message_bytes: usize,
-    /// Largest raw message kept with its inbound record (for its attachments), in bytes; a
-    /// larger one keeps only the list of its attachments.
-    pub keep_raw_bytes: usize,
     /// Messages one sender may have turned into tickets or replies per hour; later ones are
     /// recorded and ignored.
     pub per_sender_per_hour: u32,
@@ -457,7 +454,8 @@ pub struct EmailConfig {
     /// `from`.
     pub reply_to: String,
     /// Folder of template files overriding the built-in ones (`ticket_created.txt`,
-    /// `agent_reply.txt`, `assigned.txt`); empty or a missing file uses the built-in one.
+    /// `agent_reply.txt`, `assigned.txt`, and the HTML parts `ticket_created.html`,
+    /// `agent_reply.html`, `assigned.html`); empty or a missing file uses the built-in one.
     pub templates_dir: String,
     /// Attempts per notification before it is marked failed.
     pub max_attempts: u32,
@@ -472,7 +470,6 @@ impl Default for EmailConfig {
         Self {
             inbound_secret: String::new(),
             max_message_bytes: 25 * 1024 * 1024,
-            keep_raw_bytes: 10 * 1024 * 1024,
             per_sender_per_hour: 30,
             smtp_url: String::new(),
             from: "Escalated <support@localhost>".into(),
@@ -737,9 +734,6 @@ impl EmailConfig {
                 "email.max_message_bytes",
                 "must be between 1024 and 104857600",
             ));
-        }
-        if self.keep_raw_bytes > 100 * 1024 * 1024 {
-            return Err(("email.keep_raw_bytes", "must be at most 104857600"));
         }
         if self.per_sender_per_hour == 0 {
             return Err(("email.per_sender_per_hour", "must be at least 1"));

@@ -10,7 +10,7 @@ use crate::{
     error::Result,
     jobs,
     store::{Store, events::EventRow, jobs as leases},
-    time::{self, Timestamp},
+    time::{Clock, Timestamp},
 };
 
 /// How long a lease lasts if its holder dies; it is renewed at half of that.
@@ -35,16 +35,18 @@ pub trait Rounds: Send + Sync + 'static {
     fn round(&self, now: Timestamp) -> impl Future<Output = Result<Duration>> + Send;
 }
 
-/// Runs `worker` until this node's event bus closes. `events` only wakes it early.
+/// Runs `worker` until this node's event bus closes, at the moments `clock` says (its lease
+/// too). `events` only wakes it early.
 pub async fn run<W: Rounds>(
     store: Store,
     worker: W,
     mut events: broadcast::Receiver<Arc<EventRow>>,
+    clock: Clock,
 ) {
     let mut held_until: Timestamp = 0;
     let mut next_try: Timestamp = 0;
     loop {
-        let now = time::now();
+        let now = clock.now();
         if held_until - now < LEASE_SECONDS / 2 && now >= next_try {
             match take_lease(&store, W::LEASE, now).await {
                 Ok(true) => held_until = now + LEASE_SECONDS,
@@ -100,24 +102,22 @@ async fn take_lease(store: &Store, lease: &str, now: Timestamp) -> Result<bool> 
     Ok(got)
 }
 
-/// How long to sleep until `next` (the earliest due moment, if any). Whole seconds: something
-/// due this second is due now. The floor keeps work that cannot be done from spinning the loop.
-pub fn until(next: Option<Timestamp>) -> Duration {
+/// How long to sleep from `now` until `next` (the earliest due moment, if any). Whole seconds:
+/// something due this second is due now. The floor keeps work that cannot be done from
+/// spinning the loop. (A clock set forward by a test is noticed at the next poll.)
+pub fn until(next: Option<Timestamp>, now: Timestamp) -> Duration {
     match next {
-        Some(at) => Duration::from_secs((at - time::now()).max(0) as u64).max(MIN_WAIT),
+        Some(at) => Duration::from_secs((at - now).max(0) as u64).max(MIN_WAIT),
         None => POLL,
     }
 }
 
-/// When the retry after the `attempt`-th failed attempt is due: `base_ms` doubled per earlier
-/// retry, capped at an hour, rounded up to the next whole second.
-pub fn retry_at(base_ms: u64, attempt: i64) -> Timestamp {
+/// When the retry after the `attempt`-th failed attempt, made at `clock`'s present, is due:
+/// `base_ms` doubled per earlier retry, capped at an hour, rounded up to the next whole second.
+pub fn retry_at(base_ms: u64, attempt: i64, clock: &Clock) -> Timestamp {
     let doublings = u32::try_from(attempt - 1).unwrap_or(0).min(30);
     let delay_ms = base_ms.saturating_mul(1 << doublings).min(MAX_BACKOFF_MS);
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
+    let now_ms = u64::try_from(clock.now_ms()).unwrap_or_default();
     (now_ms + delay_ms).div_ceil(1000) as Timestamp
 }
 

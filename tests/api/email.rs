@@ -13,7 +13,10 @@ use mail_parser::MessageParser;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use sha2::{Digest, Sha256};
+
 use crate::{
+    attachments::{download, stored_objects, upload},
     both_databases,
     support::{Backend, Reply, TestApp},
 };
@@ -30,7 +33,8 @@ both_databases!(
     automatic_mail_and_bounces_create_nothing,
     a_repeated_message_id_changes_nothing,
     an_iso_8859_1_message_is_decoded,
-    attachments_are_listed_in_the_answer_and_the_activity,
+    an_inbound_attachment_is_stored_like_an_upload,
+    a_replys_files_go_on_the_reply_and_a_refused_file_is_listed,
     the_route_needs_its_secret_not_an_api_token,
     someone_else_cannot_reply_to_a_customers_ticket,
     a_message_that_is_not_email_is_422,
@@ -254,12 +258,32 @@ async fn an_iso_8859_1_message_is_decoded(app: TestApp) {
     );
 }
 
-async fn attachments_are_listed_in_the_answer_and_the_activity(app: TestApp) {
+/// The PNG of `attachment.eml`, decoded.
+fn fixture_png() -> Vec<u8> {
+    let raw = fixture("attachment.eml");
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    message.attachment(0).unwrap().contents().to_vec()
+}
+
+/// A new ticket's file is stored as an upload would be (sniffed type, sha256, the same
+/// object as an identical upload through the API), attached to the ticket, downloadable.
+async fn an_inbound_attachment_is_stored_like_an_upload(app: TestApp) {
+    let png = fixture_png();
     let reply = inbound(&app, &fixture("attachment.eml")).await.expect(202);
-    let expected = json!([{ "filename": "error.png", "mime_type": "image/png", "size": 70 }]);
-    assert_eq!(reply.data()["attachments"], expected);
+    let listed = reply.data()["attachments"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let file = &listed[0];
+    assert_eq!(file["filename"], "error.png");
+    assert_eq!(file["mime_type"], "image/png");
+    assert_eq!(file["size"], png.len() as u64);
+    assert_eq!(file["sha256"], hex::encode(Sha256::digest(&png)));
+    assert_eq!(file["refused"], Value::Null);
+    let id = file["id"].as_i64().expect("stored");
+
     let t = ticket(&app, reply.data()["reference"].as_str().unwrap()).await;
     assert_eq!(t["description"], "Here is a screenshot of the error.");
+    assert_eq!(t["attachments"][0]["id"], id, "{}", t["attachments"]);
+    assert_eq!(t["attachments"][0]["sha256"], file["sha256"]);
     let activity = t["activities"]
         .as_array()
         .unwrap()
@@ -267,18 +291,64 @@ async fn attachments_are_listed_in_the_answer_and_the_activity(app: TestApp) {
         .find(|a| a["type"] == "email_received")
         .unwrap()
         .clone();
-    assert_eq!(activity["properties"]["attachments"], expected);
-    // The message itself is kept, so the file is not lost before attachment storage.
-    let store = app.store().await;
-    let mut conn = store.conn().await.unwrap();
-    let raw: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT raw FROM email_inbound WHERE message_id = 'attach.1@mail.example.com'",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    let raw = String::from_utf8(raw.expect("the raw message is kept")).unwrap();
-    assert!(raw.contains("filename=\"error.png\""));
+    assert_eq!(activity["properties"]["attachments"], listed);
+
+    let (status, headers, bytes) = download(&app, &app.admin_token, id, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, png);
+    assert_eq!(headers["content-type"], "image/png");
+    // The same bytes uploaded through the API are the same stored object.
+    let uploaded = upload(&app, &app.admin_token, "again.png", &png)
+        .await
+        .expect(201);
+    assert_eq!(uploaded.data()["sha256"], file["sha256"]);
+    assert_eq!(stored_objects(&app).len(), 1);
+    // A repeat of the message stores nothing more and answers the first delivery's files.
+    let again = inbound(&app, &fixture("attachment.eml")).await.expect(202);
+    assert_eq!(again.data()["outcome"], "duplicate");
+    assert_eq!(again.data()["attachments"], listed);
+}
+
+/// A reply's files go on the reply; a file the upload rules refuse is listed as refused and
+/// the reply is added without it.
+async fn a_replys_files_go_on_the_reply_and_a_refused_file_is_listed(app: TestApp) {
+    let reference = opened(&app).await;
+    let png_base64 = fixture("attachment.eml")
+        .lines()
+        .find(|l| l.starts_with("iVBOR"))
+        .unwrap()
+        .to_string();
+    let raw = format!(
+        "From: Ann Customer <ann@example.com>\r\nTo: support@example.com\r\n\
+         Subject: Re: Printer [{reference}]\r\nMessage-ID: <files.2@mail.example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nTwo files.\r\n\
+         --B\r\nContent-Type: image/png; name=\"setup.png\"\r\n\
+         Content-Disposition: attachment; filename=\"setup.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAA=\r\n\
+         --B\r\nContent-Type: image/png\r\n\
+         Content-Disposition: attachment; filename=\"../../shot.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{png_base64}\r\n--B--\r\n"
+    );
+    let reply = inbound(&app, &raw).await.expect(202);
+    assert_eq!(reply.data()["outcome"], "replied");
+    let files = reply.data()["attachments"].clone();
+    // A Windows executable, whatever its name and declared type say.
+    assert_eq!(files[0]["filename"], "setup.png");
+    assert_eq!(files[0]["id"], Value::Null);
+    assert_eq!(files[0]["refused"], "Executable files are not accepted.");
+    assert_eq!(files[1]["filename"], "shot.png", "no path survives");
+    let id = files[1]["id"].as_i64().expect("stored");
+    let t = ticket(&app, &reference).await;
+    let on_reply = t["replies"][0]["attachments"].as_array().unwrap();
+    assert_eq!(on_reply.len(), 1, "{on_reply:?}");
+    assert_eq!(on_reply[0]["id"], id);
+    assert_eq!(t["replies"][0]["id"], reply.data()["reply_id"]);
+    // Readable by an agent of the ticket, as an API reply's file is.
+    let (_, agent) = app.agent(&["tickets:read"]).await;
+    let (status, _, bytes) = download(&app, &agent, id, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, fixture_png());
 }
 
 async fn the_route_needs_its_secret_not_an_api_token(app: TestApp) {
@@ -399,30 +469,47 @@ impl Drop for SmtpServer {
     }
 }
 
+/// A port of 127.0.0.1 with nothing listening on it (for now).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether aiosmtpd can run; without it a test is skipped with a note, unless
+/// `ESCALATED_TEST_REQUIRE_SMTP=1`.
+fn smtp_available() -> bool {
+    let importable = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !importable {
+        if std::env::var("ESCALATED_TEST_REQUIRE_SMTP").is_ok_and(|v| v == "1" || v == "true") {
+            panic!(
+                "an SMTP server is required (ESCALATED_TEST_REQUIRE_SMTP=1) but aiosmtpd is not importable: pip install aiosmtpd"
+            );
+        }
+        eprintln!(
+            "note: python3 -m aiosmtpd is not available (pip install aiosmtpd); skipping this SMTP test"
+        );
+    }
+    importable
+}
+
 impl SmtpServer {
     async fn start() -> Option<SmtpServer> {
-        let importable = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !importable {
-            if std::env::var("ESCALATED_TEST_REQUIRE_SMTP").is_ok_and(|v| v == "1" || v == "true") {
-                panic!(
-                    "an SMTP server is required (ESCALATED_TEST_REQUIRE_SMTP=1) but aiosmtpd is not importable: pip install aiosmtpd"
-                );
-            }
-            eprintln!(
-                "note: python3 -m aiosmtpd is not available (pip install aiosmtpd); skipping this SMTP test"
-            );
+        if !smtp_available() {
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Some(SmtpServer::start_on(free_port()).await)
+    }
+
+    /// aiosmtpd on `port` (known to be available).
+    async fn start_on(port: u16) -> SmtpServer {
         let dir =
             std::env::temp_dir().join(format!("escalated-smtp-{}", uuid::Uuid::new_v4().simple()));
         let child = Command::new("python3")
@@ -446,7 +533,7 @@ impl SmtpServer {
                 .await
                 .is_ok()
             {
-                return Some(server);
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -499,6 +586,17 @@ fn header(raw: &str, name: &str) -> String {
         .to_string()
 }
 
+/// The settings of a server that sends to aiosmtpd on `port` and may send webhooks to this
+/// machine.
+fn smtp_settings(c: &mut escalated::config::Config, port: u16) {
+    c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
+    c.email.from = "Support <support@example.com>".into();
+    c.email.reply_to = "help@example.com".into();
+    c.email.inbound_secret = SECRET.into();
+    c.email.retry_base_ms = 200;
+    c.webhooks.allow_private = true;
+}
+
 macro_rules! with_smtp {
     ($($name:ident),* $(,)?) => {
         $(
@@ -508,13 +606,7 @@ macro_rules! with_smtp {
                 async fn run(backend: Backend) {
                     let Some(smtp) = SmtpServer::start().await else { return };
                     let port = smtp.port;
-                    let Some(app) = TestApp::spawn_with(backend, |c| {
-                        c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
-                        c.email.from = "Support <support@example.com>".into();
-                        c.email.reply_to = "help@example.com".into();
-                        c.email.inbound_secret = SECRET.into();
-                        c.email.retry_base_ms = 200;
-                    })
+                    let Some(app) = TestApp::spawn_with(backend, |c| smtp_settings(c, port))
                     .await
                     else {
                         return;
@@ -539,6 +631,28 @@ macro_rules! with_smtp {
 with_smtp!(
     a_customers_email_answer_to_a_notification_lands_on_the_same_ticket,
     an_agent_reply_goes_to_the_requester_and_followers_threaded,
+    mail_in_and_out_reaches_webhooks_as_events,
+    a_notification_has_a_text_and_an_escaped_html_part,
+);
+
+// A server whose SMTP server is down (nothing listens on its port) when the first mail is due.
+// A minute between attempts: only the server's clock, set forward, brings the retry.
+both_databases!(
+    config = |c| {
+        smtp_settings(c, free_port());
+        c.email.retry_base_ms = 60_000;
+        c.email.max_attempts = 3;
+    };
+    a_delivery_is_retried_with_backoff_until_the_smtp_server_is_up,
+);
+
+both_databases!(
+    config = |c| {
+        smtp_settings(c, free_port());
+        c.email.retry_base_ms = 60_000;
+        c.email.max_attempts = 2;
+    };
+    a_delivery_fails_when_its_attempts_are_spent,
 );
 
 async fn a_customers_email_answer_to_a_notification_lands_on_the_same_ticket(
@@ -727,4 +841,242 @@ async fn an_agent_reply_goes_to_the_requester_and_followers_threaded(
             .all(|d| d["recipient"] != agent_email.as_str() || d["kind"] == "assigned")
     );
     assert_eq!(all.len(), 4);
+}
+
+/// Subscribes a webhook receiver of this test to `events`.
+async fn hook(app: &TestApp, events: &[&str]) -> std::sync::Arc<crate::webhooks::Inbox> {
+    let (url, inbox) = crate::webhooks::receiver(&[]).await;
+    app.post(
+        "/admin/webhooks/create",
+        &app.admin_token,
+        json!({ "url": url, "events": events }),
+    )
+    .await
+    .expect(201);
+    inbox
+}
+
+/// The events in the bodies a webhook receiver got, in event order (deliveries run
+/// concurrently, so they may arrive in another).
+fn hook_events(got: &[crate::webhooks::Received]) -> Vec<Value> {
+    let mut events: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    events.sort_by_key(|e| e["id"].as_i64());
+    events
+}
+
+/// `email.received` for a message that created a ticket, one that replied and one that was
+/// ignored (a repeat emits nothing); `email.sent` for a notification sent.
+async fn mail_in_and_out_reaches_webhooks_as_events(app: TestApp, smtp: SmtpServer) {
+    let inbox = hook(&app, &["email.received", "email.sent", "email.failed"]).await;
+    let created = inbound(&app, &fixture("attachment.eml")).await.expect(202);
+    let reference = created.data()["reference"].as_str().unwrap().to_string();
+    inbound(&app, &fixture("attachment.eml")).await.expect(202);
+    let reply = fixture("plain_reply.eml")
+        .replace("{{REFERENCE}}", &reference)
+        .replace("{{IN_REPLY_TO}}", "x@example.com");
+    let replied = inbound(&app, &reply).await.expect(202);
+    inbound(&app, &fixture("bounce.eml")).await.expect(202);
+    smtp.wait_for("ann@example.com", &reference).await;
+
+    let got = wait_for_events(&inbox, 4).await;
+    let received: Vec<&Value> = got
+        .iter()
+        .filter(|e| e["type"] == "email.received")
+        .collect();
+    assert_eq!(received.len(), 3, "{got:#?}");
+    let new = &received[0]["data"];
+    assert_eq!(new["outcome"], "created");
+    assert_eq!(new["message_id"], "attach.1@mail.example.com");
+    assert_eq!(new["from"], "ann@example.com");
+    assert_eq!(new["ticket"]["reference"], reference.as_str());
+    assert_eq!(new["attachments"], created.data()["attachments"]);
+    let answer = &received[1]["data"];
+    assert_eq!(answer["outcome"], "replied");
+    assert_eq!(answer["reply_id"], replied.data()["reply_id"]);
+    assert_eq!(answer["ticket"]["reference"], reference.as_str());
+    let bounce = &received[2]["data"];
+    assert_eq!(bounce["outcome"], "ignored");
+    assert_eq!(bounce["reason"], "bounce");
+    assert_eq!(bounce.get("ticket"), None, "no ticket: {bounce}");
+
+    let sent = got
+        .iter()
+        .find(|e| e["type"] == "email.sent")
+        .unwrap_or_else(|| panic!("no email.sent in {got:#?}"));
+    let delivery = &sent["data"]["delivery"];
+    assert_eq!(delivery["kind"], "ticket_created");
+    assert_eq!(delivery["recipient"], "ann@example.com");
+    assert_eq!(delivery["attempts"], 1);
+    assert_eq!(delivery["error"], Value::Null);
+    assert_eq!(sent["data"]["ticket"]["reference"], reference.as_str());
+    let log = app
+        .get("/admin/email/deliveries", &app.admin_token)
+        .await
+        .expect(200);
+    assert_eq!(delivery["id"], log.data()[0]["id"]);
+    assert_eq!(delivery["message_id"], log.data()[0]["message_id"]);
+}
+
+/// Waits for `n` webhook requests and answers their events.
+async fn wait_for_events(inbox: &crate::webhooks::Inbox, n: usize) -> Vec<Value> {
+    hook_events(&crate::webhooks::wait_for(inbox, n).await)
+}
+
+/// The delivery log's newest entry, once `done` holds for it (up to 20 s).
+async fn delivery_when(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let log = app
+            .get("/admin/email/deliveries", &app.admin_token)
+            .await
+            .expect(200);
+        last = log.data()[0].clone();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the delivery did not reach the expected state: {last}");
+}
+
+fn smtp_port(app: &TestApp) -> u16 {
+    app.config
+        .email
+        .smtp_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn a_ticket_for_ann(app: &TestApp) -> String {
+    let created = app
+        .post(
+            "/tickets/create",
+            &app.admin_token,
+            json!({ "subject": "Mail server down", "description": "D", "requester": { "email": "ann@example.com" } }),
+        )
+        .await
+        .expect(201);
+    created.data()["reference"].as_str().unwrap().to_string()
+}
+
+async fn a_delivery_is_retried_with_backoff_until_the_smtp_server_is_up(app: TestApp) {
+    if !smtp_available() {
+        return;
+    }
+    app.clock.stop();
+    let reference = a_ticket_for_ann(&app).await;
+    let first = delivery_when(&app, |d| d["attempts"] == 1).await;
+    assert_eq!(first["status"], "pending");
+    assert!(!first["error"].as_str().unwrap().is_empty(), "{first}");
+    let failed_at = app.clock.now();
+    let due = chrono::DateTime::parse_from_rfc3339(first["next_attempt_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        (failed_at + 59..=failed_at + 61).contains(&due),
+        "the retry is due a minute (retry_base_ms) after the attempt: {due} vs {failed_at}"
+    );
+
+    let smtp = SmtpServer::start_on(smtp_port(&app)).await;
+    // The server is up, but the retry is not due yet by the server's clock.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(smtp.messages().is_empty());
+    let waiting = delivery_when(&app, |_| true).await;
+    assert_eq!(waiting["attempts"], 1, "{waiting}");
+
+    app.clock.advance(Duration::from_secs(61));
+    smtp.wait_for("ann@example.com", &reference).await;
+    let sent = delivery_when(&app, |d| d["status"] == "sent").await;
+    assert_eq!(sent["attempts"], 2);
+    assert_eq!(sent["error"], Value::Null);
+    assert_eq!(sent["next_attempt_at"], Value::Null);
+    assert!(sent["sent_at"].is_string());
+    assert_eq!(smtp.messages().len(), 1);
+}
+
+/// With nothing ever listening, the mail is tried `max_attempts` times (the second after the
+/// backoff), then marked failed, and `email.failed` is published.
+async fn a_delivery_fails_when_its_attempts_are_spent(app: TestApp) {
+    let inbox = hook(&app, &["email.failed", "email.sent"]).await;
+    app.clock.stop();
+    let reference = a_ticket_for_ann(&app).await;
+    delivery_when(&app, |d| d["attempts"] == 1 && d["status"] == "pending").await;
+    app.clock.advance(Duration::from_secs(61));
+    let failed = delivery_when(&app, |d| d["status"] == "failed").await;
+    assert_eq!(failed["attempts"], 2);
+    assert_eq!(failed["next_attempt_at"], Value::Null);
+    assert!(!failed["error"].as_str().unwrap().is_empty());
+
+    let got = wait_for_events(&inbox, 1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["type"], "email.failed");
+    let delivery = &got[0]["data"]["delivery"];
+    assert_eq!(delivery["attempts"], 2);
+    assert_eq!(delivery["error"], failed["error"]);
+    assert_eq!(got[0]["data"]["ticket"]["reference"], reference.as_str());
+}
+
+/// Each notification is multipart/alternative: the text, and HTML in which the ticket's
+/// content is text, never markup.
+async fn a_notification_has_a_text_and_an_escaped_html_part(app: TestApp, smtp: SmtpServer) {
+    let subject = r#"<script>alert("x")</script> & <b>bold</b>"#;
+    let created = app
+        .post(
+            "/tickets/create",
+            &app.admin_token,
+            json!({ "subject": subject, "description": "D", "requester": { "email": "ann@example.com" } }),
+        )
+        .await
+        .expect(201);
+    let reference = created.data()["reference"].as_str().unwrap().to_string();
+    let mail = smtp.wait_for("ann@example.com", &reference).await;
+    assert!(
+        header(&mail, "Content-Type").starts_with("multipart/alternative"),
+        "{mail}"
+    );
+    let parsed = MessageParser::default().parse(mail.as_bytes()).unwrap();
+    assert_eq!(parsed.text_body.len(), 1);
+    assert_eq!(parsed.html_body.len(), 1);
+    let text_part = &parsed.parts[parsed.text_body[0] as usize];
+    let html_part = &parsed.parts[parsed.html_body[0] as usize];
+    assert!(text_part.is_text() && !text_part.is_text_html());
+    assert!(html_part.is_text_html(), "a real text/html part");
+    assert!(parsed.body_text(0).unwrap().contains(subject));
+    let html = parsed.body_html(0).unwrap().into_owned();
+    assert!(
+        html.contains(
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<script") && !html.contains("<b>"), "{html}");
+    assert!(html.contains(&reference));
+
+    // An agent's reply: its lines stay lines, its markup stays text.
+    let (_, agent) = app.agent(&["*"]).await;
+    app.post(
+        &format!("/tickets/{reference}/reply"),
+        &agent,
+        json!({ "body": "First line\n<img src=x onerror=alert(1)>" }),
+    )
+    .await
+    .expect(201);
+    let reply = smtp.wait_for("ann@example.com", "Re: ").await;
+    let html = MessageParser::default()
+        .parse(reply.as_bytes())
+        .unwrap()
+        .body_html(0)
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert!(
+        html.contains("First line<br>\n&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img"), "{html}");
 }

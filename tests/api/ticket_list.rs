@@ -892,7 +892,19 @@ async fn dashboard_counts_and_lists(app: TestApp) {
     );
     let realtime = app.get("/realtime/config", &other).await.expect(200);
     assert_eq!(realtime.data()["transport"], "sse");
-    assert_eq!(realtime.data()["events"].as_array().unwrap().len(), 13);
+    // The contract's 13 (§7), then email's 3 (§9.7).
+    let events = realtime.data()["events"].as_array().unwrap();
+    assert_eq!(events.len(), 16);
+    assert_eq!(events[0], "ticket.created");
+    assert_eq!(events[12], "macro.applied");
+    assert_eq!(
+        events[13..],
+        [
+            json!("email.received"),
+            json!("email.sent"),
+            json!("email.failed")
+        ]
+    );
     assert!(realtime.data()["url"].as_str().unwrap().starts_with("http"));
     assert_eq!(realtime.data()["enabled"], true);
 }

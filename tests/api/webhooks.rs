@@ -72,16 +72,16 @@ with_local_receiver!(
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub struct Received {
     id: String,
     timestamp: String,
     signature: String,
     content_type: String,
-    body: String,
+    pub body: String,
 }
 
 #[derive(Default)]
-struct Inbox {
+pub struct Inbox {
     received: Mutex<Vec<Received>>,
     /// Statuses to answer, in order; 200 once they run out.
     plan: Mutex<VecDeque<u16>>,
@@ -108,7 +108,7 @@ async fn receive(req: &Request, body: String, inbox: Data<&Arc<Inbox>>) -> Statu
 }
 
 /// A receiver on 127.0.0.1: its URL and what it received.
-async fn receiver(plan: &[u16]) -> (String, Arc<Inbox>) {
+pub async fn receiver(plan: &[u16]) -> (String, Arc<Inbox>) {
     let inbox = Arc::new(Inbox::default());
     inbox.plan.lock().unwrap().extend(plan);
     let acceptor = TcpListener::bind("127.0.0.1:0")
@@ -122,7 +122,7 @@ async fn receiver(plan: &[u16]) -> (String, Arc<Inbox>) {
 }
 
 /// Waits (up to 20 s) until the inbox holds `n` requests; returns them.
-async fn wait_for(inbox: &Inbox, n: usize) -> Vec<Received> {
+pub async fn wait_for(inbox: &Inbox, n: usize) -> Vec<Received> {
     for _ in 0..200 {
         {
             let got = inbox.received.lock().unwrap();

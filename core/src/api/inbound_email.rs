@@ -162,14 +162,21 @@ pub enum InboundOutcome {
     Duplicate,
 }
 
-/// An attachment of the message. Its content is kept with the raw message (within
-/// `email.keep_raw_bytes`) until attachment storage takes it.
+/// A file of the message. A created ticket or reply stores it as an attachment (`id`,
+/// `sha256`; downloadable at `GET /attachments/{id}`) under the same rules as an upload, or
+/// lists it as `refused` with the reason; an ignored message stores nothing.
 #[derive(Debug, Object)]
 pub struct InboundAttachment {
     pub filename: String,
+    /// The type sniffed from the content once stored; before, the one the message declares.
     pub mime_type: String,
     /// Decoded size in bytes.
     pub size: i64,
+    /// The attachment, when stored.
+    pub id: Option<i64>,
+    pub sha256: Option<String>,
+    /// Why it was not stored (type, size, or more files than one message may attach).
+    pub refused: Option<String>,
 }
 
 /// What was done with an inbound message.
@@ -203,6 +210,11 @@ impl poem_openapi::types::Example for InboundResult {
                 filename: "screenshot.png".into(),
                 mime_type: "image/png".into(),
                 size: 48213,
+                id: Some(31),
+                sha256: Some(
+                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                ),
+                refused: None,
             }],
         }
     }
@@ -228,6 +240,9 @@ impl From<Received> for InboundResult {
                     filename: a.filename,
                     mime_type: a.mime_type,
                     size: a.size,
+                    id: a.id,
+                    sha256: a.sha256,
+                    refused: a.refused,
                 })
                 .collect(),
         }
@@ -251,8 +266,10 @@ impl InboundEmailApi {
     /// public reply by its sender, when the sender is the requester, a follower or staff (a
     /// ticket waiting on the customer goes back to open); any other message becomes a new
     /// ticket whose requester is the sender (a customer is created when unknown). Quoted
-    /// history and signatures are trimmed from replies. Automatic mail, bounces and repeats
-    /// create nothing. 413 beyond `email.max_message_bytes`; 422 on `message` when the body
+    /// history and signatures are trimmed from replies. Its files are stored as attachments of
+    /// the ticket or reply under the same limits as uploads (a refused file is listed with
+    /// `refused`, the message is still taken). Automatic mail, bounces and repeats create
+    /// nothing. 413 beyond `email.max_message_bytes`; 422 on `message` when the body
     /// is not a message with a From address.
     #[oai(
         path = "/inbound/email",
@@ -266,7 +283,7 @@ impl InboundEmailApi {
         message: RawMessage,
     ) -> ApiResult<Accepted> {
         let received = inbound::receive(
-            &state.store,
+            state.files(),
             state.rules_now(),
             &state.config.email,
             &state.config.tickets.reference_prefix,

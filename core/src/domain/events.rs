@@ -9,8 +9,8 @@ use crate::{
     time::{self, Timestamp},
 };
 
-/// Every event name, in the contract's order.
-pub const EVENT_NAMES: [&str; 13] = [
+/// Every event name: the contract's (§7), then those of email (§9.7).
+pub const EVENT_NAMES: [&str; 16] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -24,6 +24,9 @@ pub const EVENT_NAMES: [&str; 13] = [
     "sla.warning",
     "sla.breached",
     "macro.applied",
+    "email.received",
+    "email.sent",
+    "email.failed",
 ];
 
 pub fn is_event_name(name: &str) -> bool {
@@ -86,15 +89,29 @@ pub fn record<'a>(
     extra: Value,
     now: Timestamp,
 ) {
+    record_maybe_about(tx, name, Some(ticket.into()), extra, now);
+}
+
+/// [`record`] for an event that may concern no ticket (a message ignored, a notification
+/// about a ticket deleted since): `data` holds `ticket` only when there is one.
+pub fn record_maybe_about(
+    tx: &mut Tx,
+    name: &'static str,
+    ticket: Option<TicketSnapshot<'_>>,
+    extra: Value,
+    now: Timestamp,
+) {
     debug_assert!(is_event_name(name), "unknown event {name}");
-    let ticket = ticket.into();
-    let mut data = json!({ "ticket": ticket.to_json() });
+    let mut data = match ticket {
+        Some(ticket) => json!({ "ticket": ticket.to_json() }),
+        None => json!({}),
+    };
     if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
     }
     tx.push_event(events::NewEvent {
         kind: name,
-        ticket_id: Some(ticket.id),
+        ticket_id: ticket.map(|t| t.id),
         payload: data.to_string(),
         created_at: now,
     });

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
-        Mailbox,
+        Mailbox, MultiPart,
         header::{ContentType, HeaderName, HeaderValue},
     },
 };
@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     config::{Config, EmailConfig},
-    domain::email::{message_key, notices, templates::Template},
+    domain::email::{self as rules, message_key, notices, templates::Template},
     error::Result,
     outbox_worker,
     store::{
@@ -25,7 +25,7 @@ use crate::{
         email::{self as db, DeliveryRow, NewDelivery},
         events::{self as outbox, EventRow},
     },
-    time::{self, Timestamp},
+    time::{Clock, Timestamp},
 };
 
 const FAN_OUT_BATCH: i64 = 200;
@@ -35,11 +35,12 @@ const MAX_REFERENCES: i64 = 20;
 /// Longest error text kept, in characters.
 const MAX_ERROR: usize = 500;
 
-/// Starts the worker when `email.smtp_url` is set.
+/// Starts the worker when `email.smtp_url` is set; it works at the moments `clock` says.
 pub fn spawn(
     store: Store,
     config: Arc<Config>,
     events: broadcast::Receiver<Arc<EventRow>>,
+    clock: Clock,
 ) -> anyhow::Result<()> {
     let settings = config.email.clone();
     if settings.smtp_url.is_empty() {
@@ -68,13 +69,15 @@ pub fn spawn(
         transport,
         settings,
         store: store.clone(),
+        clock: clock.clone(),
     };
-    tokio::spawn(outbox_worker::run(store, mailer, events));
+    tokio::spawn(outbox_worker::run(store, mailer, events, clock));
     Ok(())
 }
 
 struct Mailer {
     store: Store,
+    clock: Clock,
     settings: EmailConfig,
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -103,7 +106,7 @@ impl outbox_worker::Rounds for Mailer {
             return Ok(Duration::ZERO);
         }
         let next = db::next_due(&mut *self.store.conn().await?).await?;
-        Ok(outbox_worker::until(next))
+        Ok(outbox_worker::until(next, now))
     }
 }
 
@@ -143,6 +146,7 @@ impl Mailer {
                             recipient: &notice.recipient,
                             subject: &notice.subject,
                             body: &notice.body,
+                            html: &notice.html,
                             message_key: &message_key(&message_id),
                             message_id: &message_id,
                             in_reply_to: thread.last().map(String::as_str),
@@ -161,7 +165,8 @@ impl Mailer {
         }
     }
 
-    /// Sends one mail and records the outcome.
+    /// Sends one mail and records the outcome; the last attempt (sent, or failed for good)
+    /// also publishes `email.sent` or `email.failed`.
     async fn attempt(&self, mail: DeliveryRow) -> Result<()> {
         let error = match self.build(&mail) {
             Ok(message) => self
@@ -180,6 +185,7 @@ impl Mailer {
                 Some(outbox_worker::retry_at(
                     self.settings.retry_base_ms,
                     attempts,
+                    &self.clock,
                 )),
             ),
             Some(_) => ("failed", None),
@@ -188,21 +194,19 @@ impl Mailer {
             tracing::warn!(delivery = mail.id, attempt = attempts, error = %err, "an email was not sent");
         }
         let error = error.map(|e| outbox_worker::truncate(&e, MAX_ERROR));
-        let mut conn = self.store.conn().await?;
-        db::record_attempt(
-            &mut conn,
-            mail.id,
-            status,
-            error.as_deref(),
-            next,
-            time::now(),
-        )
-        .await
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        db::record_attempt(&mut tx, mail.id, status, error.as_deref(), next, now).await?;
+        if status != "pending" {
+            rules::delivery_event(&mut tx, &mail, attempts, error.as_deref(), now).await?;
+        }
+        tx.commit().await
     }
 
-    /// The mail: a text part, our Message-ID, the thread's `In-Reply-To` and `References`,
-    /// `Reply-To` the inbound address. Notifications the system writes itself say so
-    /// (`Auto-Submitted`), so well-behaved auto-responders do not answer them.
+    /// The mail: a text and an HTML part (text only for mail queued before there was HTML),
+    /// our Message-ID, the thread's `In-Reply-To` and `References`, `Reply-To` the inbound
+    /// address. Notifications the system writes itself say so (`Auto-Submitted`), so
+    /// well-behaved auto-responders do not answer them.
     fn build(&self, mail: &DeliveryRow) -> Result<Message, String> {
         let to: Mailbox = mail
             .recipient
@@ -220,10 +224,16 @@ impl Mailer {
         if let Some(references) = &mail.references_ids {
             builder = builder.references(references.clone());
         }
-        let mut message = builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .map_err(|err| format!("The mail could not be built: {err}"))?;
+        let built = match &mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.body.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone()),
+        };
+        let mut message = built.map_err(|err| format!("The mail could not be built: {err}"))?;
         if mail.kind != Template::AgentReply.as_str() {
             message.headers_mut().insert_raw(HeaderValue::new(
                 HeaderName::new_from_ascii_str("Auto-Submitted"),

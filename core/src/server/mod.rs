@@ -209,6 +209,7 @@ pub async fn start(
         state.store.clone(),
         state.config.clone(),
         state.events.subscribe(),
+        state.clock.clone(),
     )?;
     let listener = TcpListener::bind(bind)
         .await

@@ -16,7 +16,6 @@ pub struct NewInbound<'a> {
     pub sender: &'a str,
     pub subject: &'a str,
     pub attachments: &'a str,
-    pub raw: Option<&'a [u8]>,
     pub created_at: Timestamp,
 }
 
@@ -25,36 +24,44 @@ pub async fn claim_inbound(conn: &mut AnyConnection, row: &NewInbound<'_>) -> Re
     insert_returning_id(
         conn,
         "INSERT INTO email_inbound (message_key, message_id, sender, subject, outcome, \
-         attachments, raw, created_at) VALUES (?, ?, ?, ?, 'processing', ?, ?, ?)",
+         attachments, created_at) VALUES (?, ?, ?, ?, 'processing', ?, ?)",
         |q| {
             q.bind(row.message_key)
                 .bind(row.message_id)
                 .bind(row.sender)
                 .bind(row.subject)
                 .bind(row.attachments)
-                .bind(row.raw.map(<[u8]>::to_vec))
                 .bind(row.created_at)
         },
     )
     .await
 }
 
+/// What was done with a claimed message.
+pub struct Settled<'a> {
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub ticket_id: Option<i64>,
+    pub reply_id: Option<i64>,
+    /// The JSON list of its files, with what became of each.
+    pub attachments: &'a str,
+}
+
 /// Records what was done with a claimed message.
 pub async fn settle_inbound(
     conn: &mut AnyConnection,
     id: i64,
-    outcome: &str,
-    reason: Option<&str>,
-    ticket_id: Option<i64>,
-    reply_id: Option<i64>,
+    settled: &Settled<'_>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE email_inbound SET outcome = ?, reason = ?, ticket_id = ?, reply_id = ? WHERE id = ?",
+        "UPDATE email_inbound SET outcome = ?, reason = ?, ticket_id = ?, reply_id = ?, \
+         attachments = ? WHERE id = ?",
     )
-    .bind(outcome)
-    .bind(reason)
-    .bind(ticket_id)
-    .bind(reply_id)
+    .bind(settled.outcome)
+    .bind(settled.reason)
+    .bind(settled.ticket_id)
+    .bind(settled.reply_id)
+    .bind(settled.attachments)
     .bind(id)
     .execute(conn)
     .await?;
@@ -180,6 +187,7 @@ pub struct NewDelivery<'a> {
     pub recipient: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    pub html: &'a str,
     pub message_id: &'a str,
     pub message_key: &'a str,
     pub in_reply_to: Option<&'a str>,
@@ -195,13 +203,15 @@ pub async fn insert_delivery(
     let sql = match Dialect::of_connection(conn) {
         Dialect::Sqlite => {
             "INSERT OR IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
-             body, message_id, message_key, in_reply_to, references_ids, status, next_attempt_at, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+             body, html, message_id, message_key, in_reply_to, references_ids, status, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
         }
         Dialect::MySql => {
             "INSERT IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
-             body, message_id, message_key, in_reply_to, references_ids, status, next_attempt_at, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+             body, html, message_id, message_key, in_reply_to, references_ids, status, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
         }
     };
     sqlx::query(sql)
@@ -211,6 +221,7 @@ pub async fn insert_delivery(
         .bind(row.recipient)
         .bind(row.subject)
         .bind(row.body)
+        .bind(row.html)
         .bind(row.message_id)
         .bind(row.message_key)
         .bind(row.in_reply_to)
@@ -234,6 +245,8 @@ pub struct DeliveryRow {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// The HTML part (`None` for mail queued before there was one).
+    pub html: Option<String>,
     pub message_id: String,
     pub in_reply_to: Option<String>,
     pub references_ids: Option<String>,
@@ -249,7 +262,7 @@ macro_rules! select_deliveries {
     ($tail:literal) => {
         concat!(
             "SELECT d.id, d.event_id, d.ticket_id, t.reference, d.kind, d.recipient, d.subject, ",
-            "d.body, d.message_id, d.in_reply_to, d.references_ids, d.status, d.attempts, d.error, ",
+            "d.body, d.html, d.message_id, d.in_reply_to, d.references_ids, d.status, d.attempts, d.error, ",
             "d.next_attempt_at, d.sent_at, d.created_at FROM email_deliveries d ",
             "LEFT JOIN tickets t ON t.id = d.ticket_id ",
             $tail

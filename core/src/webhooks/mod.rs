@@ -28,7 +28,7 @@ use crate::{
         events::{self as outbox, EventRow},
         webhooks::{self as db, DueDelivery, Outcome},
     },
-    time::{self, Timestamp},
+    time::{self, Clock, Timestamp},
 };
 
 const FAN_OUT_BATCH: i64 = 500;
@@ -51,7 +51,14 @@ pub fn spawn(
         settings: config.webhooks.clone(),
         store,
     };
-    tokio::spawn(outbox_worker::run(store_for_lease, worker, events));
+    // Real time, not the server's clock: a delivery's `webhook-timestamp` is checked by its
+    // receiver against the receiver's own clock.
+    tokio::spawn(outbox_worker::run(
+        store_for_lease,
+        worker,
+        events,
+        Clock::system(),
+    ));
     Ok(())
 }
 
@@ -104,7 +111,7 @@ impl Worker {
             return Ok(Duration::ZERO);
         }
         let next = db::next_due(&mut *self.store.conn().await?).await?;
-        Ok(outbox_worker::until(next))
+        Ok(outbox_worker::until(next, now))
     }
 
     /// Turns the outbox events after the cursor into deliveries, batch by batch.
@@ -175,6 +182,7 @@ impl Worker {
                 Some(outbox_worker::retry_at(
                     self.settings.retry_base_ms,
                     run_attempts,
+                    &Clock::system(),
                 )),
             )
         } else {

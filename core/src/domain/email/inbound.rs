@@ -12,6 +12,8 @@ use super::{
 use crate::{
     config::EmailConfig,
     domain::{
+        attachments::{self, Files, MAX_PER_MESSAGE},
+        events,
         roles::Role,
         tickets::{
             Actor, MAX_BODY, MAX_SUBJECT, Status, TicketRules,
@@ -58,15 +60,17 @@ pub struct Received {
     pub attachments: Vec<Attachment>,
 }
 
-/// Applies one raw message at `now` under `rules`, the same as the API's ticket changes.
+/// Applies one raw message at `now` under `rules`, the same as the API's ticket changes; its
+/// files go to attachment storage under the same rules as uploads through the API.
 pub async fn receive(
-    store: &Store,
+    files: Files<'_>,
     (rules, now): (&TicketRules, Timestamp),
     settings: &EmailConfig,
     reference_prefix: &str,
     raw: &[u8],
 ) -> Result<Received> {
-    let mail = message::parse(raw)?;
+    let store = files.store;
+    let mut mail = message::parse(raw)?;
     let key = message_key(&mail.message_id);
     let mut conn = store.conn().await?;
     if let Some(seen) = db::inbound_by_key(&mut conn, &key).await? {
@@ -84,14 +88,12 @@ pub async fn receive(
     };
     drop(conn);
     let attachments = serde_json::to_string(&mail.attachments)?;
-    let keep_raw = !mail.attachments.is_empty() && raw.len() <= settings.keep_raw_bytes;
     let claim = db::NewInbound {
         message_key: &key,
         message_id: &mail.message_id,
         sender: &mail.from_email,
         subject: &truncate(&mail.subject, MAX_SUBJECT),
         attachments: &attachments,
-        raw: keep_raw.then_some(raw),
         created_at: now,
     };
     let claimed = {
@@ -111,8 +113,18 @@ pub async fn receive(
         Err(err) => return Err(err),
     };
     if let Some(reason) = reason {
-        let mut conn = store.conn().await?;
-        db::settle_inbound(&mut conn, claim_id, "ignored", Some(reason), None, None).await?;
+        let mut tx = store.begin().await?;
+        let settled = db::Settled {
+            outcome: "ignored",
+            reason: Some(reason),
+            ticket_id: None,
+            reply_id: None,
+            attachments: &attachments,
+        };
+        db::settle_inbound(&mut tx, claim_id, &settled).await?;
+        let event = received_event(&mail, &settled);
+        events::record_maybe_about(&mut tx, RECEIVED, None, event, now);
+        tx.commit().await?;
         return Ok(Received {
             outcome: Outcome::Ignored,
             reason: Some(reason.into()),
@@ -122,7 +134,7 @@ pub async fn receive(
             attachments: mail.attachments,
         });
     }
-    let applied = apply(store, (rules, now), reference_prefix, &mail, claim_id).await;
+    let applied = apply(files, (rules, now), reference_prefix, &mut mail, claim_id).await;
     if applied.is_err() {
         // Give the Message-ID back, so the sender's retry is not taken for a repeat.
         let mut conn = store.conn().await?;
@@ -131,19 +143,24 @@ pub async fn receive(
     applied
 }
 
-/// The reply or the new ticket.
+/// The reply or the new ticket, with the message's files stored as the sender's uploads and
+/// attached to it.
 async fn apply(
-    store: &Store,
+    files: Files<'_>,
     (rules, now): (&TicketRules, Timestamp),
     reference_prefix: &str,
-    mail: &Inbound,
+    mail: &mut Inbound,
     claim_id: i64,
 ) -> Result<Received> {
+    let store = files.store;
     let sender = sender(store, mail).await?;
     let actor = Actor {
         user_id: sender.id,
         role: sender.role,
     };
+    let attachment_ids = store_files(files, sender.id, &mut mail.attachments, now).await?;
+    let listed = serde_json::to_string(&mail.attachments)?;
+    let mail: &Inbound = mail;
     let details = json!({
         "message_id": mail.message_id,
         "from": mail.from_email,
@@ -152,7 +169,7 @@ async fn apply(
     if let Some(reference) = thread(store, mail, reference_prefix, &sender).await? {
         let body = body_text(trim::reply(&mail.text), &mail.attachments);
         let reply_id = operations::edit(store, (rules, now), &actor, &reference, async |t, tx| {
-            let reply_id = t.reply(tx, &body, false).await?;
+            let reply_id = t.reply_with(tx, &body, false, &attachment_ids).await?;
             if !actor.role.is_staff() {
                 // The customer answered: the ticket is the team's turn again, where the
                 // configured status table allows that move (the reply is kept either way).
@@ -166,7 +183,15 @@ async fn apply(
                 }
             }
             activity::record(tx, t.id(), Some(&actor), Kind::EmailReceived, details, now);
-            db::settle_inbound(tx, claim_id, "replied", None, Some(t.id()), Some(reply_id)).await?;
+            let settled = db::Settled {
+                outcome: "replied",
+                reason: None,
+                ticket_id: Some(t.id()),
+                reply_id: Some(reply_id),
+                attachments: &listed,
+            };
+            db::settle_inbound(tx, claim_id, &settled).await?;
+            t.emit(tx, RECEIVED, received_event(mail, &settled));
             Ok(reply_id)
         })
         .await?;
@@ -196,15 +221,23 @@ async fn apply(
             tag_ids: Vec::new(),
             requester: None,
             channel: "email",
-            // The message's files wait in its raw copy (docs/email.md).
-            attachment_ids: Vec::new(),
+            attachment_ids,
         },
         reference_prefix,
     )
     .await?;
     operations::edit(store, (rules, now), &actor, &reference, async |t, tx| {
         activity::record(tx, t.id(), Some(&actor), Kind::EmailReceived, details, now);
-        db::settle_inbound(tx, claim_id, "created", None, Some(t.id()), None).await
+        let settled = db::Settled {
+            outcome: "created",
+            reason: None,
+            ticket_id: Some(t.id()),
+            reply_id: None,
+            attachments: &listed,
+        };
+        db::settle_inbound(tx, claim_id, &settled).await?;
+        t.emit(tx, RECEIVED, received_event(mail, &settled));
+        Ok(())
     })
     .await?;
     Ok(Received {
@@ -215,6 +248,69 @@ async fn apply(
         reply_id: None,
         attachments: mail.attachments.clone(),
     })
+}
+
+/// The event of a message taken (not of a repeat, which changes nothing).
+const RECEIVED: &str = "email.received";
+
+/// What `email.received` carries besides the ticket: what was done, and the message.
+fn received_event(mail: &Inbound, settled: &db::Settled<'_>) -> serde_json::Value {
+    json!({
+        "outcome": settled.outcome,
+        "reason": settled.reason,
+        "reply_id": settled.reply_id,
+        "message_id": mail.message_id,
+        "from": mail.from_email,
+        "subject": truncate(&mail.subject, MAX_SUBJECT),
+        "attachments": mail.attachments,
+    })
+}
+
+/// Stores the message's files as uploads of `uploader_id`, through the same checks as
+/// `POST /attachments` (size, sniffed type); a file those refuse, or one past the first
+/// [`MAX_PER_MESSAGE`], is marked refused and the message goes on without it. Answers the ids
+/// to attach. Uploads left unattached (the write failed) are purged like any others.
+async fn store_files(
+    files: Files<'_>,
+    uploader_id: i64,
+    attachments: &mut [Attachment],
+    now: Timestamp,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for file in attachments.iter_mut() {
+        if ids.len() == MAX_PER_MESSAGE {
+            file.refused = Some(format!(
+                "At most {MAX_PER_MESSAGE} files are kept per message."
+            ));
+            continue;
+        }
+        let content = std::mem::take(&mut file.content);
+        let uploaded = attachments::upload(
+            files,
+            uploader_id,
+            Some(&file.filename),
+            content.as_slice(),
+            "attachments",
+            now,
+        )
+        .await;
+        match uploaded {
+            Ok(row) => {
+                ids.push(row.id);
+                file.filename = row.filename;
+                file.mime_type = row.mime_type;
+                file.size = row.size;
+                file.id = Some(row.id);
+                file.sha256 = Some(row.sha256);
+            }
+            Err(Error::TooLarge(why)) => file.refused = Some(why),
+            Err(Error::Validation(errors)) => {
+                file.refused = errors.iter().next().map(|(_, why)| why.clone());
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(ids)
 }
 
 /// The ticket this message answers, if its sender may answer it: by the Message-IDs it

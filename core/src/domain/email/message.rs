@@ -6,10 +6,16 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use serde::Serialize;
 
 use super::message_key;
-use crate::error::{Error, Result};
+use crate::{
+    domain::attachments::clean_filename,
+    error::{Error, Result},
+};
 
 /// Most Message-IDs of `References` looked at for threading.
 const MAX_REFERENCES: usize = 50;
+/// Most files of a message looked at (at most `attachments::MAX_PER_MESSAGE` are stored); the
+/// rest are not listed, so the list stays small whatever a message holds.
+const MAX_FILES: usize = 50;
 
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -28,12 +34,24 @@ pub struct Inbound {
     pub attachments: Vec<Attachment>,
 }
 
-/// What is kept about an attachment until attachment storage (§9.5) takes the files.
+/// A file of the message, and what became of it: stored as an attachment (§9.5, `id` and
+/// `sha256` set) or refused by the upload rules (`refused` says why). A file of a message that
+/// creates nothing is neither.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Attachment {
     pub filename: String,
+    /// As declared by the message until stored, then as sniffed from the content.
     pub mime_type: String,
     pub size: i64,
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub refused: Option<String>,
+    /// The decoded content; never serialized.
+    #[serde(skip)]
+    pub content: Vec<u8>,
 }
 
 /// Parses `raw`; 422 on `message` when it is not a message with a sender.
@@ -78,16 +96,19 @@ pub fn parse(raw: &[u8]) -> Result<Inbound> {
         .unwrap_or_default();
     let attachments = message
         .attachments()
+        .take(MAX_FILES)
         .map(|part| Attachment {
-            filename: part
-                .attachment_name()
-                .map(str::to_string)
-                .or_else(|| {
-                    part.message()
-                        .and_then(|m| m.subject())
-                        .map(|s| format!("{s}.eml"))
-                })
-                .unwrap_or_else(|| "attachment".into()),
+            filename: clean_filename(
+                part.attachment_name()
+                    .map(str::to_string)
+                    .or_else(|| {
+                        part.message()
+                            .and_then(|m| m.subject())
+                            .map(|s| format!("{s}.eml"))
+                    })
+                    .as_deref()
+                    .or(Some("attachment")),
+            ),
             mime_type: part
                 .content_type()
                 .map(|ct| match ct.subtype() {
@@ -97,6 +118,10 @@ pub fn parse(raw: &[u8]) -> Result<Inbound> {
                 .unwrap_or_else(|| "application/octet-stream".into())
                 .to_lowercase(),
             size: part.contents().len() as i64,
+            id: None,
+            sha256: None,
+            refused: None,
+            content: part.contents().to_vec(),
         })
         .collect();
     let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_lowercase());

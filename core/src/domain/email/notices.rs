@@ -23,6 +23,7 @@ pub struct Notice {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub html: String,
 }
 
 /// The notifications `event` causes, rendered with the templates of `templates_dir`.
@@ -114,6 +115,7 @@ pub async fn for_event(
             recipient: person.email.clone(),
             subject: rendered.subject,
             body: rendered.body,
+            html: rendered.html,
         });
     }
     Ok(notices)
