@@ -18,6 +18,7 @@ mod automations;
 mod change_feed;
 mod cli;
 mod cli_admin;
+mod conditional;
 mod cursor_pages;
 mod email;
 mod errors;

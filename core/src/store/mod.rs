@@ -228,6 +228,7 @@ impl Store {
             events: Vec::new(),
             adds_search_text: false,
             touched: Vec::new(),
+            stamped: None,
         })
     }
 
@@ -332,6 +333,8 @@ pub struct Tx {
     adds_search_text: bool,
     /// The tickets it changes, which get the next change number as it commits.
     touched: Vec<i64>,
+    /// The change number taken early by [`Tx::stamp_changes`], if it was.
+    stamped: Option<i64>,
 }
 
 enum TxConn {
@@ -360,6 +363,43 @@ impl Tx {
         if !self.touched.contains(&id) {
             self.touched.push(id);
         }
+    }
+
+    /// Takes this transaction's change number now rather than at commit, stamps the tickets
+    /// changed so far with it and returns it: the tickets' new version (their ETag), for a
+    /// write that answers it from inside its transaction. Tickets changed later get the same
+    /// number at commit. On MySQL the sequence row is locked from here to the commit, as it
+    /// would be from the commit's first statements: keep what follows short.
+    pub async fn stamp_changes(&mut self) -> Result<i64> {
+        let seq = match self.stamped {
+            Some(seq) => seq,
+            None => {
+                let seq = match self.dialect {
+                    Dialect::Sqlite => {
+                        sqlx::query_scalar::<_, i64>(tickets::NEXT_CHANGE_RETURNING)
+                            .fetch_one(&mut **self)
+                            .await?
+                    }
+                    Dialect::MySql => {
+                        sqlx::query(tickets::NEXT_CHANGE)
+                            .execute(&mut **self)
+                            .await?;
+                        sqlx::query_scalar::<_, i64>(tickets::CURRENT_CHANGE)
+                            .fetch_one(&mut **self)
+                            .await?
+                    }
+                };
+                self.stamped = Some(seq);
+                seq
+            }
+        };
+        let touched = std::mem::take(&mut self.touched);
+        if !touched.is_empty() {
+            let mut q = QueryBuilder::<Any>::new("");
+            tickets::push_stamp_changes(&mut q, &touched);
+            q.build().execute(&mut **self).await?;
+        }
+        Ok(seq)
     }
 
     /// Queues an event for the outbox; it is written when the transaction commits.
@@ -405,9 +445,11 @@ impl Tx {
             // The sequence row's lock is held to the commit, so change numbers become visible
             // in order (like event ids under the outbox lock, which is always taken second).
             if !touched.is_empty() {
-                sqlx::query(tickets::NEXT_CHANGE)
-                    .execute(&mut *self)
-                    .await?;
+                if self.stamped.is_none() {
+                    sqlx::query(tickets::NEXT_CHANGE)
+                        .execute(&mut *self)
+                        .await?;
+                }
                 let mut q = QueryBuilder::<Any>::new("");
                 tickets::push_stamp_changes(&mut q, &touched);
                 q.build().execute(&mut *self).await?;
@@ -431,8 +473,10 @@ impl Tx {
             activities::push_insert(&mut q, &activities);
         }
         if !touched.is_empty() && self.dialect == Dialect::Sqlite {
-            next(&mut q);
-            q.push(tickets::NEXT_CHANGE);
+            if self.stamped.is_none() {
+                next(&mut q);
+                q.push(tickets::NEXT_CHANGE);
+            }
             next(&mut q);
             tickets::push_stamp_changes(&mut q, &touched);
         }
