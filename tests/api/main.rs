@@ -38,6 +38,7 @@ mod serve_limits;
 mod sla_clock;
 mod slow_clients;
 mod ticket_actions;
+mod ticket_bulk;
 mod ticket_changes;
 mod ticket_list;
 mod ticket_macros;

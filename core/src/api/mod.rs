@@ -34,6 +34,7 @@ pub mod removal;
 pub mod reports;
 pub mod resources;
 pub mod security;
+pub mod ticket_bulk;
 pub mod ticket_resources;
 pub mod ticket_scripts;
 pub mod tickets;
@@ -88,6 +89,7 @@ pub fn endpoints() -> impl OpenApi {
         // A tuple implements OpenApi up to 16 members: nested here to make room.
         (
             tickets::TicketsApi,
+            ticket_bulk::TicketBulkApi,
             attachments::AttachmentsApi,
             reports::ReportsApi,
         ),
