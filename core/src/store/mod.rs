@@ -102,7 +102,12 @@ pub struct Store {
     /// Inside [`Store::in_one_transaction`]: the transaction's connection, which every read and
     /// write of this handle uses.
     pinned: Option<one_transaction::Pinned>,
+    /// See [`Store::after_ticket_commit`]; shared by every clone.
+    after_commit: Arc<std::sync::RwLock<Option<CommitHook>>>,
 }
+
+/// What [`Store::after_ticket_commit`] runs.
+pub type CommitHook = Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
 
 pub use one_transaction::Conn;
 
@@ -171,6 +176,7 @@ impl Store {
             match_sets,
             checkpoints,
             pinned: None,
+            after_commit: Arc::default(),
         })
     }
 
@@ -203,6 +209,15 @@ impl Store {
         &self.pool
     }
 
+    /// Runs `hook` after every commit that changed a ticket, before the committing request goes
+    /// on (`None` removes it). For tests only: the way to make the database fail at the worst
+    /// moment, right after a write committed (tests/api/outage.rs). The server never sets it.
+    pub fn after_ticket_commit(&self, hook: Option<CommitHook>) {
+        if let Ok(mut slot) = self.after_commit.write() {
+            *slot = hook;
+        }
+    }
+
     /// A pooled connection for reads.
     pub async fn conn(&self) -> Result<Conn> {
         Ok(match &self.pinned {
@@ -229,6 +244,7 @@ impl Store {
             adds_search_text: false,
             touched: Vec::new(),
             stamped: None,
+            after_commit: self.after_commit.read().ok().and_then(|hook| hook.clone()),
         })
     }
 
@@ -335,6 +351,8 @@ pub struct Tx {
     touched: Vec<i64>,
     /// The change number taken early by [`Tx::stamp_changes`], if it was.
     stamped: Option<i64>,
+    /// A test's [`Store::after_ticket_commit`].
+    after_commit: Option<CommitHook>,
 }
 
 enum TxConn {
@@ -434,6 +452,10 @@ impl Tx {
         // A keyed request's first commit records, in itself, that its write happened.
         let claim = idempotency::unmarked_claim();
         let touched = std::mem::take(&mut self.touched);
+        let after_commit = self
+            .after_commit
+            .take()
+            .filter(|_| !touched.is_empty() || self.stamped.is_some());
         if self.dialect == Dialect::MySql {
             // MySQL's prepared statements take one statement per call.
             self.write_history().await?;
@@ -507,6 +529,9 @@ impl Tx {
         };
         if let (Ok(()), Some(claim)) = (&outcome, &claim) {
             idempotency::marked(claim);
+        }
+        if let (Ok(()), Some(hook)) = (&outcome, after_commit) {
+            hook().await;
         }
         outcome
     }
