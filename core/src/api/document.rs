@@ -155,14 +155,7 @@ fn declare_common_headers(doc: &mut Value) {
         );
     }
     doc["components"]["headers"] = Value::Object(components);
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for operation in operations(doc) {
         // Operations that take a token pass the rate limiter, which reports on every answer.
         let limited = operation["security"].as_array().is_some_and(|schemes| {
             schemes
@@ -204,16 +197,19 @@ fn declare_common_headers(doc: &mut Value) {
     }
 }
 
-/// The 412 of an operation that takes `If-Match`, in the same error envelope as its 422.
-fn declare_precondition_failures(doc: &mut Value) {
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
+/// Every operation of the document (each method of each path).
+fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
         .filter_map(Value::as_object_mut)
         .flat_map(|item| item.values_mut())
-    {
+}
+
+/// The 412 of an operation that takes `If-Match`, in the same error envelope as its 422.
+fn declare_precondition_failures(doc: &mut Value) {
+    for operation in operations(doc) {
         let conditional = operation["parameters"]
             .as_array()
             .is_some_and(|parameters| {
