@@ -1,5 +1,6 @@
-//! The database going away (contract §9.1): requests fail fast with 503 and `Retry-After`, and
-//! the server serves again when it is back, without a restart.
+//! The database going away (contract §9.1): requests fail fast with 503 and `Retry-After`, the
+//! server serves again when it is back, without a restart, and a write that committed just
+//! before is still answered as done.
 //!
 //! The server reaches the real MariaDB through a TCP relay the test controls; cutting the relay
 //! drops every connection and swallows new ones (as an unreachable host does), so requests can
@@ -175,4 +176,72 @@ async fn readiness_is_503_while_the_database_is_away_and_200_when_it_is_back() {
     relay.restore();
     let back = probe().await.expect(200);
     assert_eq!(back.body, json!({ "status": "ok" }));
+}
+
+/// A write whose database goes away right after its COMMIT is still answered 201 with what it
+/// wrote (contract §9.1: the answer comes from the committing transaction, not from a read
+/// after it), and a retry with the same `Idempotency-Key` does not write it again.
+///
+/// The server cuts its own connections: its store runs the test's hook right after the commit
+/// that creates the ticket, before the request goes on, and the hook cuts the relay (every
+/// open connection ends, new ones hang). A GET right after is 503, so the database really was
+/// away when the 201 was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cut_off_right_after_its_commit_is_answered_and_never_repeated() {
+    let Some((app, relay)) = app_behind_relay().await else {
+        return;
+    };
+    let (_, token) = app.agent(&["agent"]).await;
+    let cut = relay.cut.clone();
+    let armed = Arc::new(AtomicBool::new(true));
+    let once = armed.clone();
+    type Pause = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    let hook: escalated::store::CommitHook = Arc::new(move || -> Pause {
+        if once.swap(false, Ordering::SeqCst) {
+            cut.send_replace(true);
+        }
+        // Time for the relay to end the open connections before the request goes on.
+        Box::pin(tokio::time::sleep(Duration::from_millis(200)))
+    });
+    app.server().store.after_ticket_commit(Some(hook));
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("idempotency-key", "cut-after-commit"),
+    ];
+    let body = json!({"subject": "Cut after commit", "description": "d"}).to_string();
+    let url = app.url("/tickets/create");
+    let create = || app.raw(reqwest::Method::POST, &url, &headers, &body);
+
+    let created = create().await;
+    assert!(!armed.load(Ordering::SeqCst), "the cut came after a commit");
+    assert_eq!(created.status, 201, "{}", created.body);
+    let reference = created.data()["reference"].as_str().unwrap().to_string();
+    let show = format!("/tickets/{reference}");
+    assert_eq!(
+        app.get(&show, &token).await.status,
+        503,
+        "the database is away"
+    );
+
+    relay.restore();
+    app.server().store.after_ticket_commit(None);
+    let stored = app.get(&show, &token).await.expect(200);
+    assert_eq!(
+        stored.data(),
+        created.data(),
+        "the answer is what was committed"
+    );
+    // The answer was never kept (the database was away), but the claim was marked in the
+    // write's own commit: the retry is refused, not run again.
+    let again = create().await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(again.body["code"], "conflict");
+    let list = app.get("/tickets", &token).await.expect(200);
+    assert_eq!(
+        list.data().as_array().unwrap().len(),
+        1,
+        "one ticket, not two"
+    );
 }

@@ -12,7 +12,8 @@ use poem_openapi::{
 
 use super::{
     body::DeferredJson,
-    envelope::{Created, Data, Written, created, data, location, written},
+    conditional,
+    envelope::{Changed, Created, Tagged, Written, changed, created, location},
     errors::ApiResult,
     params::{Listed, PageRequest},
     removal::{RemovalResult, removed},
@@ -24,6 +25,7 @@ use crate::{
         admin::{AdminResource, Context, RecordOrigin},
         paging::KeyKind,
     },
+    error::Error,
 };
 
 /// The domain's view of who is calling.
@@ -75,15 +77,48 @@ where
     Ok(request.paged(uri, slice, T::position))
 }
 
+/// The record as its item `GET` shows it, and its ETag (a hash of that).
+async fn tagged<T: AdminResource, R>(cx: Context<'_>, id: i64) -> ApiResult<(R, String)>
+where
+    R: From<T> + ToJSON,
+{
+    let record: R = T::find(cx, id).await?.into();
+    let etag = conditional::of_json(record.to_json());
+    Ok((record, etag))
+}
+
+/// `Precondition failed.` unless `if_match` (when sent) names the record's current ETag.
+///
+/// Checked before the write, not under its lock: two writers that both read the same version
+/// can both pass (see docs/sync.md).
+async fn check<T: AdminResource, R>(
+    cx: Context<'_>,
+    id: i64,
+    if_match: Option<&str>,
+) -> ApiResult<()>
+where
+    R: From<T> + ToJSON,
+{
+    if if_match.is_some() {
+        let (_, etag) = tagged::<T, R>(cx, id).await?;
+        if !conditional::matches(if_match, &etag) {
+            return Err(Error::PreconditionFailed.into());
+        }
+    }
+    Ok(())
+}
+
 pub async fn show<T: AdminResource, R>(
     state: &AppState,
     caller: &Caller,
     id: i64,
-) -> ApiResult<Json<Data<R>>>
+    if_none_match: Option<&str>,
+) -> ApiResult<Tagged<R>>
 where
-    R: From<T> + ParseFromJSON + ToJSON,
+    R: From<T> + ParseFromJSON + ToJSON + Send,
 {
-    Ok(data(T::find(context(state, caller), id).await?.into()))
+    let (record, etag) = tagged::<T, R>(context(state, caller), id).await?;
+    Ok(Tagged::new(record, etag, if_none_match))
 }
 
 pub async fn create<T: AdminResource, C>(
@@ -108,29 +143,36 @@ where
 pub async fn update<T: AdminResource, R, B>(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    (id, if_match): (i64, Option<&str>),
     body: DeferredJson<B>,
     after: AfterWrite,
-) -> ApiResult<Json<Written<R>>>
+) -> ApiResult<Changed<R>>
 where
-    R: From<T> + ParseFromJSON + ToJSON,
+    R: From<T> + ParseFromJSON + ToJSON + Send,
     B: Into<T::Update>,
 {
     let cx = context(state, caller);
-    // An unknown id is 404, and a file script 403, before the body is judged (contract §8).
+    // An unknown id is 404, and a file script 403, before the body is judged (contract §8);
+    // so is a stale `If-Match` (RFC 9110: preconditions before the content).
     T::writable(cx, id).await?;
+    check::<T, R>(cx, id, if_match).await?;
     let body = body.parse()?;
-    let changed = T::update(cx, id, body.into()).await?;
+    let record: R = T::update(cx, id, body.into()).await?.into();
     after(state, id);
-    Ok(written(changed.into(), &format!("{} updated.", T::KIND)))
+    let etag = conditional::of_json(record.to_json());
+    Ok(changed(record, &format!("{} updated.", T::KIND), etag))
 }
 
-pub async fn delete<T: AdminResource>(
+pub async fn delete<T: AdminResource, R>(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    (id, if_match): (i64, Option<&str>),
     after: AfterWrite,
-) -> ApiResult<Json<Written<RemovalResult>>> {
+) -> ApiResult<Json<Written<RemovalResult>>>
+where
+    R: From<T> + ToJSON,
+{
+    check::<T, R>(context(state, caller), id, if_match).await?;
     let removal = T::delete(context(state, caller), id).await?;
     after(state, id);
     Ok(removed(id, removal, &format!("{} deleted.", T::KIND)))
@@ -192,10 +234,17 @@ macro_rules! admin_api {
                 caller: $crate::api::security::Caller,
                 state: poem::web::Data<&$crate::app::AppState>,
                 id: poem_openapi::param::Path<i64>,
-            ) -> $crate::api::errors::ApiResult<
-                poem_openapi::payload::Json<$crate::api::envelope::Data<$record>>,
-            > {
-                $crate::api::admin::show::<$kind, $record>(&state, &caller, id.0).await
+                /// An `ETag` of this record: 304 (no body) while it is current.
+                #[oai(name = "If-None-Match")]
+                if_none_match: poem_openapi::param::Header<Option<String>>,
+            ) -> $crate::api::errors::ApiResult<$crate::api::envelope::Tagged<$record>> {
+                $crate::api::admin::show::<$kind, $record>(
+                    &state,
+                    &caller,
+                    id.0,
+                    if_none_match.0.as_deref(),
+                )
+                .await
             }
 
             $(#[doc = $create_doc])*
@@ -223,13 +272,19 @@ macro_rules! admin_api {
                 caller: $crate::api::security::Caller,
                 state: poem::web::Data<&$crate::app::AppState>,
                 id: poem_openapi::param::Path<i64>,
+                /// An `ETag` of this record: change it only if it is still the same; else 412
+                /// `Precondition failed.` and nothing changes.
+                #[oai(name = "If-Match")]
+                if_match: poem_openapi::param::Header<Option<String>>,
                 body: $crate::api::body::DeferredJson<$update>,
-            ) -> $crate::api::errors::ApiResult<
-                poem_openapi::payload::Json<$crate::api::envelope::Written<$record>>,
-            > {
+            ) -> $crate::api::errors::ApiResult<$crate::api::envelope::Changed<$record>> {
                 let after = $crate::api::admin::after_write!($($after)?);
                 $crate::api::admin::update::<$kind, $record, $update>(
-                    &state, &caller, id.0, body, after,
+                    &state,
+                    &caller,
+                    (id.0, if_match.0.as_deref()),
+                    body,
+                    after,
                 )
                 .await
             }
@@ -241,13 +296,23 @@ macro_rules! admin_api {
                 caller: $crate::api::security::Caller,
                 state: poem::web::Data<&$crate::app::AppState>,
                 id: poem_openapi::param::Path<i64>,
+                /// An `ETag` of this record: delete it only if it is still the same; else 412
+                /// `Precondition failed.` and nothing changes.
+                #[oai(name = "If-Match")]
+                if_match: poem_openapi::param::Header<Option<String>>,
             ) -> $crate::api::errors::ApiResult<
                 poem_openapi::payload::Json<
                     $crate::api::envelope::Written<$crate::api::removal::RemovalResult>,
                 >,
             > {
                 let after = $crate::api::admin::after_write!($($after)?);
-                $crate::api::admin::delete::<$kind>(&state, &caller, id.0, after).await
+                $crate::api::admin::delete::<$kind, $record>(
+                    &state,
+                    &caller,
+                    (id.0, if_match.0.as_deref()),
+                    after,
+                )
+                .await
             }
 
             $($own)*

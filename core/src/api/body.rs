@@ -301,6 +301,16 @@ fn describe(path: &str, serde_message: &str) -> (String, String) {
         let message = validate::required(&field);
         return (field, message);
     }
+    // Inside a list item that takes only its documented fields (`deny_unknown_fields`); the
+    // path already ends at the unknown key.
+    if let Some(name) = between_backticks(serde_message, "unknown field `") {
+        let field = if path.ends_with(name) {
+            path.to_string()
+        } else {
+            nested(name)
+        };
+        return (field, format!("The {name} field is not allowed."));
+    }
     let field = if path == "." {
         "body".into()
     } else {

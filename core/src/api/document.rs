@@ -17,6 +17,8 @@
 //! - **Headers every answer carries** are declared on every response: `X-Request-Id`; the
 //!   rate-limit fields on every operation that takes a token; `Retry-After` on 429 and 503 (and
 //!   on 409, where it is sent when waiting helps).
+//! - **412 where `If-Match` is read.** Every operation that takes an `If-Match` header may answer
+//!   412 `Precondition failed.`, in the error envelope every operation declares.
 //! - **Domain names for envelopes.** poem-openapi names generic envelopes after their type
 //!   (`Data_Ticket`, `Paged_TicketSummary`); clients see `TicketData`, `TicketSummaryPage`,
 //!   `TicketWritten` and `TagList`.
@@ -32,6 +34,7 @@ pub fn finish(generated: &str) -> String {
     doc["openapi"] = json!("3.1.0");
     walk_schemas(&mut doc);
     drop_absent_fields_from_request_examples(&mut doc);
+    declare_precondition_failures(&mut doc);
     declare_common_headers(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_string())
 }
@@ -152,14 +155,7 @@ fn declare_common_headers(doc: &mut Value) {
         );
     }
     doc["components"]["headers"] = Value::Object(components);
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for operation in operations(doc) {
         // Operations that take a token pass the rate limiter, which reports on every answer.
         let limited = operation["security"].as_array().is_some_and(|schemes| {
             schemes
@@ -197,6 +193,44 @@ fn declare_common_headers(doc: &mut Value) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Every operation of the document (each method of each path).
+fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+}
+
+/// The 412 of an operation that takes `If-Match`, in the same error envelope as its 422.
+fn declare_precondition_failures(doc: &mut Value) {
+    for operation in operations(doc) {
+        let conditional = operation["parameters"]
+            .as_array()
+            .is_some_and(|parameters| {
+                parameters
+                    .iter()
+                    .any(|p| p["in"] == "header" && p["name"] == "If-Match")
+            });
+        let Some(responses) = operation["responses"].as_object_mut() else {
+            continue;
+        };
+        let Some(content) = responses.get("422").map(|r| r["content"].clone()) else {
+            continue;
+        };
+        if conditional {
+            responses.insert(
+                "412".into(),
+                json!({
+                    "description": "`If-Match` names a version that is no longer current (`Precondition failed.`, `code: precondition_failed`); nothing was changed.",
+                    "content": content,
+                }),
+            );
         }
     }
 }

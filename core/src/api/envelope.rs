@@ -66,13 +66,79 @@ impl PageMeta {
 /// 201 with the written envelope and the new resource's URL.
 #[derive(ApiResponse)]
 pub enum Created<T: ParseFromJSON + ToJSON + Send> {
+    /// Created.
     #[oai(status = 201)]
     Created(
         Json<Written<T>>,
         /// The new resource's URL (a reply's: its ticket's).
         #[oai(header = "Location")]
         String,
+        /// A new ticket's version; a reply's: its ticket's new version (see `GET
+        /// /tickets/{reference}`).
+        #[oai(header = "ETag")]
+        Option<String>,
     ),
+}
+
+impl<T: ParseFromJSON + ToJSON + Send> Created<T> {
+    /// The answer with the ETag of what it made (or changed).
+    pub fn tagged(self, etag: String) -> Self {
+        let Created::Created(body, location, _) = self;
+        Created::Created(body, location, Some(etag))
+    }
+}
+
+/// A read of one resource with its `ETag`, or 304 when the client's copy is current.
+#[derive(ApiResponse)]
+pub enum Tagged<T: ParseFromJSON + ToJSON + Send> {
+    /// The resource.
+    #[oai(status = 200)]
+    Ok(
+        Json<Data<T>>,
+        /// The resource's version: send it back as `If-None-Match` to be answered 304 while it
+        /// is current, or as `If-Match` to write only if it did not change since.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// Not modified: `If-None-Match` names the current version. No body.
+    #[oai(status = 304)]
+    NotModified(
+        /// The current version.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+impl<T: ParseFromJSON + ToJSON + Send> Tagged<T> {
+    /// `resource` with `etag`, or 304 when `if_none_match` names it.
+    pub fn new(resource: T, etag: String, if_none_match: Option<&str>) -> Self {
+        if super::conditional::none_match(if_none_match, &etag) {
+            Tagged::NotModified(etag)
+        } else {
+            Tagged::Ok(data(resource), etag)
+        }
+    }
+}
+
+/// A write's answer with the resource's new `ETag`.
+#[derive(ApiResponse)]
+pub enum Changed<T: ParseFromJSON + ToJSON + Send> {
+    /// Done.
+    #[oai(status = 200)]
+    Ok(
+        Json<Written<T>>,
+        /// The resource's version after this write (see its `GET`).
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+pub fn changed<T: ParseFromJSON + ToJSON + Send>(
+    data: T,
+    message: &str,
+    etag: String,
+) -> Changed<T> {
+    Changed::Ok(written(data, message), etag)
 }
 
 /// The URL of a resource made by a POST to `posted_to`: the collection it was posted to (the
@@ -106,7 +172,7 @@ pub fn created<T: ParseFromJSON + ToJSON + Send>(
     message: &str,
     location: String,
 ) -> Created<T> {
-    Created::Created(written(data, message), location)
+    Created::Created(written(data, message), location, None)
 }
 
 pub fn done(message: &str) -> Json<Done> {

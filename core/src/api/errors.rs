@@ -198,6 +198,34 @@ impl ResponseError for Error {
     }
 }
 
+/// What `err` answers, as parts: `(status, code, message, errors)`, for an answer that holds
+/// several outcomes (a bulk request's). A server error's cause goes to the log only.
+pub fn outcome(
+    err: &Error,
+) -> (
+    u16,
+    ErrorCode,
+    String,
+    Option<std::collections::BTreeMap<String, String>>,
+) {
+    let message = match err {
+        Error::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "operation failed");
+            "Server error.".to_string()
+        }
+        Error::Validation(_) => "Validation failed.".to_string(),
+        Error::Rejected { message, .. } | Error::Conflict { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    let errors = match err {
+        Error::Validation(errors) | Error::Rejected { errors, .. } => {
+            Some(errors.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+        _ => None,
+    };
+    (err.status().as_u16(), err.code(), message, errors)
+}
+
 /// Any error, as the contract's envelope.
 pub fn envelope(err: poem::Error) -> Response {
     if let Some(own) = err.downcast_ref::<Error>() {

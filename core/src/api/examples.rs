@@ -16,6 +16,7 @@ use super::{
     admin_tokens::{CreateTokenRequest, UpdateTokenRequest},
     admin_users::{CreateUserRequest, UpdateUserRequest},
     admin_webhooks::{CreateWebhookRequest, UpdateWebhookRequest},
+    ticket_bulk::BulkRequest,
     ticket_scripts::ApplyMacroRequest,
     tickets::{
         AssignRequest, CreateTicketRequest, PriorityRequest, ReplyRequest, StatusRequest,
@@ -47,6 +48,10 @@ examples! {
     AssignRequest => {"agent_id": 7},
     TagsRequest => {"tag_ids": [1, 4]},
     ApplyMacroRequest => {"macro_id": 3, "dry_run": true},
+    BulkRequest => {"operations": [
+        {"reference": "ESC-00001", "status": "resolved"},
+        {"reference": "ESC-00002", "priority": "high", "add_tags": [3], "agent_id": 4}
+    ]},
     CreateTokenRequest => {
         "name": "Zapier integration", "user_id": 2, "abilities": ["tickets:read", "tickets:write"],
         "expires_in_days": 90, "rate_limit": 120

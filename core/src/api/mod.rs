@@ -16,6 +16,7 @@ pub mod admin_webhooks;
 pub mod attachments;
 pub mod auth;
 pub mod body;
+pub mod conditional;
 pub mod dashboard;
 pub mod date_time;
 pub mod docs_page;
@@ -33,6 +34,7 @@ pub mod removal;
 pub mod reports;
 pub mod resources;
 pub mod security;
+pub mod ticket_bulk;
 pub mod ticket_resources;
 pub mod ticket_scripts;
 pub mod tickets;
@@ -87,6 +89,7 @@ pub fn endpoints() -> impl OpenApi {
         // A tuple implements OpenApi up to 16 members: nested here to make room.
         (
             tickets::TicketsApi,
+            ticket_bulk::TicketBulkApi,
             attachments::AttachmentsApi,
             reports::ReportsApi,
         ),

@@ -2,14 +2,19 @@
 //! `GET /tickets/{reference}/actions`, `POST /tickets/{reference}/actions/{key}`.
 
 use poem::web::Data as State;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Header, Path},
+    payload::Json,
+};
 use serde::Deserialize;
 
 use super::{
     ApiTags,
     admin_macros::MacroAction,
     body::DeferredJson,
-    envelope::{Data, Written, data, written},
+    conditional,
+    envelope::{Changed, Data, changed, data},
     errors::ApiResult,
     security::Caller,
     ticket_resources::TicketResource,
@@ -102,17 +107,22 @@ impl TicketScriptsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
+        /// An `ETag` of this ticket: apply only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: DeferredJson<ApplyMacroRequest>,
-    ) -> ApiResult<Json<Written<AppliedChanges>>> {
+    ) -> ApiResult<Changed<AppliedChanges>> {
         existing(&state, &reference.0).await?;
         let body = body.parse()?;
         let dry_run = body.dry_run.unwrap_or(false);
+        let expected = conditional::versions(if_match.0.as_deref());
         let (found, applied) = macros::apply_to_ticket(
             &state.store,
             &state.scripts,
             state.rules_now(),
             (&caller.0.actor(), script_user(&caller.0)),
-            &reference.0,
+            (&reference.0, expected.as_deref()),
             body.macro_id,
             dry_run,
         )
@@ -122,9 +132,11 @@ impl TicketScriptsApi {
         } else {
             format!("Macro \"{}\" applied.", found.name)
         };
-        Ok(written(
+        let etag = conditional::ticket(applied.version);
+        Ok(changed(
             AppliedChanges::new(applied, &state.rules),
             &message,
+            etag,
         ))
     }
 
@@ -181,20 +193,27 @@ impl TicketScriptsApi {
         state: State<&AppState>,
         reference: Path<String>,
         key: Path<String>,
-    ) -> ApiResult<Json<Written<AppliedChanges>>> {
+        /// An `ETag` of this ticket: apply only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> ApiResult<Changed<AppliedChanges>> {
+        let expected = conditional::versions(if_match.0.as_deref());
         let (action, applied) = ticket_actions::run(
             &state.store,
             &state.scripts,
             state.rules_now(),
             &caller.0.actor(),
             script_user(&caller.0),
-            &reference.0,
+            (&reference.0, expected.as_deref()),
             &key.0,
         )
         .await?;
-        Ok(written(
+        let etag = conditional::ticket(applied.version);
+        Ok(changed(
             AppliedChanges::new(applied, &state.rules),
             &format!("Action \"{}\" done.", action.label),
+            etag,
         ))
     }
 }

@@ -3,7 +3,7 @@
 use poem::{Request, http::Uri, web::Data as State};
 use poem_openapi::{
     Enum, Object, OpenApi, Union,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
     types::MaybeUndefined,
 };
@@ -13,7 +13,8 @@ use super::{
     ApiTags,
     attachments::Attachment,
     body::DeferredJson,
-    envelope::{Created, Data, Done, Written, created, data, done, location, written},
+    conditional,
+    envelope::{Changed, Created, Done, Tagged, changed, created, done, location},
     errors::ApiResult,
     multipart::{DeferredJsonOrForm, JsonOrForm},
     params::{Flag, Listed, PageRequest},
@@ -33,7 +34,7 @@ use crate::{
             editing::Editing,
             feed,
             list::{self, ListQuery},
-            operations::{self, edit},
+            operations::{self, Shown, edit_shown, edit_versioned},
             view,
         },
         validate,
@@ -181,33 +182,25 @@ pub struct ReplyCreated {
     pub attachments: Vec<Attachment>,
 }
 
-/// The attachments `ids` as the answer shows them.
-async fn attachment_list(state: &AppState, ids: &[i64]) -> Result<Vec<Attachment>, Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut conn = state.store.conn().await?;
-    Ok(crate::store::attachments::by_ids(&mut conn, ids)
-        .await?
-        .iter()
-        .map(|row| Attachment::from_row(state, row))
-        .collect())
-}
-
-/// The full ticket as `GET /tickets/{reference}` shows it.
+/// The full ticket as `GET /tickets/{reference}` shows it, and its version.
 async fn show(
     state: &AppState,
     reference: &str,
     viewer: &Principal,
-) -> Result<TicketResource, Error> {
+) -> Result<(TicketResource, i64), Error> {
     let mut conn = state.store.conn().await?;
     let view = view::load(&mut conn, reference, viewer.user_id).await?;
     let files = attachments::of_ticket(&mut conn, view.row.id).await?;
-    Ok(resource(state, view, &files))
+    let version = view.row.change_seq;
+    Ok((resource(state, view, &files), version))
 }
 
 /// A ticket with its attachment rows as the answer shows it.
-fn resource(state: &AppState, view: view::TicketView, files: &[AttachmentRow]) -> TicketResource {
+pub(crate) fn resource(
+    state: &AppState,
+    view: view::TicketView,
+    files: &[AttachmentRow],
+) -> TicketResource {
     let files = files
         .iter()
         .map(|row| (row.reply_id, Attachment::from_row(state, row)))
@@ -215,24 +208,36 @@ fn resource(state: &AppState, view: view::TicketView, files: &[AttachmentRow]) -
     TicketResource::new(view, &state.rules).with_files(files)
 }
 
-/// Runs `change` on the ticket `reference` in one transaction, then answers with the ticket as it
-/// now is and `message`.
+/// A write's ticket as it answers it, and its ETag.
+fn shown(state: &AppState, shown: Shown) -> (TicketResource, String) {
+    (
+        resource(state, shown.view, &shown.files),
+        conditional::ticket(shown.version),
+    )
+}
+
+/// Runs `change` on the ticket `reference` in one transaction if the ticket is still at a
+/// version `if_match` names (when sent), and answers with the ticket as it now is (read in that
+/// transaction), its ETag and `message`.
 async fn edit_and_show<T>(
     state: &AppState,
     caller: &Principal,
-    reference: &str,
+    (reference, if_match): (&str, Option<&str>),
     message: &str,
     change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T, Error>,
-) -> ApiResult<Json<Written<TicketResource>>> {
-    edit(
+) -> ApiResult<Changed<TicketResource>> {
+    let expected = conditional::versions(if_match);
+    let (_, ticket) = edit_shown(
         &state.store,
         state.rules_now(),
         &caller.actor(),
-        reference,
+        (reference, expected.as_deref()),
+        caller.user_id,
         change,
     )
     .await?;
-    Ok(written(show(state, reference, caller).await?, message))
+    let (ticket, etag) = shown(state, ticket);
+    Ok(changed(ticket, message, etag))
 }
 
 async fn create_ticket(
@@ -241,7 +246,7 @@ async fn create_ticket(
     uri: &Uri,
     body: CreateTicketRequest,
 ) -> ApiResult<Created<TicketResource>> {
-    let reference = create::create(
+    let made = create::create_shown(
         &state.store,
         state.clock.now(),
         &caller.actor(),
@@ -262,11 +267,9 @@ async fn create_ticket(
         &state.config.tickets.reference_prefix,
     )
     .await?;
-    Ok(created(
-        show(state, &reference, &caller).await?,
-        "Ticket created.",
-        location(uri, Some(&reference)),
-    ))
+    let (ticket, etag) = shown(state, made);
+    let location = location(uri, Some(&ticket.summary.reference));
+    Ok(created(ticket, "Ticket created.", location).tagged(etag))
 }
 
 #[OpenApi(tag = "ApiTags::Tickets")]
@@ -454,8 +457,13 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
-    ) -> ApiResult<Json<Data<TicketResource>>> {
-        Ok(data(show(&state, &reference.0, &caller.0).await?))
+        /// An `ETag` of this ticket: 304 (no body) while it is current.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> ApiResult<Tagged<TicketResource>> {
+        let (ticket, version) = show(&state, &reference.0, &caller.0).await?;
+        let etag = conditional::ticket(version);
+        Ok(Tagged::new(ticket, etag, if_none_match.0.as_deref()))
     }
 
     /// Reply, or add an internal note
@@ -472,25 +480,35 @@ impl TicketsApi {
         state: State<&AppState>,
         req: &Request,
         reference: Path<String>,
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: DeferredJsonOrForm<ReplyRequest>,
     ) -> ApiResult<Created<ReplyCreated>> {
         let actor = caller.0.actor();
         let (rules, now) = state.rules_now();
-        let (id, body, internal, ids) = edit(
+        let expected = conditional::versions(if_match.0.as_deref());
+        let ((id, body, internal, files), version) = edit_versioned(
             &state.store,
             (rules, now),
             &actor,
-            &reference.0,
+            (&reference.0, expected.as_deref()),
             async |t, tx| {
                 let body = body.parse()?;
                 let internal = body.is_internal_note.unwrap_or(false);
                 let ids = body.attachment_ids.unwrap_or_default();
                 let id = t.reply_with(tx, &body.body, internal, &ids).await?;
-                Ok((id, body.body, internal, ids))
+                // Read before the commit, like every write's answer.
+                let files = if ids.is_empty() {
+                    Vec::new()
+                } else {
+                    crate::store::attachments::by_ids(tx, &ids).await?
+                };
+                Ok((id, body.body, internal, files))
             },
         )
         .await?;
-        let files = attachment_list(&state, &ids).await?;
         let reply = ReplyCreated {
             id,
             body,
@@ -500,17 +518,18 @@ impl TicketsApi {
                 name: caller.0.name.clone(),
             },
             created_at: DateTime(now),
-            attachments: files,
+            attachments: files
+                .iter()
+                .map(|row| Attachment::from_row(&state, row))
+                .collect(),
         };
-        Ok(created(
-            reply,
-            if internal {
-                "Note added."
-            } else {
-                "Reply sent."
-            },
-            location(req.original_uri(), None),
-        ))
+        let message = if internal {
+            "Note added."
+        } else {
+            "Reply sent."
+        };
+        Ok(created(reply, message, location(req.original_uri(), None))
+            .tagged(conditional::ticket(version)))
     }
 
     /// Change the status
@@ -527,12 +546,16 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: DeferredJson<StatusRequest>,
-    ) -> ApiResult<Json<Written<TicketResource>>> {
+    ) -> ApiResult<Changed<TicketResource>> {
         edit_and_show(
             &state,
             &caller.0,
-            &reference.0,
+            (&reference.0, if_match.0.as_deref()),
             "Status updated.",
             async |t, tx| t.set_status(tx, body.parse()?.status).await,
         )
@@ -552,12 +575,16 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: DeferredJson<PriorityRequest>,
-    ) -> ApiResult<Json<Written<TicketResource>>> {
+    ) -> ApiResult<Changed<TicketResource>> {
         edit_and_show(
             &state,
             &caller.0,
-            &reference.0,
+            (&reference.0, if_match.0.as_deref()),
             "Priority updated.",
             async |t, tx| t.set_priority(tx, body.parse()?.priority).await,
         )
@@ -578,13 +605,19 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: DeferredJson<AssignRequest>,
-    ) -> ApiResult<Json<Written<TicketResource>>> {
-        let agent = edit(
+    ) -> ApiResult<Changed<TicketResource>> {
+        let expected = conditional::versions(if_match.0.as_deref());
+        let (agent, ticket) = edit_shown(
             &state.store,
             state.rules_now(),
             &caller.0.actor(),
-            &reference.0,
+            (&reference.0, expected.as_deref()),
+            caller.0.user_id,
             async |t, tx| {
                 let agent = match body.parse()?.agent_id {
                     MaybeUndefined::Undefined => {
@@ -603,10 +636,8 @@ impl TicketsApi {
         } else {
             "Ticket unassigned."
         };
-        Ok(written(
-            show(&state, &reference.0, &caller.0).await?,
-            message,
-        ))
+        let (ticket, etag) = shown(&state, ticket);
+        Ok(changed(ticket, message, etag))
     }
 
     /// Follow or unfollow
@@ -622,12 +653,17 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
-    ) -> ApiResult<Json<Written<FollowState>>> {
-        let (following, followers_count) = operations::toggle_follow(
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> ApiResult<Changed<FollowState>> {
+        let expected = conditional::versions(if_match.0.as_deref());
+        let (following, followers_count, version) = operations::toggle_follow(
             &state.store,
             state.rules_now(),
             &caller.0.actor(),
-            &reference.0,
+            (&reference.0, expected.as_deref()),
         )
         .await?;
         let message = if following {
@@ -635,12 +671,13 @@ impl TicketsApi {
         } else {
             "Unfollowed ticket."
         };
-        Ok(written(
+        Ok(changed(
             FollowState {
                 following,
                 followers_count,
             },
             message,
+            conditional::ticket(version),
         ))
     }
 
@@ -657,12 +694,16 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: DeferredJson<TagsRequest>,
-    ) -> ApiResult<Json<Written<TicketResource>>> {
+    ) -> ApiResult<Changed<TicketResource>> {
         edit_and_show(
             &state,
             &caller.0,
-            &reference.0,
+            (&reference.0, if_match.0.as_deref()),
             "Tags updated.",
             async |t, tx| t.sync_tags(tx, &body.parse()?.tag_ids).await,
         )
@@ -682,12 +723,17 @@ impl TicketsApi {
         caller: Caller,
         state: State<&AppState>,
         reference: Path<String>,
+        /// An `ETag` of this ticket: write only if it is still at that version; else 412
+        /// `Precondition failed.` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
     ) -> ApiResult<Json<Done>> {
+        let expected = conditional::versions(if_match.0.as_deref());
         operations::delete(
             &state.store,
             state.rules_now(),
             &caller.0.actor(),
-            &reference.0,
+            (&reference.0, expected.as_deref()),
         )
         .await?;
         Ok(done("Ticket deleted."))

@@ -258,6 +258,7 @@ async fn apply_to(
         )),
         origin: Some(json!({ "automations": automations })),
         dry_run: false,
+        expected: None,
         rules,
         now,
     };

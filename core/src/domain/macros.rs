@@ -274,10 +274,36 @@ pub async fn apply_to_ticket(
     scripts: &Scripts,
     (rules, now): (&TicketRules, Timestamp),
     (actor, user): (&Actor, serde_json::Value),
-    reference: &str,
+    (reference, expected): (&str, Option<&[i64]>),
     macro_id: i64,
     dry_run: bool,
 ) -> Result<(Macro, Applied)> {
+    let (found, changes, mut run) = prepare(
+        store,
+        scripts,
+        (rules, now),
+        (actor, user),
+        reference,
+        macro_id,
+    )
+    .await?;
+    run.dry_run = dry_run;
+    run.expected = expected;
+    let applied = apply::apply_changes(store, reference, changes, run).await?;
+    Ok((found, applied))
+}
+
+/// The macro `macro_id` as the actor may apply it to the ticket `reference` (otherwise 422 on
+/// `macro_id`): the macro, its changes (a script evaluated now, against the ticket as it is)
+/// and the run that records it, for [`apply::apply_changes`] or [`apply::apply_to`].
+pub async fn prepare<'a>(
+    store: &Store,
+    scripts: &Scripts,
+    (rules, now): (&'a TicketRules, Timestamp),
+    (actor, user): (&'a Actor, serde_json::Value),
+    reference: &str,
+    macro_id: i64,
+) -> Result<(Macro, Vec<Action>, Run<'a>)> {
     let Some(found) = find_visible(store, scripts, actor.user_id, macro_id).await? else {
         return Err(Error::field("macro_id", validate::invalid("macro_id")));
     };
@@ -294,10 +320,11 @@ pub async fn apply_to_ticket(
         user,
         activity: Some((Kind::MacroApplied, named("macro", found.id, &found.name))),
         origin: None,
-        dry_run,
+        dry_run: false,
+        expected: None,
         rules,
         now,
     };
-    let applied = apply::apply(store, scripts, reference, program, run).await?;
-    Ok((found, applied))
+    let changes = apply::changes_of(store, scripts, reference, program, &run).await?;
+    Ok((found, changes, run))
 }

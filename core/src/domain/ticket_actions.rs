@@ -321,7 +321,7 @@ pub async fn run(
     (rules, now): (&TicketRules, Timestamp),
     actor: &Actor,
     user: Value,
-    reference: &str,
+    (reference, expected): (&str, Option<&[i64]>),
     key: &str,
 ) -> Result<(TicketAction, Applied)> {
     let mut conn = store.conn().await?;
@@ -356,6 +356,7 @@ pub async fn run(
         )),
         origin: None,
         dry_run: false,
+        expected,
         rules,
         now,
     };

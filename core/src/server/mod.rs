@@ -141,6 +141,8 @@ pub struct Running {
     pub bootstrap_token: Option<String>,
     /// The loaded plugins, e.g. to [`PluginHost::dispatch`] events to them.
     pub plugins: Arc<PluginHost>,
+    /// The server's store, e.g. for a test to set [`Store::after_ticket_commit`].
+    pub store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -179,6 +181,7 @@ pub async fn start(
     let events = EventBus::start(store.clone()).await?;
     events.forward_to_plugins(store.clone(), plugins.clone());
     let blobs = crate::blobs::Blobs::open(&config.attachments)?;
+    let running_store = store.clone();
     let state = AppState::new(
         config,
         (rules, clock),
@@ -232,6 +235,7 @@ pub async fn start(
         addr,
         bootstrap_token,
         plugins,
+        store: running_store,
         stop: Some(stop),
         task,
     })

@@ -102,7 +102,12 @@ pub struct Store {
     /// Inside [`Store::in_one_transaction`]: the transaction's connection, which every read and
     /// write of this handle uses.
     pinned: Option<one_transaction::Pinned>,
+    /// See [`Store::after_ticket_commit`]; shared by every clone.
+    after_commit: Arc<std::sync::RwLock<Option<CommitHook>>>,
 }
+
+/// What [`Store::after_ticket_commit`] runs.
+pub type CommitHook = Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
 
 pub use one_transaction::Conn;
 
@@ -171,6 +176,7 @@ impl Store {
             match_sets,
             checkpoints,
             pinned: None,
+            after_commit: Arc::default(),
         })
     }
 
@@ -203,6 +209,15 @@ impl Store {
         &self.pool
     }
 
+    /// Runs `hook` after every commit that changed a ticket, before the committing request goes
+    /// on (`None` removes it). For tests only: the way to make the database fail at the worst
+    /// moment, right after a write committed (tests/api/outage.rs). The server never sets it.
+    pub fn after_ticket_commit(&self, hook: Option<CommitHook>) {
+        if let Ok(mut slot) = self.after_commit.write() {
+            *slot = hook;
+        }
+    }
+
     /// A pooled connection for reads.
     pub async fn conn(&self) -> Result<Conn> {
         Ok(match &self.pinned {
@@ -228,6 +243,8 @@ impl Store {
             events: Vec::new(),
             adds_search_text: false,
             touched: Vec::new(),
+            stamped: None,
+            after_commit: self.after_commit.read().ok().and_then(|hook| hook.clone()),
         })
     }
 
@@ -332,6 +349,10 @@ pub struct Tx {
     adds_search_text: bool,
     /// The tickets it changes, which get the next change number as it commits.
     touched: Vec<i64>,
+    /// The change number taken early by [`Tx::stamp_changes`], if it was.
+    stamped: Option<i64>,
+    /// A test's [`Store::after_ticket_commit`].
+    after_commit: Option<CommitHook>,
 }
 
 enum TxConn {
@@ -360,6 +381,43 @@ impl Tx {
         if !self.touched.contains(&id) {
             self.touched.push(id);
         }
+    }
+
+    /// Takes this transaction's change number now rather than at commit, stamps the tickets
+    /// changed so far with it and returns it: the tickets' new version (their ETag), for a
+    /// write that answers it from inside its transaction. Tickets changed later get the same
+    /// number at commit. On MySQL the sequence row is locked from here to the commit, as it
+    /// would be from the commit's first statements: keep what follows short.
+    pub async fn stamp_changes(&mut self) -> Result<i64> {
+        let seq = match self.stamped {
+            Some(seq) => seq,
+            None => {
+                let seq = match self.dialect {
+                    Dialect::Sqlite => {
+                        sqlx::query_scalar::<_, i64>(tickets::NEXT_CHANGE_RETURNING)
+                            .fetch_one(&mut **self)
+                            .await?
+                    }
+                    Dialect::MySql => {
+                        sqlx::query(tickets::NEXT_CHANGE)
+                            .execute(&mut **self)
+                            .await?;
+                        sqlx::query_scalar::<_, i64>(tickets::CURRENT_CHANGE)
+                            .fetch_one(&mut **self)
+                            .await?
+                    }
+                };
+                self.stamped = Some(seq);
+                seq
+            }
+        };
+        let touched = std::mem::take(&mut self.touched);
+        if !touched.is_empty() {
+            let mut q = QueryBuilder::<Any>::new("");
+            tickets::push_stamp_changes(&mut q, &touched);
+            q.build().execute(&mut **self).await?;
+        }
+        Ok(seq)
     }
 
     /// Queues an event for the outbox; it is written when the transaction commits.
@@ -394,6 +452,10 @@ impl Tx {
         // A keyed request's first commit records, in itself, that its write happened.
         let claim = idempotency::unmarked_claim();
         let touched = std::mem::take(&mut self.touched);
+        let after_commit = self
+            .after_commit
+            .take()
+            .filter(|_| !touched.is_empty() || self.stamped.is_some());
         if self.dialect == Dialect::MySql {
             // MySQL's prepared statements take one statement per call.
             self.write_history().await?;
@@ -405,9 +467,11 @@ impl Tx {
             // The sequence row's lock is held to the commit, so change numbers become visible
             // in order (like event ids under the outbox lock, which is always taken second).
             if !touched.is_empty() {
-                sqlx::query(tickets::NEXT_CHANGE)
-                    .execute(&mut *self)
-                    .await?;
+                if self.stamped.is_none() {
+                    sqlx::query(tickets::NEXT_CHANGE)
+                        .execute(&mut *self)
+                        .await?;
+                }
                 let mut q = QueryBuilder::<Any>::new("");
                 tickets::push_stamp_changes(&mut q, &touched);
                 q.build().execute(&mut *self).await?;
@@ -431,8 +495,10 @@ impl Tx {
             activities::push_insert(&mut q, &activities);
         }
         if !touched.is_empty() && self.dialect == Dialect::Sqlite {
-            next(&mut q);
-            q.push(tickets::NEXT_CHANGE);
+            if self.stamped.is_none() {
+                next(&mut q);
+                q.push(tickets::NEXT_CHANGE);
+            }
             next(&mut q);
             tickets::push_stamp_changes(&mut q, &touched);
         }
@@ -463,6 +529,9 @@ impl Tx {
         };
         if let (Ok(()), Some(claim)) = (&outcome, &claim) {
             idempotency::marked(claim);
+        }
+        if let (Ok(()), Some(hook)) = (&outcome, after_commit) {
+            hook().await;
         }
         outcome
     }

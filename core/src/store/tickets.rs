@@ -58,6 +58,13 @@ pub struct TicketRow {
 /// Takes the next change number (and, on MySQL, the sequence row's lock to the commit).
 pub const NEXT_CHANGE: &str = "UPDATE change_sequence SET seq = seq + 1 WHERE id = 1";
 
+/// [`NEXT_CHANGE`] answering the number taken (SQLite; MariaDB has no `UPDATE ... RETURNING`).
+pub const NEXT_CHANGE_RETURNING: &str =
+    "UPDATE change_sequence SET seq = seq + 1 WHERE id = 1 RETURNING seq";
+
+/// The number last taken by [`NEXT_CHANGE`] (inside its transaction: this one's).
+pub const CURRENT_CHANGE: &str = "SELECT seq FROM change_sequence WHERE id = 1";
+
 /// Gives the tickets `ids` the change number just taken by [`NEXT_CHANGE`].
 pub fn push_stamp_changes(q: &mut QueryBuilder<Any>, ids: &[i64]) {
     q.push(

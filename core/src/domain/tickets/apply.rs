@@ -38,6 +38,8 @@ pub struct Run<'a> {
     pub origin: Option<Value>,
     /// Answer as if applied, and write nothing.
     pub dry_run: bool,
+    /// Apply only when the ticket is at one of these versions (a client's `If-Match`).
+    pub expected: Option<&'a [i64]>,
     /// What the changes are judged by (the server's).
     pub rules: &'a TicketRules,
     pub now: Timestamp,
@@ -47,6 +49,8 @@ pub struct Run<'a> {
 pub struct Applied {
     pub ticket: TicketView,
     pub changes: Vec<Action>,
+    /// The ticket's version after the run (unchanged by a dry run).
+    pub version: i64,
 }
 
 /// A refused change under `headline`, keeping its field messages.
@@ -110,15 +114,27 @@ pub async fn apply(
     program: Program,
     run: Run<'_>,
 ) -> Result<Applied> {
-    let changes = match program {
+    let changes = changes_of(store, scripts, reference, program, &run).await?;
+    apply_changes(store, reference, changes, run).await
+}
+
+/// The checked changes `program` makes to the ticket `reference` (a script is evaluated now,
+/// against the ticket as it is).
+pub async fn changes_of(
+    store: &Store,
+    scripts: &Scripts,
+    reference: &str,
+    program: Program,
+    run: &Run<'_>,
+) -> Result<Vec<Action>> {
+    Ok(match program {
         Program::Actions(list) => list,
         Program::Script { source, entry } => {
-            evaluate(store, scripts, reference, source, entry, &run)
+            evaluate(store, scripts, reference, source, entry, run)
                 .await?
                 .1
         }
-    };
-    apply_changes(store, reference, changes, run).await
+    })
 }
 
 /// Applies checked changes to the ticket `reference` in one transaction.
@@ -130,25 +146,47 @@ pub async fn apply_changes(
 ) -> Result<Applied> {
     let mut tx = store.begin().await?;
     let mut t = Editing::open(&mut tx, run.rules, run.now, reference, run.actor).await?;
-    t.origin = run.origin.clone();
-    for action in &changes {
-        change(&mut t, &mut tx, action)
-            .await
-            .map_err(|err| rejected(run.headline, err))?;
-    }
-    if let Some((kind, properties)) = run.activity {
-        t.log(&mut tx, kind, properties).await?;
-    }
-    t.save(&mut tx).await?;
+    t.expect(run.expected)?;
+    apply_to(&mut t, &mut tx, &changes, &run).await?;
+    let found = t.save(&mut tx).await?.change_seq;
     let viewer = run.actor.map_or(0, |a| a.user_id);
     // The view shows the history, which a transaction writes at commit.
     tx.write_history().await?;
+    let version = if run.dry_run {
+        found
+    } else {
+        tx.stamp_changes().await?
+    };
     let ticket = view::load(&mut tx, reference, viewer).await?;
     if !run.dry_run {
         tx.commit().await?;
     }
     // A dry run's transaction is dropped here: rolled back, its events never written.
-    Ok(Applied { ticket, changes })
+    Ok(Applied {
+        ticket,
+        changes,
+        version,
+    })
+}
+
+/// Applies checked `changes` to the open ticket `t`, recorded as `run` says (its activity and
+/// origin): a refused change is `run.headline` with the refusal's field messages.
+pub async fn apply_to(
+    t: &mut Editing,
+    tx: &mut Tx,
+    changes: &[Action],
+    run: &Run<'_>,
+) -> Result<()> {
+    t.origin = run.origin.clone();
+    for action in changes {
+        change(t, tx, action)
+            .await
+            .map_err(|err| rejected(run.headline, err))?;
+    }
+    if let Some((kind, properties)) = &run.activity {
+        t.log(tx, *kind, properties.clone()).await?;
+    }
+    Ok(())
 }
 
 /// One change, through the rule that governs it.

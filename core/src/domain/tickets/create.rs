@@ -5,7 +5,7 @@ use sqlx::AnyConnection;
 
 use super::{
     Actor, MAX_BODY, MAX_SUBJECT, Priority, Status, TicketType, activity, activity::Kind,
-    editing::existing_tags, sla,
+    editing::existing_tags, operations, sla,
 };
 use crate::{
     domain::{attachments, events, roles::Role, validate},
@@ -49,6 +49,40 @@ pub async fn create(
     input: NewTicketInput,
     reference_prefix: &str,
 ) -> Result<String> {
+    Ok(insert(store, now, actor, input, reference_prefix, None)
+        .await?
+        .0)
+}
+
+/// [`create`] answering the new ticket as `actor` sees it, read inside the transaction that
+/// creates it (see [`operations::shown`]).
+pub async fn create_shown(
+    store: &Store,
+    now: Timestamp,
+    actor: &Actor,
+    input: NewTicketInput,
+    reference_prefix: &str,
+) -> Result<operations::Shown> {
+    let (_, shown) = insert(
+        store,
+        now,
+        actor,
+        input,
+        reference_prefix,
+        Some(actor.user_id),
+    )
+    .await?;
+    shown.ok_or_else(|| Error::not_found("Ticket"))
+}
+
+async fn insert(
+    store: &Store,
+    now: Timestamp,
+    actor: &Actor,
+    input: NewTicketInput,
+    reference_prefix: &str,
+    viewer: Option<i64>,
+) -> Result<(String, Option<operations::Shown>)> {
     let mut errors = FieldErrors::new();
     let subject = errors.check(
         "subject",
@@ -163,8 +197,12 @@ pub async fn create(
         department_id: ticket.department_id,
     };
     events::record(&mut tx, "ticket.created", snapshot, extra, now);
+    let shown = match viewer {
+        Some(viewer) => Some(operations::shown(&mut tx, &reference, viewer).await?),
+        None => None,
+    };
     tx.commit().await?;
-    Ok(reference)
+    Ok((reference, shown))
 }
 
 /// The department's active policy, else the active default one, else none.

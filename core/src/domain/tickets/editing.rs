@@ -91,6 +91,18 @@ impl Editing {
         }
     }
 
+    /// `Precondition failed.` unless the ticket is at one of `versions` (a client's `If-Match`;
+    /// `None` accepts any). Called right after [`Editing::open`], under the ticket's lock, so
+    /// no other write can come between the check and this one.
+    pub fn expect(&self, versions: Option<&[i64]>) -> Result<()> {
+        match versions {
+            Some(versions) if !versions.contains(&self.row.change_seq) => {
+                Err(Error::PreconditionFailed)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The acting person, for changes only a person can make (following).
     fn person(&self) -> Result<&Actor> {
         self.actor.as_ref().ok_or_else(|| {

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod apply;
+pub mod bulk;
 pub mod create;
 pub mod dashboard;
 pub mod editing;
