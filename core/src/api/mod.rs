@@ -32,6 +32,7 @@ pub mod realtime;
 pub mod removal;
 pub mod reports;
 pub mod resources;
+mod scalar_type;
 pub mod security;
 pub mod ticket_resources;
 pub mod ticket_scripts;
