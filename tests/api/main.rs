@@ -42,4 +42,5 @@ mod ticket_list;
 mod ticket_macros;
 mod tickets;
 mod tokens;
+mod try_it;
 mod webhooks;

@@ -17,6 +17,8 @@
 //! - **Headers every answer carries** are declared on every response: `X-Request-Id`; the
 //!   rate-limit fields on every operation that takes a token; `Retry-After` on 429 and 503 (and
 //!   on 409, where it is sent when waiting helps).
+//! - **Success answers' examples are real answers**: recorded from a server on the demo data by
+//!   `tests/api/try_it.rs` into `openapi/examples.json`, which that test keeps true.
 //! - **Domain names for envelopes.** poem-openapi names generic envelopes after their type
 //!   (`Data_Ticket`, `Paged_TicketSummary`); clients see `TicketData`, `TicketSummaryPage`,
 //!   `TicketWritten` and `TagList`.
@@ -31,6 +33,7 @@ pub fn finish(generated: &str) -> String {
     rename_envelopes(&mut doc);
     doc["openapi"] = json!("3.1.0");
     walk_schemas(&mut doc);
+    add_response_examples(&mut doc);
     drop_absent_fields_from_request_examples(&mut doc);
     declare_common_headers(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_string())
@@ -152,14 +155,7 @@ fn declare_common_headers(doc: &mut Value) {
         );
     }
     doc["components"]["headers"] = Value::Object(components);
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for operation in operations_mut(doc) {
         // Operations that take a token pass the rate limiter, which reports on every answer.
         let limited = operation["security"].as_array().is_some_and(|schemes| {
             schemes
@@ -195,6 +191,42 @@ fn declare_common_headers(doc: &mut Value) {
                             "schema": { "type": "integer" }
                         })
                     });
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of the document.
+pub(super) fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+}
+
+/// Operation id → status → media type → the answer's body.
+const RESPONSE_EXAMPLES: &str = include_str!("../../../openapi/examples.json");
+
+fn add_response_examples(doc: &mut Value) {
+    let Ok(Value::Object(examples)) = serde_json::from_str::<Value>(RESPONSE_EXAMPLES) else {
+        return;
+    };
+    for operation in operations_mut(doc) {
+        let Some(Value::Object(by_status)) = operation["operationId"]
+            .as_str()
+            .and_then(|id| examples.get(id))
+        else {
+            continue;
+        };
+        for (status, by_media) in by_status {
+            for (media, example) in by_media.as_object().into_iter().flatten() {
+                let media = media.replace('~', "~0").replace('/', "~1");
+                let at = format!("/responses/{status}/content/{media}");
+                if let Some(Value::Object(media)) = operation.pointer_mut(&at) {
+                    media.insert("example".into(), example.clone());
                 }
             }
         }
