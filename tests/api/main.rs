@@ -15,6 +15,7 @@ mod attachments;
 mod attachments_s3;
 mod auth;
 mod automations;
+mod bounds;
 mod change_feed;
 mod cli;
 mod cli_admin;

@@ -213,7 +213,10 @@ impl TestApp {
         clock.set(DEMO_NOW);
         // The webhook example's host (example.com) is public, but this machine may resolve no
         // names: private targets are allowed, which skips the lookup.
-        let app = Self::spawn_on(backend, clock, |config| config.webhooks.allow_private = true).await?;
+        let app = Self::spawn_on(backend, clock, |config| {
+            config.webhooks.allow_private = true
+        })
+        .await?;
         let store = app.store().await;
         let scripts = escalated::scripting::Scripts::new(&app.config.scripts);
         let rules = escalated::app::ticket_rules(&app.config).unwrap();

@@ -178,7 +178,10 @@ impl Made {
         };
         let missing = |what: &str| format!("no {what} before {}", operation["operationId"]);
         let found = |value: Option<&Value>, what: &str| {
-            value.filter(|v| !v.is_null()).map(text).ok_or_else(|| missing(what))
+            value
+                .filter(|v| !v.is_null())
+                .map(text)
+                .ok_or_else(|| missing(what))
         };
         match name {
             "key" => found(self.made.get("/admin/actions").map(|a| &a["key"]), "action"),
@@ -250,7 +253,9 @@ fn as_example(value: &Value, started_at: Timestamp) -> Value {
     // A text in an object is kept whole; a text answer (a CSV) is cut.
     let field = |text: &str| match escalated::time::parse_rfc3339(text) {
         Some(at) if text.contains('T') && at >= started_at => {
-            json!(escalated::time::rfc3339(DEMO_NOW + (at - started_at) / 86_400 * 86_400))
+            json!(escalated::time::rfc3339(
+                DEMO_NOW + (at - started_at) / 86_400 * 86_400
+            ))
         }
         _ => json!(text),
     };
@@ -266,7 +271,8 @@ fn as_example(value: &Value, started_at: Timestamp) -> Value {
                 .map(|(key, value)| {
                     let value = match (key.as_str(), value.as_str()) {
                         ("plain_text_token" | "secret", Some(secret)) => {
-                            let (kind, rest) = secret.split_at(secret.find('_').map_or(0, |i| i + 1));
+                            let (kind, rest) =
+                                secret.split_at(secret.find('_').map_or(0, |i| i + 1));
                             json!(format!("{kind}{}", "x".repeat(rest.len())))
                         }
                         (_, Some(text)) => field(text),
@@ -295,8 +301,7 @@ async fn documented_examples_succeed_on_the_demo_data(app: TestApp) {
         );
     }
     let mut made = Made::default();
-    let mut examples: BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>> =
-        BTreeMap::new();
+    let mut examples: BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>> = BTreeMap::new();
     let mut failed = Vec::new();
     for id in ORDER {
         let reply = match call(&app, &doc, &made, id).await {
@@ -315,7 +320,14 @@ async fn documented_examples_succeed_on_the_demo_data(app: TestApp) {
         made.note(id, template, method, status, body);
         // Under the documented media type the answer came as (a file: its one, any type).
         let answered = reply.header("content-type").unwrap_or_default();
-        let essence = |media: &str| media.split(';').next().unwrap_or_default().trim().to_string();
+        let essence = |media: &str| {
+            media
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
         let content = &operation["responses"][status.to_string()]["content"];
         let media = content.as_object().and_then(|c| {
             c.keys()
@@ -345,7 +357,8 @@ async fn documented_examples_succeed_on_the_demo_data(app: TestApp) {
         }
         let committed = std::fs::read_to_string(examples_path()).unwrap_or_default();
         let steady = |text: &str| {
-            let mut examples: BTreeMap<String, Value> = serde_json::from_str(text).unwrap_or_default();
+            let mut examples: BTreeMap<String, Value> =
+                serde_json::from_str(text).unwrap_or_default();
             examples.retain(|id, _| !TIMED.contains(&id.as_str()));
             examples
         };

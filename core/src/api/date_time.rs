@@ -96,7 +96,10 @@ mod tests {
         );
         assert!(DateTime::parse_from_json(Some(Value::from("yesterday"))).is_err());
         let read = |json: &str| serde_json::from_str::<DateTime>(json).ok();
-        assert_eq!(read("\"2026-11-28T11:15:00+01:00\""), Some(DateTime(1_795_860_900)));
+        assert_eq!(
+            read("\"2026-11-28T11:15:00+01:00\""),
+            Some(DateTime(1_795_860_900))
+        );
         assert_eq!(read("\"2026-11-28\""), None);
         assert_eq!(read("1795860900"), None);
     }

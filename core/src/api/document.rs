@@ -17,6 +17,7 @@
 //! - **Headers every answer carries** are declared on every response: `X-Request-Id`; the
 //!   rate-limit fields on every operation that takes a token; `Retry-After` on 429 and 503 (and
 //!   on 409, where it is sent when waiting helps).
+//! - **Bounds and defaults from the server's constants** (`api::bounds`).
 //! - **Success answers' examples are real answers**: recorded from a server on the demo data by
 //!   `tests/api/try_it.rs` into `openapi/examples.json`, which that test keeps true.
 //! - **Domain names for envelopes.** poem-openapi names generic envelopes after their type
@@ -33,6 +34,7 @@ pub fn finish(generated: &str) -> String {
     rename_envelopes(&mut doc);
     doc["openapi"] = json!("3.1.0");
     walk_schemas(&mut doc);
+    super::bounds::apply(&mut doc);
     add_response_examples(&mut doc);
     drop_absent_fields_from_request_examples(&mut doc);
     declare_common_headers(&mut doc);

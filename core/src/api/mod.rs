@@ -16,6 +16,7 @@ pub mod admin_webhooks;
 pub mod attachments;
 pub mod auth;
 pub mod body;
+pub mod bounds;
 pub mod dashboard;
 pub mod date_time;
 pub mod docs_page;

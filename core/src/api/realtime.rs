@@ -13,8 +13,8 @@ use poem_openapi::{
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{
-    date_time::DateTime,
     ApiTags,
+    date_time::DateTime,
     envelope::{Data, data},
     errors::ApiResult,
     security::Caller,
@@ -156,8 +156,8 @@ impl RealtimeApi {
             .keep_alive(Duration::from_secs(15))
             .to_event(|e| {
                 Event::message(e.to_json_string())
-                .event_type(e.kind)
-                .id(e.id.to_string())
+                    .event_type(e.kind)
+                    .id(e.id.to_string())
             }))
     }
 
