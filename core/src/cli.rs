@@ -65,7 +65,7 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
         /// How many tickets.
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        #[arg(long, default_value_t = crate::seed::DEMO_TICKETS as u32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         tickets: u32,
     },
     /// Run a scheduled job once, now (safe while servers are serving the same database).

@@ -31,6 +31,9 @@ use crate::{
     time::Clock,
 };
 
+/// How many tickets `escalated seed --demo` makes unless told.
+pub const DEMO_TICKETS: usize = 300;
+
 /// Marks a database that already has the demo data.
 const FIRST_AGENT: &str = "ava.agent@demo.example.com";
 

@@ -80,6 +80,13 @@ pub fn check(method: &Method, path: &str, status: u16, headers: &HeaderMap, body
     );
 }
 
+/// What in `value` is unlike `schema` (a schema of the core document), e.g. an example's.
+pub fn problems(schema: &Value, value: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    validate(document(), schema, value, "$", &mut problems);
+    problems
+}
+
 /// The operation whose path template matches `path` best (literal segments beat parameters:
 /// `/tickets/create` over `/tickets/{reference}`).
 fn operation<'a>(doc: &'a Value, method: &Method, path: &str) -> Option<&'a Value> {

@@ -122,3 +122,42 @@ fn every_request_body_has_an_example() {
     }
     assert!(bodies > 20, "found {bodies} request bodies");
 }
+
+/// Every success answer has an example (a real answer, recorded by `try_it`), and one in JSON
+/// fits its schema; only what `try_it` cannot ask for has none.
+#[test]
+fn every_success_answer_has_an_example_of_its_schema() {
+    let spec: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    let mut examples = 0;
+    for (id, (method, path, operation)) in crate::try_it::operations(&spec) {
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            let Some(content) = response["content"].as_object().filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            let skipped = [id.clone(), format!("{id} {status}")];
+            let not_run = crate::try_it::NOT_RUN
+                .iter()
+                .any(|(skipped_id, _)| skipped.iter().any(|s| s == skipped_id));
+            if !status.starts_with('2') || not_run {
+                continue;
+            }
+            let shown: Vec<_> = content
+                .iter()
+                .filter(|(_, media)| media.get("example").is_some())
+                .collect();
+            assert!(!shown.is_empty(), "{method} {path} {status} has no example");
+            for (media, documented) in shown {
+                if media.starts_with("application/json") {
+                    let problems =
+                        crate::conformance::problems(&documented["schema"], &documented["example"]);
+                    assert!(
+                        problems.is_empty(),
+                        "{method} {path} {status}: the example is unlike its schema: {problems:?}"
+                    );
+                }
+                examples += 1;
+            }
+        }
+    }
+    assert!(examples > 60, "{examples} examples");
+}

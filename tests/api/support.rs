@@ -106,6 +106,9 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Scratch)> {
     }
 }
 
+/// The moment a demo server's clock shows: 2026-11-28T10:15:00Z.
+pub const DEMO_NOW: escalated::time::Timestamp = 1_795_860_900;
+
 pub struct TestApp {
     pub backend: Backend,
     /// `http://127.0.0.1:PORT`
@@ -121,6 +124,8 @@ pub struct TestApp {
     /// The time the server's rules read: it follows the system clock until the test stops,
     /// sets or advances it (`app.clock.set(at)`), which is how a test says what time it is.
     pub clock: Clock,
+    /// The system time when the server started.
+    pub started_at: escalated::time::Timestamp,
     running: Option<server::Running>,
     _scratch: Scratch,
 }
@@ -197,6 +202,54 @@ impl TestApp {
 
     /// Starts a server whose config `adjust` may change first.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        Self::spawn_on(backend, Clock::system(), adjust).await
+    }
+
+    /// A server on what `escalated seed --demo` makes (the first admin, then the demo data and
+    /// its attachment, in one transaction, with the seed's default size), its clock stopped at
+    /// `DEMO_NOW` from the start, so what it answers is the same on every run.
+    pub async fn spawn_demo(backend: Backend) -> Option<TestApp> {
+        let clock = Clock::system();
+        clock.set(DEMO_NOW);
+        // The webhook example's host (example.com) is public, but this machine may resolve no
+        // names: private targets are allowed, which skips the lookup.
+        let app = Self::spawn_on(backend, clock, |config| {
+            config.webhooks.allow_private = true
+        })
+        .await?;
+        let store = app.store().await;
+        let scripts = escalated::scripting::Scripts::new(&app.config.scripts);
+        let rules = escalated::app::ticket_rules(&app.config).unwrap();
+        let blobs = escalated::blobs::Blobs::open(&app.config.attachments).unwrap();
+        store
+            .in_one_transaction(async |store| {
+                escalated::seed::demo(
+                    store,
+                    &scripts,
+                    (&rules, &app.clock),
+                    escalated::seed::DEMO_TICKETS,
+                    &app.config.tickets.reference_prefix,
+                )
+                .await?;
+                escalated::seed::demo_attachment(
+                    store,
+                    &blobs,
+                    &app.config.attachments,
+                    (&rules, &app.clock),
+                )
+                .await
+            })
+            .await
+            .expect("the demo seed");
+        store.close().await;
+        Some(app)
+    }
+
+    async fn spawn_on(
+        backend: Backend,
+        clock: Clock,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let (database_url, scratch) = fresh_database(backend).await?;
         let mut config = Config::default();
         config.server.bind = "127.0.0.1:0".parse().unwrap();
@@ -226,7 +279,7 @@ impl TestApp {
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();
-        let clock = Clock::system();
+        let started_at = escalated::time::now();
         let running = server::start(config.clone(), clock.clone(), std::future::pending())
             .await
             .expect("server starts");
@@ -243,6 +296,7 @@ impl TestApp {
             database_url,
             config,
             clock,
+            started_at,
             running: Some(running),
             _scratch: scratch,
         })
@@ -490,7 +544,7 @@ fn check_error_code(status: u16, body: &Value) {
 /// `both_databases!(config = |c| c.api.unauthenticated_rate_limit = 3; rule_three);`
 #[macro_export]
 macro_rules! both_databases {
-    (config = $adjust:expr; $($name:ident),* $(,)?) => {
+    (spawn = $spawn:expr; $($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -498,20 +552,28 @@ macro_rules! both_databases {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = $crate::support::TestApp::spawn_with($crate::support::Backend::Sqlite, $adjust)
-                        .await
-                        .unwrap();
+                    let app = ($spawn)($crate::support::Backend::Sqlite).await.unwrap();
                     super::$name(app).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn mysql() {
-                    if let Some(app) = $crate::support::TestApp::spawn_with($crate::support::Backend::MySql, $adjust).await {
+                    if let Some(app) = ($spawn)($crate::support::Backend::MySql).await {
                         super::$name(app).await;
                     }
                 }
             }
         )*
+    };
+    (config = $adjust:expr; $($name:ident),* $(,)?) => {
+        $crate::both_databases!(
+            spawn = |backend| $crate::support::TestApp::spawn_with(backend, $adjust);
+            $($name),*
+        );
+    };
+    // On what `escalated seed --demo` makes (`TestApp::spawn_demo`).
+    (demo; $($name:ident),* $(,)?) => {
+        $crate::both_databases!(spawn = $crate::support::TestApp::spawn_demo; $($name),*);
     };
     ($($name:ident),* $(,)?) => {
         $crate::both_databases!(config = |_| {}; $($name),*);

@@ -52,7 +52,7 @@ def main(base_url: str, admin_token: str) -> None:
         name="Client Agent", email="client.agent@example.com", role="agent")), 201).data
     in_a_month = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
     expiring = ok(admin_tokens_create.sync_detailed(client=admin, body=CreateTokenRequest(
-        name="expiring", user_id=agent.id, abilities=["*"], expires_at=in_a_month.isoformat())), 201).data
+        name="expiring", user_id=agent.id, abilities=["*"], expires_at=in_a_month)), 201).data
     lasting = ok(admin_tokens_create.sync_detailed(client=admin, body=CreateTokenRequest(
         name="lasting", user_id=agent.id, abilities=["*"])), 201).data
     tokens = ok(admin_tokens_list.sync_detailed(client=admin)).data

@@ -40,7 +40,8 @@ NO_UPDATE_NOTIFIER=1 REDOCLY_TELEMETRY=off node_modules/.bin/redocly lint "$doc"
   --config "$here/redocly.yaml" --format summary 2>&1 | grep -v -e '^\s*$' -e '║' -e '╔' -e '╚'
 
 echo "== TypeScript: openapi-typescript, then tsc --strict"
-node_modules/.bin/openapi-typescript "$doc" -o "$work/escalated.ts" >/dev/null
+# A request field with a default (a ticket's priority) stays optional, as the server takes it.
+node_modules/.bin/openapi-typescript "$doc" -o "$work/escalated.ts" --default-non-nullable false >/dev/null
 cp "$here/example.ts" "$work/example.ts"
 node_modules/.bin/tsc --strict --noEmit --target es2022 --module es2022 --moduleResolution bundler \
   --lib es2022,dom "$work/example.ts" "$work/escalated.ts"

@@ -48,12 +48,9 @@ impl From<TicketAction> for ActionRecord {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct CreateActionRequest {
-    #[oai(validator(max_length = 100))]
     pub key: String,
-    #[oai(validator(max_length = 255))]
     pub label: String,
     /// Must compile and define `visible`, `enabled` and `run`, each taking `(ticket, user)`.
-    #[oai(validator(max_length = 65535))]
     pub script: String,
     /// Default true.
     #[serde(default)]
@@ -64,11 +61,8 @@ pub struct CreateActionRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateActionRequest {
-    #[oai(validator(max_length = 100))]
     pub key: Option<String>,
-    #[oai(validator(max_length = 255))]
     pub label: Option<String>,
-    #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
     pub is_active: Option<bool>,
 }

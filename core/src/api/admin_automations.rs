@@ -52,13 +52,10 @@ impl From<Automation> for AutomationRecord {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct CreateAutomationRequest {
-    #[oai(validator(max_length = 255))]
     pub name: String,
     /// Must compile.
-    #[oai(validator(max_length = 65535))]
     pub script: String,
     /// `schedule` or an event name.
-    #[oai(validator(max_length = 100))]
     pub trigger: String,
     /// Required for `schedule`: 1 to 10080 (a week).
     #[serde(default)]
@@ -72,11 +69,8 @@ pub struct CreateAutomationRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateAutomationRequest {
-    #[oai(validator(max_length = 255))]
     pub name: Option<String>,
-    #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
-    #[oai(validator(max_length = 100))]
     pub trigger: Option<String>,
     pub interval_minutes: Option<i64>,
     pub is_active: Option<bool>,

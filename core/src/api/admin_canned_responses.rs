@@ -61,12 +61,9 @@ impl From<CannedResponse> for CannedResponseRecord {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct CreateCannedResponseRequest {
-    #[oai(validator(max_length = 255))]
     pub title: String,
-    #[oai(validator(max_length = 65535))]
     pub body: String,
     #[serde(default)]
-    #[oai(validator(max_length = 255))]
     pub category: Option<String>,
     /// Default true; `false` makes it personal to the caller.
     #[serde(default)]
@@ -77,12 +74,9 @@ pub struct CreateCannedResponseRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateCannedResponseRequest {
-    #[oai(validator(max_length = 255))]
     pub title: Option<String>,
-    #[oai(validator(max_length = 65535))]
     pub body: Option<String>,
     /// `null` clears it.
-    #[oai(validator(max_length = 255))]
     pub category: MaybeUndefined<String>,
     /// `true` shares it with everyone; `false` makes a shared one personal to the caller.
     pub is_shared: Option<bool>,

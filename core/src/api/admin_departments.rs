@@ -59,17 +59,14 @@ impl From<Department> for DepartmentRecord {
 #[oai(example)]
 pub struct CreateDepartmentRequest {
     /// Unique, regardless of case.
-    #[oai(validator(max_length = 255))]
     pub name: String,
     #[serde(default)]
-    #[oai(validator(max_length = 1000))]
     pub description: Option<String>,
     /// Default true.
     #[serde(default)]
     pub is_active: Option<bool>,
     /// Active agents or admins; at most 500.
     #[serde(default)]
-    #[oai(validator(max_items = 500))]
     pub agent_ids: Option<Vec<i64>>,
     /// An active SLA policy for the department's new tickets.
     #[serde(default)]
@@ -80,14 +77,11 @@ pub struct CreateDepartmentRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateDepartmentRequest {
-    #[oai(validator(max_length = 255))]
     pub name: Option<String>,
     /// `null` clears it.
-    #[oai(validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
     pub is_active: Option<bool>,
     /// Replaces the department's agents; `[]` removes them all.
-    #[oai(validator(max_items = 500))]
     pub agent_ids: Option<Vec<i64>>,
     /// `null`: the department's tickets get the default policy.
     pub sla_policy_id: MaybeUndefined<i64>,

@@ -126,10 +126,8 @@ fn raw_actions(list: Option<Vec<MacroActionInput>>) -> Option<Vec<RawAction>> {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct CreateMacroRequest {
-    #[oai(validator(max_length = 255))]
     pub name: String,
     #[serde(default)]
-    #[oai(validator(max_length = 1000))]
     pub description: Option<String>,
     /// Default true; `false` makes it personal to the caller.
     #[serde(default)]
@@ -139,13 +137,11 @@ pub struct CreateMacroRequest {
     pub order: Option<i64>,
     /// 1 to 50 actions. Give `actions` or `script`, not both.
     #[serde(default)]
-    #[oai(validator(max_items = 50))]
     pub actions: Option<Vec<MacroActionInput>>,
     /// Rhai source (see docs/scripting.md). Give `actions` or `script`, not both. A script
     /// that does not compile, or calls an unknown function, is 422 on `script` with the line
     /// and column.
     #[serde(default)]
-    #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
 }
 
@@ -153,18 +149,14 @@ pub struct CreateMacroRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateMacroRequest {
-    #[oai(validator(max_length = 255))]
     pub name: Option<String>,
     /// `null` clears it.
-    #[oai(validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
     pub is_shared: Option<bool>,
     pub order: Option<i64>,
     /// Replaces what the macro does with these actions.
-    #[oai(validator(max_items = 50))]
     pub actions: Option<Vec<MacroActionInput>>,
     /// Replaces what the macro does with this script.
-    #[oai(validator(max_length = 65535))]
     pub script: Option<String>,
 }
 

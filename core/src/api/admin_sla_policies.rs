@@ -1,16 +1,14 @@
 //! `/admin/sla-policies`: list, show, create, update and delete SLA policies (requires `admin`).
 
-use std::borrow::Cow;
-
 use poem_openapi::{
     Object,
-    registry::{MetaSchema, MetaSchemaRef},
-    types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    registry::MetaSchema,
+    types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON},
 };
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiTags, admin::admin_api};
+use super::{ApiTags, admin::admin_api, scalar_type::scalar_type};
 use crate::{
     api::date_time::DateTime,
     domain::sla_policies::{PriorityHours, SlaPolicy, SlaPolicyInput, hours_json},
@@ -21,32 +19,14 @@ use crate::{
 #[serde(transparent)]
 pub struct Hours(pub f64);
 
-impl Type for Hours {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "hours".into()
+scalar_type!(
+    Hours,
+    "hours",
+    MetaSchema {
+        description: Some("Hours, positive; fractions allowed (0.5 is 30 minutes)."),
+        ..MetaSchema::new("number")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("Hours, positive; fractions allowed (0.5 is 30 minutes)."),
-            ..MetaSchema::new("number")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromJSON for Hours {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -132,10 +112,8 @@ impl From<SlaPolicy> for SlaPolicyRecord {
 #[oai(example)]
 pub struct CreateSlaPolicyRequest {
     /// Unique, regardless of case.
-    #[oai(validator(max_length = 255))]
     pub name: String,
     #[serde(default)]
-    #[oai(validator(max_length = 1000))]
     pub description: Option<String>,
     /// `true` takes the default flag from the current default policy.
     #[serde(default)]
@@ -156,10 +134,8 @@ pub struct CreateSlaPolicyRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateSlaPolicyRequest {
-    #[oai(validator(max_length = 255))]
     pub name: Option<String>,
     /// `null` clears it.
-    #[oai(validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
     pub is_default: Option<bool>,
     /// `false` on the default policy also drops its default flag.

@@ -36,7 +36,6 @@ impl From<Tag> for TagRecord {
 #[oai(example)]
 pub struct CreateTagRequest {
     /// Unique, regardless of case.
-    #[oai(validator(max_length = 100))]
     pub name: String,
     /// `#RRGGBB`; default `#6B7280`.
     #[serde(default)]
@@ -47,7 +46,6 @@ pub struct CreateTagRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateTagRequest {
-    #[oai(validator(max_length = 100))]
     pub name: Option<String>,
     pub color: Option<String>,
 }

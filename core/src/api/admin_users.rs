@@ -40,10 +40,8 @@ impl From<User> for AdminUser {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct CreateUserRequest {
-    #[oai(validator(max_length = 255))]
     pub name: String,
     /// Unique; stored lower-cased.
-    #[oai(validator(max_length = 255))]
     pub email: String,
     /// `admin`, `agent` or `customer`.
     pub role: String,
@@ -56,9 +54,7 @@ pub struct CreateUserRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateUserRequest {
-    #[oai(validator(max_length = 255))]
     pub name: Option<String>,
-    #[oai(validator(max_length = 255))]
     pub email: Option<String>,
     pub role: Option<String>,
     pub is_active: Option<bool>,

@@ -67,14 +67,11 @@ pub struct CreatedWebhook {
 pub struct CreateWebhookRequest {
     /// An http or https URL whose host resolves to public addresses only (unless
     /// `webhooks.allow_private`).
-    #[oai(validator(max_length = 2048))]
     pub url: String,
     /// Event names (see `GET /realtime/config`), or `["*"]` for all.
-    #[oai(validator(max_items = 50))]
     pub events: Vec<String>,
     /// `whsec_` and the base64 of 24 to 32 random bytes; generated when absent.
     #[serde(default)]
-    #[oai(validator(max_length = 255))]
     pub secret: Option<String>,
     /// Default true.
     #[serde(default)]
@@ -85,12 +82,9 @@ pub struct CreateWebhookRequest {
 #[oai(example)]
 #[serde(default)]
 pub struct UpdateWebhookRequest {
-    #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
-    #[oai(validator(max_items = 50))]
     pub events: Option<Vec<String>>,
     /// A new secret (rotation); it is not shown in the answer.
-    #[oai(validator(max_length = 255))]
     pub secret: Option<String>,
     pub is_active: Option<bool>,
 }

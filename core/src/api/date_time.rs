@@ -1,14 +1,17 @@
-//! A moment in an answer: RFC 3339 in UTC to the second (`2026-11-28T10:15:00Z`), documented
-//! as `format: date-time`, so every timestamp field says what it is by its type rather than by
-//! its name or a hand-written note.
-
-use std::borrow::Cow;
+//! A moment: RFC 3339 (`2026-11-28T10:15:00Z`), documented as `format: date-time`, so every
+//! timestamp field says what it is by its type rather than by its name or a hand-written note.
+//! Answers write it in UTC to the second; a request may give any offset, and anything else is
+//! a 422 naming the field (bodies are read by serde, hence `Deserialize`). `TimeOrDate` is the
+//! query parameter that also takes a day.
 
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
 };
+use serde::{Deserialize, Deserializer, de};
 use serde_json::Value;
+
+use super::scalar_type::scalar_type;
 
 use crate::time::{self, Timestamp};
 
@@ -21,29 +24,11 @@ impl From<Timestamp> for DateTime {
     }
 }
 
-impl Type for DateTime {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_date-time".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+scalar_type!(
+    DateTime,
+    "string_date-time",
+    MetaSchema::new_with_format("string", "date-time")
+);
 
 impl ToJSON for DateTime {
     fn to_json(&self) -> Option<Value> {
@@ -51,14 +36,49 @@ impl ToJSON for DateTime {
     }
 }
 
+impl<'de> Deserialize<'de> for DateTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        time::parse_rfc3339(&text)
+            .map(DateTime)
+            .ok_or_else(|| de::Error::custom(NOT_RFC3339))
+    }
+}
+
+const NOT_RFC3339: &str = "expected an RFC 3339 date-time, e.g. 2027-01-31T12:00:00Z";
+
 impl ParseFromJSON for DateTime {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {
             Some(Value::String(text)) => time::parse_rfc3339(&text)
                 .map(DateTime)
-                .ok_or_else(|| ParseError::custom("not an RFC 3339 date-time")),
+                .ok_or_else(|| ParseError::custom(NOT_RFC3339)),
             other => Err(ParseError::expected_type(other.unwrap_or_default())),
         }
+    }
+}
+
+/// A query parameter that is an RFC 3339 date-time or a day (`2026-11-01`); what the day
+/// stands for is the endpoint's to say. The text is kept and judged by the domain, whose 422
+/// names the field.
+#[derive(Debug, Clone)]
+pub struct TimeOrDate(pub String);
+
+scalar_type!(
+    TimeOrDate,
+    "string_date-time_or_date",
+    MetaSchema {
+        any_of: vec![
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time"))),
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date"))),
+        ],
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for TimeOrDate {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(TimeOrDate(value.to_string()))
     }
 }
 
@@ -75,5 +95,12 @@ mod tests {
             Some(DateTime(1_795_860_900))
         );
         assert!(DateTime::parse_from_json(Some(Value::from("yesterday"))).is_err());
+        let read = |json: &str| serde_json::from_str::<DateTime>(json).ok();
+        assert_eq!(
+            read("\"2026-11-28T11:15:00+01:00\""),
+            Some(DateTime(1_795_860_900))
+        );
+        assert_eq!(read("\"2026-11-28\""), None);
+        assert_eq!(read("1795860900"), None);
     }
 }

@@ -19,6 +19,9 @@
 //!   on 409, where it is sent when waiting helps).
 //! - **412 where `If-Match` is read.** Every operation that takes an `If-Match` header may answer
 //!   412 `Precondition failed.`, in the error envelope every operation declares.
+//! - **Bounds and defaults from the server's constants** (`api::bounds`).
+//! - **Success answers' examples are real answers**: recorded from a server on the demo data by
+//!   `tests/api/try_it.rs` into `openapi/examples.json`, which that test keeps true.
 //! - **Domain names for envelopes.** poem-openapi names generic envelopes after their type
 //!   (`Data_Ticket`, `Paged_TicketSummary`); clients see `TicketData`, `TicketSummaryPage`,
 //!   `TicketWritten` and `TagList`.
@@ -33,6 +36,8 @@ pub fn finish(generated: &str) -> String {
     rename_envelopes(&mut doc);
     doc["openapi"] = json!("3.1.0");
     walk_schemas(&mut doc);
+    super::bounds::apply(&mut doc);
+    add_response_examples(&mut doc);
     drop_absent_fields_from_request_examples(&mut doc);
     declare_precondition_failures(&mut doc);
     declare_common_headers(&mut doc);
@@ -155,7 +160,7 @@ fn declare_common_headers(doc: &mut Value) {
         );
     }
     doc["components"]["headers"] = Value::Object(components);
-    for operation in operations(doc) {
+    for operation in operations_mut(doc) {
         // Operations that take a token pass the rate limiter, which reports on every answer.
         let limited = operation["security"].as_array().is_some_and(|schemes| {
             schemes
@@ -198,7 +203,7 @@ fn declare_common_headers(doc: &mut Value) {
 }
 
 /// Every operation of the document (each method of each path).
-fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+pub(super) fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
     doc["paths"]
         .as_object_mut()
         .into_iter()
@@ -209,7 +214,7 @@ fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
 
 /// The 412 of an operation that takes `If-Match`, in the same error envelope as its 422.
 fn declare_precondition_failures(doc: &mut Value) {
-    for operation in operations(doc) {
+    for operation in operations_mut(doc) {
         let conditional = operation["parameters"]
             .as_array()
             .is_some_and(|parameters| {
@@ -231,6 +236,32 @@ fn declare_precondition_failures(doc: &mut Value) {
                     "content": content,
                 }),
             );
+        }
+    }
+}
+
+/// Operation id → status → media type → the answer's body.
+const RESPONSE_EXAMPLES: &str = include_str!("../../../openapi/examples.json");
+
+fn add_response_examples(doc: &mut Value) {
+    let Ok(Value::Object(examples)) = serde_json::from_str::<Value>(RESPONSE_EXAMPLES) else {
+        return;
+    };
+    for operation in operations_mut(doc) {
+        let Some(Value::Object(by_status)) = operation["operationId"]
+            .as_str()
+            .and_then(|id| examples.get(id))
+        else {
+            continue;
+        };
+        for (status, by_media) in by_status {
+            for (media, example) in by_media.as_object().into_iter().flatten() {
+                let media = media.replace('~', "~0").replace('/', "~1");
+                let at = format!("/responses/{status}/content/{media}");
+                if let Some(Value::Object(media)) = operation.pointer_mut(&at) {
+                    media.insert("example".into(), example.clone());
+                }
+            }
         }
     }
 }

@@ -60,18 +60,18 @@ examples! {
     CreateUserRequest => {"name": "Ada Lovelace", "email": "ada@example.com", "role": "agent"},
     UpdateUserRequest => {"role": "admin"},
     CreateDepartmentRequest => {
-        "name": "Billing", "description": "Invoices, refunds and plans.", "agent_ids": [2, 5]
+        "name": "Partnerships", "description": "Resellers and integrations.", "agent_ids": [2, 5]
     },
-    UpdateDepartmentRequest => {"agent_ids": [2, 5, 9], "sla_policy_id": 2},
-    CreateTagRequest => {"name": "vip", "color": "#D97706"},
+    UpdateDepartmentRequest => {"agent_ids": [2, 5, 7], "description": "Resellers, integrations and the marketplace."},
+    CreateTagRequest => {"name": "churn-risk", "color": "#D97706"},
     UpdateTagRequest => {"color": "#DC2626"},
     CreateCannedResponseRequest => {
-        "title": "Refund issued", "body": "Your refund is on its way; it takes 3 to 5 business days.",
+        "title": "Shipping delay", "body": "Your order ships within 2 business days; we are sorry for the wait.",
         "category": "Billing", "is_shared": true
     },
     UpdateCannedResponseRequest => {"is_shared": false},
     CreateMacroRequest => {
-        "name": "Resolve with thanks", "description": "Thank the customer and resolve.",
+        "name": "Thank and resolve", "description": "Thank the customer and resolve.",
         "actions": [
             {"type": "add_reply", "value": "Glad we could help, {{requester.name}}!"},
             {"type": "set_status", "value": "resolved"}
@@ -102,7 +102,7 @@ examples! {
     },
     UpdateAutomationRequest => {"is_active": false},
     CreateWebhookRequest => {
-        "url": "https://hooks.example.com/escalated", "events": ["ticket.created", "ticket.status_changed"]
+        "url": "https://example.com/webhooks/escalated", "events": ["ticket.created", "ticket.status_changed"]
     },
     UpdateWebhookRequest => {"events": ["*"]},
 }

@@ -4,11 +4,14 @@ use poem::http::Uri;
 use poem_openapi::{
     ApiResponse,
     payload::Json,
-    registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
+    registry::MetaSchema,
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
 };
 
-use super::envelope::{PageMeta, Paged};
+use super::{
+    envelope::{PageMeta, Paged},
+    scalar_type::scalar_type,
+};
 use crate::{
     domain::paging::{self, KeyKind},
     error::{Error, FieldErrors},
@@ -176,33 +179,15 @@ pub enum Listed<T: ParseFromJSON + ToJSON + Send> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flag(pub bool);
 
-impl Type for Flag {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        "flag".into()
+scalar_type!(
+    Flag,
+    "flag",
+    MetaSchema {
+        enum_items: vec!["1".into(), "0".into(), "true".into(), "false".into()],
+        description: Some("`1`/`true` turns the filter on; `0`/`false` leaves it off."),
+        ..MetaSchema::new("string")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            enum_items: vec!["1".into(), "0".into(), "true".into(), "false".into()],
-            description: Some("`1`/`true` turns the filter on; `0`/`false` leaves it off."),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromParameter for Flag {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {

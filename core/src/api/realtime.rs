@@ -8,11 +8,13 @@ use poem_openapi::{
     Object, OpenApi,
     param::{Header, Query},
     payload::{EventStream, Json},
+    types::ToJSON,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{
     ApiTags,
+    date_time::DateTime,
     envelope::{Data, data},
     errors::ApiResult,
     security::Caller,
@@ -51,7 +53,7 @@ pub struct StreamEvent {
     /// The event name; also the SSE `event:`.
     #[oai(rename = "type")]
     pub kind: String,
-    pub created_at: String,
+    pub created_at: DateTime,
     /// `ticket` (a snapshot) and the change's own fields.
     pub data: serde_json::Value,
 }
@@ -62,7 +64,7 @@ impl From<&EventRow> for StreamEvent {
         StreamEvent {
             id: row.id,
             kind: row.kind.clone(),
-            created_at: json["created_at"].as_str().unwrap_or_default().to_string(),
+            created_at: DateTime(row.created_at),
             data: json["data"].clone(),
         }
     }
@@ -153,14 +155,9 @@ impl RealtimeApi {
         Ok(EventStream::new(stream)
             .keep_alive(Duration::from_secs(15))
             .to_event(|e| {
-                Event::message(
-                    serde_json::to_string(&serde_json::json!({
-                        "id": e.id, "type": e.kind, "created_at": e.created_at, "data": e.data,
-                    }))
-                    .unwrap_or_default(),
-                )
-                .event_type(e.kind)
-                .id(e.id.to_string())
+                Event::message(e.to_json_string())
+                    .event_type(e.kind)
+                    .id(e.id.to_string())
             }))
     }
 

@@ -15,6 +15,7 @@ use poem_openapi::{
 
 use super::{
     ApiTags,
+    date_time::TimeOrDate,
     envelope::{Data, data},
     errors::ApiResult,
     security::Caller,
@@ -65,11 +66,11 @@ impl ReportsApi {
         state: State<&AppState>,
         /// Start (inclusive): RFC 3339, or a date (`2026-11-01`, from 00:00 UTC). Default: 30
         /// days before `to`.
-        from: Query<Option<String>>,
+        from: Query<Option<TimeOrDate>>,
         /// End (exclusive): RFC 3339, or a date (to the end of that day). Default: now.
-        to: Query<Option<String>>,
+        to: Query<Option<TimeOrDate>>,
     ) -> ApiResult<Json<Data<Summary>>> {
-        let period = reports::period(from.0.as_deref(), to.0.as_deref(), state.clock.now())?;
+        let period = period(from.0, to.0, state.clock.now())?;
         Ok(data(reports::summary(&state.store, period).await?))
     }
 
@@ -90,10 +91,10 @@ impl ReportsApi {
         kind: Path<ExportType>,
         /// `csv` (default) or `json`.
         format: Query<Option<ExportFormat>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        from: Query<Option<TimeOrDate>>,
+        to: Query<Option<TimeOrDate>>,
     ) -> ApiResult<ExportResponse> {
-        let period = reports::period(from.0.as_deref(), to.0.as_deref(), state.clock.now())?;
+        let period = period(from.0, to.0, state.clock.now())?;
         let export = match kind.0 {
             ExportType::Tickets => Export::Tickets,
             ExportType::Agents => Export::Agents,
@@ -127,6 +128,16 @@ impl ReportsApi {
                 .body(body),
         ))
     }
+}
+
+/// The period `from`..`to` (the domain reads the texts: a day or a moment).
+fn period(
+    from: Option<TimeOrDate>,
+    to: Option<TimeOrDate>,
+    now: time::Timestamp,
+) -> crate::error::Result<Period> {
+    let text = |t: &Option<TimeOrDate>| t.as_ref().map(|t| t.0.clone());
+    reports::period(text(&from).as_deref(), text(&to).as_deref(), now)
 }
 
 /// The export's bytes: the header, then each batch as it is read, then the end.

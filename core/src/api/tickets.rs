@@ -89,7 +89,7 @@ pub struct CreateTicketRequest {
     pub requester: Option<RequesterRequest>,
     /// Uploads of the caller (`POST /attachments`) to attach: at most 10, not yet attached,
     /// at most 24 hours old.
-    #[oai(validator(max_items = 10), skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none)]
     pub attachment_ids: Option<Vec<i64>>,
 }
 
@@ -103,7 +103,7 @@ pub struct ReplyRequest {
     pub is_internal_note: Option<bool>,
     /// Uploads of the caller (`POST /attachments`) to attach: at most 10, not yet attached,
     /// at most 24 hours old. An internal note's files are visible to agents only.
-    #[oai(validator(max_items = 10), skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none)]
     pub attachment_ids: Option<Vec<i64>>,
 }
 

@@ -38,11 +38,11 @@ use crate::{
     time::{self, Clock, Timestamp},
 };
 
-const MAX_SCRIPT: usize = 65_535;
+pub const MAX_SCRIPT: usize = 65_535;
 /// The trigger of time-based automations.
 pub const SCHEDULE: &str = "schedule";
 /// Longest period of a scheduled automation: a week.
-const MAX_INTERVAL: i64 = 10_080;
+pub const MAX_INTERVAL: i64 = 10_080;
 /// How long runs are remembered: past the longest period, after which no period can repeat
 /// (and past any event still being handled).
 const KEEP_RUNS: i64 = (MAX_INTERVAL + 24 * 60) * 60;
@@ -139,8 +139,10 @@ fn check(
         trigger,
         &mut row.trigger_on,
     );
-    if input.interval_minutes.is_some() {
-        row.interval_minutes = input.interval_minutes;
+    if let Some(minutes) = input.interval_minutes {
+        // Out of range is wrong whatever the trigger (the document states one range).
+        let range = validate::range("interval_minutes", minutes, 1, MAX_INTERVAL);
+        row.interval_minutes = errors.check("interval_minutes", range);
     }
     if row.trigger_on == SCHEDULE {
         match row.interval_minutes {

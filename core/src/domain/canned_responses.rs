@@ -16,9 +16,9 @@ use crate::{
     time::{self, Timestamp},
 };
 
-const MAX_TITLE: usize = 255;
-const MAX_BODY: usize = 65_535;
-const MAX_CATEGORY: usize = 255;
+pub const MAX_TITLE: usize = 255;
+pub const MAX_BODY: usize = 65_535;
+pub const MAX_CATEGORY: usize = 255;
 
 #[derive(Debug, Clone)]
 pub struct CannedResponse {

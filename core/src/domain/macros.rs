@@ -28,8 +28,8 @@ use crate::{
     time::{self, Timestamp},
 };
 
-const MAX_SCRIPT: usize = 65_535;
-const MAX_ORDER: i64 = 1_000_000;
+pub const MAX_SCRIPT: usize = 65_535;
+pub const MAX_ORDER: i64 = 1_000_000;
 
 /// What a macro does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +130,11 @@ fn apply(
         row.sort_order = order;
     }
     match (&input.actions, &input.script) {
-        (Some(_), Some(_)) => errors.add("actions", "Give either actions or script, not both."),
+        (Some(_), Some(script)) => {
+            errors.add("actions", "Give either actions or script, not both.");
+            // Named too when it breaks its own rule, so one answer names every field.
+            errors.check("script", validate::body("script", script, MAX_SCRIPT));
+        }
         (None, None) if creating => errors.add("actions", "Give either actions or script."),
         (None, None) => {}
         (Some(raw), None) => {

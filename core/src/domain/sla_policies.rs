@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Ten years: past this an SLA means nothing, and due times stay far from overflow.
-const MAX_HOURS: f64 = 87_600.0;
+pub const MAX_HOURS: f64 = 87_600.0;
 
 /// Hours per priority, in severity order (low first).
 #[derive(Debug, Clone, Copy, PartialEq)]

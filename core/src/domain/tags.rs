@@ -11,7 +11,7 @@ use crate::{
 };
 
 pub const DEFAULT_COLOR: &str = "#6B7280";
-const MAX_NAME: usize = 100;
+pub const MAX_NAME: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct Tag {

@@ -26,9 +26,9 @@ use crate::{
     time::{self, Timestamp},
 };
 
-const MAX_KEY: usize = 100;
-const MAX_LABEL: usize = 255;
-const MAX_SCRIPT: usize = 65_535;
+pub const MAX_KEY: usize = 100;
+pub const MAX_LABEL: usize = 255;
+pub const MAX_SCRIPT: usize = 65_535;
 /// The functions every action script defines, each taking `(ticket, user)`.
 const FUNCTIONS: [&str; 3] = ["visible", "enabled", "run"];
 

@@ -19,7 +19,10 @@ use crate::{
 
 /// Every token starts with this, so secret scanners and people can recognise one.
 pub const TOKEN_PREFIX: &str = "esc_";
-const MAX_RATE_LIMIT: i64 = 100_000;
+/// Largest `rate_limit` (requests per minute) a token may have.
+pub const MAX_RATE_LIMIT: i64 = 100_000;
+/// Longest `expires_in_days`.
+pub const MAX_EXPIRES_IN_DAYS: i64 = 365;
 
 /// Returns `(plain, hash)`: the plain token is shown once, the hash is stored.
 pub fn generate() -> (String, String) {
@@ -144,7 +147,10 @@ fn check_rate_limit(errors: &mut FieldErrors, limit: Option<i64>) {
 pub async fn create(store: &Store, input: NewTokenInput) -> Result<(Token, String)> {
     let now = time::now();
     let mut errors = FieldErrors::new();
-    let name = errors.check("name", validate::line("name", &input.name, 255));
+    let name = errors.check(
+        "name",
+        validate::line("name", &input.name, validate::MAX_NAME),
+    );
     let abilities = check_abilities(&mut errors, &input.abilities);
     check_rate_limit(&mut errors, input.rate_limit);
     let expires_at = match (input.expiry.at, input.expiry.in_days) {
@@ -163,7 +169,7 @@ pub async fn create(store: &Store, input: NewTokenInput) -> Result<(Token, Strin
         (None, Some(days)) => errors
             .check(
                 "expires_in_days",
-                validate::range("expires_in_days", days, 1, 365),
+                validate::range("expires_in_days", days, 1, MAX_EXPIRES_IN_DAYS),
             )
             .map(|days| now + days * 86_400),
         (None, None) => None,
@@ -209,7 +215,7 @@ pub async fn update(store: &Store, id: i64, changes: TokenChanges) -> Result<Tok
         .ok_or_else(|| Error::not_found("Token"))?;
     let mut errors = FieldErrors::new();
     if let Some(name) = &changes.name
-        && let Some(name) = errors.check("name", validate::line("name", name, 255))
+        && let Some(name) = errors.check("name", validate::line("name", name, validate::MAX_NAME))
     {
         row.name = name;
     }

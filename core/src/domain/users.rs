@@ -70,7 +70,10 @@ fn parse_role(errors: &mut FieldErrors, role: &str) -> Option<Role> {
 
 pub async fn create(store: &Store, input: NewUser) -> Result<User> {
     let mut errors = FieldErrors::new();
-    let name = errors.check("name", validate::line("name", &input.name, 255));
+    let name = errors.check(
+        "name",
+        validate::line("name", &input.name, validate::MAX_NAME),
+    );
     let email = errors.check("email", validate::email("email", &input.email));
     let role = parse_role(&mut errors, &input.role);
     let mut tx = store.begin().await?;
@@ -101,7 +104,7 @@ pub async fn update(store: &Store, id: i64, changes: UserChanges) -> Result<User
     let mut row = admin::row::<User>(&mut tx, id).await?;
     let mut errors = FieldErrors::new();
     if let Some(name) = &changes.name
-        && let Some(name) = errors.check("name", validate::line("name", name, 255))
+        && let Some(name) = errors.check("name", validate::line("name", name, validate::MAX_NAME))
     {
         row.name = name;
     }

@@ -58,7 +58,7 @@ pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
 /// A plausible address, lower-cased: one `@`, something on each side, a dot in the domain, no
 /// white space. Deliverability is not this server's business.
 pub fn email(field: &str, value: &str) -> Result<String, String> {
-    let email = line(field, value, 255)?.to_lowercase();
+    let email = line(field, value, MAX_EMAIL)?.to_lowercase();
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -124,8 +124,11 @@ pub fn set_optional(
     }
 }
 
-/// Longest `name` of an admin record (departments, macros, SLA policies, automations).
+/// Longest `name` of a person, a token or an admin record (departments, macros, SLA policies,
+/// automations).
 pub const MAX_NAME: usize = 255;
+/// Longest email address.
+pub const MAX_EMAIL: usize = 255;
 /// Longest `description` of one.
 pub const MAX_DESCRIPTION: usize = 1000;
 

@@ -22,7 +22,7 @@ use crate::{
 
 /// Subscribes to every event.
 pub const ALL_EVENTS: &str = "*";
-const MAX_EVENTS: usize = 50;
+pub const MAX_EVENTS: usize = 50;
 
 #[derive(Debug, Clone)]
 pub struct Webhook {

@@ -20,7 +20,7 @@ pub const MAX_URL: usize = 2048;
 pub enum Refusal {
     #[error("The url must be a valid http or https URL.")]
     Malformed,
-    #[error("The url may not be greater than 2048 characters.")]
+    #[error("The url may not be greater than {MAX_URL} characters.")]
     TooLong,
     #[error("The url host could not be resolved.")]
     Unresolvable,

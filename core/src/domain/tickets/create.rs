@@ -99,7 +99,7 @@ async fn insert(
         );
         let name = errors.check(
             "requester.name",
-            validate::optional("requester.name", r.name.as_deref(), 255),
+            validate::optional("requester.name", r.name.as_deref(), validate::MAX_NAME),
         );
         Some((name?, email?))
     });

@@ -1,0 +1,195 @@
+//! The bounds and defaults of request fields as the document states them, each taken from the
+//! constant the server's own check (or default) uses, so the two cannot drift: `document.rs`
+//! writes them into the schemas, and `tests/api/bounds.rs` sends a value at and one past each
+//! documented bound. (poem-openapi's `#[oai(validator)]` takes only literals and never runs
+//! for bodies, which serde parses; so bounds live here rather than in attributes.)
+
+use poem_openapi::types::ToJSON;
+use serde_json::{Value, json};
+
+use super::params::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use crate::domain::{
+    actions, attachments, automations, canned_responses, departments, macros, sla_policies, tags,
+    ticket_actions,
+    tickets::{self, Priority, TicketType, feed, search},
+    tokens,
+    validate::{MAX_DESCRIPTION, MAX_EMAIL, MAX_NAME},
+    webhooks,
+};
+
+/// A create schema and its update twin take the same bounds.
+type Schemas = &'static [&'static str];
+
+const TICKET: Schemas = &["CreateTicketRequest"];
+const TOKEN: Schemas = &["CreateTokenRequest", "UpdateTokenRequest"];
+const USER: Schemas = &["CreateUserRequest", "UpdateUserRequest"];
+const DEPARTMENT: Schemas = &["CreateDepartmentRequest", "UpdateDepartmentRequest"];
+const TAG: Schemas = &["CreateTagRequest", "UpdateTagRequest"];
+const CANNED: Schemas = &["CreateCannedResponseRequest", "UpdateCannedResponseRequest"];
+const MACRO: Schemas = &["CreateMacroRequest", "UpdateMacroRequest"];
+const SLA_POLICY: Schemas = &["CreateSlaPolicyRequest", "UpdateSlaPolicyRequest"];
+const ACTION: Schemas = &["CreateActionRequest", "UpdateActionRequest"];
+const AUTOMATION: Schemas = &["CreateAutomationRequest", "UpdateAutomationRequest"];
+const WEBHOOK: Schemas = &["CreateWebhookRequest", "UpdateWebhookRequest"];
+
+fn max_length(n: usize) -> Value {
+    json!({ "maxLength": n })
+}
+
+fn max_items(n: usize) -> Value {
+    json!({ "maxItems": n })
+}
+
+fn between(min: i64, max: i64) -> Value {
+    json!({ "minimum": min, "maximum": max })
+}
+
+fn default(value: impl ToJSON) -> Value {
+    json!({ "default": value.to_json() })
+}
+
+/// (schemas, property, keywords to add to the property's schema).
+pub fn fields() -> Vec<(Schemas, &'static str, Value)> {
+    let max_hours = sla_policies::hours_json(sla_policies::MAX_HOURS);
+    let hours = json!({ "exclusiveMinimum": 0, "maximum": max_hours });
+    vec![
+        (TICKET, "subject", max_length(tickets::MAX_SUBJECT)),
+        (TICKET, "description", max_length(tickets::MAX_BODY)),
+        (TICKET, "tags", max_items(tickets::MAX_TAGS)),
+        (
+            TICKET,
+            "attachment_ids",
+            max_items(attachments::MAX_PER_MESSAGE),
+        ),
+        (TICKET, "priority", default(Priority::default())),
+        (TICKET, "ticket_type", default(TicketType::default())),
+        (&["RequesterRequest"], "name", max_length(MAX_NAME)),
+        (&["RequesterRequest"], "email", max_length(MAX_EMAIL)),
+        (&["ReplyRequest"], "body", max_length(tickets::MAX_BODY)),
+        (
+            &["ReplyRequest"],
+            "attachment_ids",
+            max_items(attachments::MAX_PER_MESSAGE),
+        ),
+        (&["TagsRequest"], "tag_ids", max_items(tickets::MAX_TAGS)),
+        (TOKEN, "name", max_length(MAX_NAME)),
+        (TOKEN, "rate_limit", between(1, tokens::MAX_RATE_LIMIT)),
+        (
+            &["CreateTokenRequest"],
+            "expires_in_days",
+            between(1, tokens::MAX_EXPIRES_IN_DAYS),
+        ),
+        (USER, "name", max_length(MAX_NAME)),
+        (USER, "email", max_length(MAX_EMAIL)),
+        (DEPARTMENT, "name", max_length(MAX_NAME)),
+        (DEPARTMENT, "description", max_length(MAX_DESCRIPTION)),
+        (DEPARTMENT, "agent_ids", max_items(departments::MAX_AGENTS)),
+        (TAG, "name", max_length(tags::MAX_NAME)),
+        (&["CreateTagRequest"], "color", default(tags::DEFAULT_COLOR)),
+        (CANNED, "title", max_length(canned_responses::MAX_TITLE)),
+        (CANNED, "body", max_length(canned_responses::MAX_BODY)),
+        (
+            CANNED,
+            "category",
+            max_length(canned_responses::MAX_CATEGORY),
+        ),
+        (MACRO, "name", max_length(MAX_NAME)),
+        (MACRO, "description", max_length(MAX_DESCRIPTION)),
+        (MACRO, "actions", max_items(actions::MAX_ACTIONS)),
+        (MACRO, "script", max_length(macros::MAX_SCRIPT)),
+        (
+            MACRO,
+            "order",
+            between(-macros::MAX_ORDER, macros::MAX_ORDER),
+        ),
+        (SLA_POLICY, "name", max_length(MAX_NAME)),
+        (SLA_POLICY, "description", max_length(MAX_DESCRIPTION)),
+        (&["SlaHours"], "low", hours.clone()),
+        (&["SlaHours"], "medium", hours.clone()),
+        (&["SlaHours"], "high", hours.clone()),
+        (&["SlaHours"], "urgent", hours.clone()),
+        (&["SlaHours"], "critical", hours),
+        (
+            ACTION,
+            "key",
+            json!({ "minLength": 1, "maxLength": ticket_actions::MAX_KEY }),
+        ),
+        (ACTION, "label", max_length(ticket_actions::MAX_LABEL)),
+        (ACTION, "script", max_length(ticket_actions::MAX_SCRIPT)),
+        (AUTOMATION, "name", max_length(MAX_NAME)),
+        (AUTOMATION, "script", max_length(automations::MAX_SCRIPT)),
+        (
+            AUTOMATION,
+            "interval_minutes",
+            between(1, automations::MAX_INTERVAL),
+        ),
+        (
+            WEBHOOK,
+            "url",
+            max_length(crate::webhooks::destination::MAX_URL),
+        ),
+        (WEBHOOK, "events", max_items(webhooks::MAX_EVENTS)),
+    ]
+}
+
+/// (operation id, or `None` for every operation; query parameter; keywords for its schema).
+pub fn query() -> Vec<(Option<&'static str>, &'static str, Value)> {
+    let per_page = |max| json!({ "minimum": 1, "maximum": max, "default": DEFAULT_PER_PAGE });
+    vec![
+        (None, "page", json!({ "minimum": 1, "default": 1 })),
+        (
+            Some("tickets.changes"),
+            "per_page",
+            per_page(feed::MAX_PER_PAGE),
+        ),
+        (None, "per_page", per_page(MAX_PER_PAGE)),
+        (
+            Some("tickets.list"),
+            "search",
+            max_length(search::MAX_SEARCH),
+        ),
+    ]
+}
+
+/// Adds the bounds to `doc` (OpenAPI 3.1, as poem-openapi generated it).
+pub fn apply(doc: &mut Value) {
+    for (schemas, property, keywords) in fields() {
+        for schema in schemas {
+            let at = format!("/components/schemas/{schema}/properties/{property}");
+            if let Some(target) = doc.pointer_mut(&at) {
+                merge(target, &keywords);
+            }
+        }
+    }
+    let rules = query();
+    for operation in super::document::operations_mut(doc) {
+        let id = operation["operationId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let parameters = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut);
+        for parameter in parameters.into_iter().flatten() {
+            if parameter["in"] != "query" {
+                continue;
+            }
+            let name = parameter["name"].as_str().unwrap_or_default();
+            // The first rule that names this operation, else the one for every operation.
+            if let Some((.., keywords)) = rules
+                .iter()
+                .find(|(only, param, _)| *param == name && only.is_none_or(|o| o == id))
+            {
+                merge(&mut parameter["schema"], keywords);
+            }
+        }
+    }
+}
+
+fn merge(target: &mut Value, keywords: &Value) {
+    if let (Some(target), Some(keywords)) = (target.as_object_mut(), keywords.as_object()) {
+        for (key, value) in keywords {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+}
