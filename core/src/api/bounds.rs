@@ -11,7 +11,7 @@ use super::params::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use crate::domain::{
     actions, attachments, automations, canned_responses, departments, macros, sla_policies, tags,
     ticket_actions,
-    tickets::{self, Priority, TicketType, feed, search},
+    tickets::{self, Priority, TicketType, bulk, feed, search},
     tokens,
     validate::{MAX_DESCRIPTION, MAX_EMAIL, MAX_NAME},
     webhooks,
@@ -129,6 +129,17 @@ pub fn fields() -> Vec<(Schemas, &'static str, Value)> {
             max_length(crate::webhooks::destination::MAX_URL),
         ),
         (WEBHOOK, "events", max_items(webhooks::MAX_EVENTS)),
+        (
+            &["BulkRequest"],
+            "operations",
+            json!({ "minItems": 1, "maxItems": bulk::MAX_OPERATIONS }),
+        ),
+        (&["BulkOperation"], "add_tags", max_items(tickets::MAX_TAGS)),
+        (
+            &["BulkOperation"],
+            "remove_tags",
+            max_items(tickets::MAX_TAGS),
+        ),
     ]
 }
 

@@ -32,7 +32,6 @@ pub struct TicketBulkApi;
 #[oai(example)]
 pub struct BulkRequest {
     /// 1 to 100 operations, applied in order.
-    #[oai(validator(min_items = 1, max_items = 100))]
     pub operations: Vec<BulkOperation>,
 }
 
@@ -43,8 +42,10 @@ pub struct BulkOperation {
     /// The ticket: `ESC-00042`.
     pub reference: String,
     /// As `PATCH /tickets/{reference}/status`.
+    #[oai(skip_serializing_if_is_none)]
     pub status: Option<Status>,
     /// As `PATCH /tickets/{reference}/priority`.
+    #[oai(skip_serializing_if_is_none)]
     pub priority: Option<Priority>,
     /// As `POST /tickets/{reference}/assign`: an active agent or admin; `null` unassigns.
     #[serde(default)]
@@ -53,13 +54,14 @@ pub struct BulkOperation {
     #[serde(default)]
     pub department_id: MaybeUndefined<i64>,
     /// Tag ids to add (existing tags; at most 50).
-    #[oai(validator(max_items = 50))]
+    #[oai(skip_serializing_if_is_none)]
     pub add_tags: Option<Vec<i64>>,
     /// Tag ids to remove (existing tags; at most 50).
-    #[oai(validator(max_items = 50))]
+    #[oai(skip_serializing_if_is_none)]
     pub remove_tags: Option<Vec<i64>>,
     /// A macro the caller may use, as `POST /tickets/{reference}/macro`; applied before the
     /// other fields.
+    #[oai(skip_serializing_if_is_none)]
     pub macro_id: Option<i64>,
 }
 
