@@ -263,9 +263,15 @@ async fn executables_and_unlisted_types_are_refused(app: TestApp) {
     upload(&app, &token, "x.pdf", &exe)
         .await
         .expect_invalid("file");
-    upload(&app, &token, "run.txt", b"#!/bin/sh\nrm -rf /\n")
-        .await
-        .expect_invalid("file");
+    for script in [
+        &b"#!/bin/sh\nrm -rf /\n"[..],
+        b"#!/usr/bin/env python3\nprint(1)\n",
+    ] {
+        let message = upload(&app, &token, "run.txt", script)
+            .await
+            .expect_invalid("file");
+        assert_eq!(message, "Executable files are not accepted.");
+    }
     // Binary content of no known type is not on the default list.
     let message = upload(&app, &token, "blob.png", &[0u8, 1, 2, 3, 255, 254])
         .await

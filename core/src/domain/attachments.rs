@@ -46,14 +46,15 @@ pub fn metadata(row: &AttachmentRow) -> Value {
 /// The type of a file from its first bytes, if it may be stored: executables never, other
 /// types when `allowed` lists them (`image/png`, or a family such as `image/*`).
 pub fn sniff(head: &[u8], allowed: &[String]) -> std::result::Result<String, String> {
+    // A script names its interpreter; `infer` would call some of them text (`text/x-shellscript`).
+    if head.starts_with(b"#!") {
+        return Err("Executable files are not accepted.".into());
+    }
     let mime = match infer::get(head) {
         Some(kind) if kind.matcher_type() == infer::MatcherType::App => {
             return Err("Executable files are not accepted.".into());
         }
         Some(kind) => kind.mime_type().to_string(),
-        None if head.starts_with(b"#!") => {
-            return Err("Executable files are not accepted.".into());
-        }
         None if looks_like_text(head) => "text/plain".to_string(),
         None => "application/octet-stream".to_string(),
     };
