@@ -43,7 +43,7 @@ struct Args {
     seconds: u64,
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// MySQL server (a database `escalated_bench_N` is created on it).
+    /// MySQL server (a database `escalated_bench_N` is created on it, `N` followed by `--label`).
     #[arg(long, default_value = "mysql://root@127.0.0.1:3306")]
     mysql: String,
     /// Also measure the same list and show statements issued directly through sqlx (the
@@ -65,6 +65,17 @@ struct Args {
     /// Append the results as JSON lines to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// A word added to the bench database's name, so that separate experiments at the same
+    /// size keep separate databases (letters, digits and `_` only).
+    #[arg(long, default_value = "", value_parser = label)]
+    label: String,
+}
+
+fn label(text: &str) -> Result<String, String> {
+    match text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && text.len() <= 32 {
+        true => Ok(text.to_owned()),
+        false => Err("use at most 32 letters, digits and `_`".into()),
+    }
 }
 
 struct Server {
@@ -215,7 +226,8 @@ async fn until_stopped() -> anyhow::Result<()> {
 async fn bench_database(args: &Args, keep: bool) -> anyhow::Result<String> {
     match args.db {
         Db::Sqlite => {
-            let path = std::env::temp_dir().join(format!("escalated-bench-{}.db", args.tickets));
+            let path = std::env::temp_dir()
+                .join(format!("escalated-bench-{}{}.db", args.tickets, args.label));
             if !keep {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -225,7 +237,7 @@ async fn bench_database(args: &Args, keep: bool) -> anyhow::Result<String> {
         }
         Db::Mysql => {
             use sqlx::Connection;
-            let name = format!("escalated_bench_{}", args.tickets);
+            let name = format!("escalated_bench_{}{}", args.tickets, args.label);
             if !keep {
                 let mut conn = sqlx::MySqlConnection::connect(&args.mysql).await?;
                 sqlx::query(sqlx::AssertSqlSafe(format!(
