@@ -213,7 +213,7 @@ macro_rules! admin_api {
                 req: &poem::Request,
                 /// From 1; past the last page the list is empty. Not with `cursor`.
                 page: poem_openapi::param::Query<Option<i64>>,
-                /// 1..100, default 25.
+                /// Rows per page.
                 per_page: poem_openapi::param::Query<Option<i64>>,
                 /// Continues the list after the page that gave it (`meta.next_cursor`).
                 cursor: poem_openapi::param::Query<Option<String>>,

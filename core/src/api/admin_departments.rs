@@ -65,7 +65,7 @@ pub struct CreateDepartmentRequest {
     /// Default true.
     #[serde(default)]
     pub is_active: Option<bool>,
-    /// Active agents or admins; at most 500.
+    /// Active agents or admins.
     #[serde(default)]
     pub agent_ids: Option<Vec<i64>>,
     /// An active SLA policy for the department's new tickets.

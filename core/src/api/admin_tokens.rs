@@ -94,9 +94,9 @@ pub struct CreateTokenRequest {
     pub abilities: Vec<String>,
     /// In the future. Give this or `expires_in_days`, not both; neither = never.
     pub expires_at: Option<DateTime>,
-    /// 1..365.
+    /// Days from now.
     pub expires_in_days: Option<i64>,
-    /// Requests per minute, 1..100000; `null` or absent for the server default.
+    /// Requests per minute; `null` or absent for the server default.
     pub rate_limit: Option<i64>,
 }
 

@@ -7,15 +7,28 @@
 use poem_openapi::types::ToJSON;
 use serde_json::{Value, json};
 
-use super::params::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use super::{
+    params::{DEFAULT_PER_PAGE, MAX_PER_PAGE},
+    reports::ExportFormat,
+    ticket_scripts::DRY_RUN_BY_DEFAULT,
+    tickets::INTERNAL_BY_DEFAULT,
+};
 use crate::domain::{
-    actions, attachments, automations, canned_responses, departments, macros, sla_policies, tags,
-    ticket_actions,
-    tickets::{self, Priority, TicketType, bulk, feed, search},
+    actions,
+    admin::ACTIVE_ON_CREATE,
+    attachments, automations, canned_responses, departments, macros,
+    paging::MAX_CURSOR,
+    sla_policies, tags, ticket_actions,
+    tickets::{
+        self, Priority, TicketType, bulk, feed,
+        list::{DEFAULT_DESCENDING, DEFAULT_SORT},
+        search,
+    },
     tokens,
     validate::{MAX_DESCRIPTION, MAX_EMAIL, MAX_NAME},
     webhooks,
 };
+use crate::webhooks::signing;
 
 /// A create schema and its update twin take the same bounds.
 type Schemas = &'static [&'static str];
@@ -31,6 +44,15 @@ const SLA_POLICY: Schemas = &["CreateSlaPolicyRequest", "UpdateSlaPolicyRequest"
 const ACTION: Schemas = &["CreateActionRequest", "UpdateActionRequest"];
 const AUTOMATION: Schemas = &["CreateAutomationRequest", "UpdateAutomationRequest"];
 const WEBHOOK: Schemas = &["CreateWebhookRequest", "UpdateWebhookRequest"];
+/// The create bodies whose `is_active` may be left out.
+const ACTIVE_CREATES: Schemas = &[
+    "CreateUserRequest",
+    "CreateDepartmentRequest",
+    "CreateSlaPolicyRequest",
+    "CreateActionRequest",
+    "CreateAutomationRequest",
+    "CreateWebhookRequest",
+];
 
 fn max_length(n: usize) -> Value {
     json!({ "maxLength": n })
@@ -46,6 +68,10 @@ fn between(min: i64, max: i64) -> Value {
 
 fn default(value: impl ToJSON) -> Value {
     json!({ "default": value.to_json() })
+}
+
+fn pattern(regex: &str) -> Value {
+    json!({ "pattern": regex })
 }
 
 /// (schemas, property, keywords to add to the property's schema).
@@ -86,6 +112,18 @@ pub fn fields() -> Vec<(Schemas, &'static str, Value)> {
         (DEPARTMENT, "agent_ids", max_items(departments::MAX_AGENTS)),
         (TAG, "name", max_length(tags::MAX_NAME)),
         (&["CreateTagRequest"], "color", default(tags::DEFAULT_COLOR)),
+        (TAG, "color", pattern(tags::COLOR_PATTERN)),
+        (ACTIVE_CREATES, "is_active", default(ACTIVE_ON_CREATE)),
+        (
+            &["ReplyRequest"],
+            "is_internal_note",
+            default(INTERNAL_BY_DEFAULT),
+        ),
+        (
+            &["ApplyMacroRequest"],
+            "dry_run",
+            default(DRY_RUN_BY_DEFAULT),
+        ),
         (CANNED, "title", max_length(canned_responses::MAX_TITLE)),
         (CANNED, "body", max_length(canned_responses::MAX_BODY)),
         (
@@ -129,6 +167,7 @@ pub fn fields() -> Vec<(Schemas, &'static str, Value)> {
             max_length(crate::webhooks::destination::MAX_URL),
         ),
         (WEBHOOK, "events", max_items(webhooks::MAX_EVENTS)),
+        (WEBHOOK, "secret", pattern(&signing::secret_pattern())),
         (
             &["BulkRequest"],
             "operations",
@@ -148,6 +187,22 @@ pub fn query() -> Vec<(Option<&'static str>, &'static str, Value)> {
     let per_page = |max| json!({ "minimum": 1, "maximum": max, "default": DEFAULT_PER_PAGE });
     vec![
         (None, "page", json!({ "minimum": 1, "default": 1 })),
+        (None, "cursor", max_length(MAX_CURSOR)),
+        (
+            Some("tickets.list"),
+            "sort_by",
+            default(DEFAULT_SORT.name()),
+        ),
+        (
+            Some("tickets.list"),
+            "sort_dir",
+            default(if DEFAULT_DESCENDING { "desc" } else { "asc" }),
+        ),
+        (
+            Some("reports.export"),
+            "format",
+            default(ExportFormat::default()),
+        ),
         (
             Some("tickets.changes"),
             "per_page",
@@ -162,6 +217,22 @@ pub fn query() -> Vec<(Option<&'static str>, &'static str, Value)> {
     ]
 }
 
+/// (operation id, query parameter, a sentence added to its description): bounds a schema
+/// keyword cannot state.
+pub fn query_notes() -> Vec<(&'static str, &'static str, String)> {
+    vec![(
+        "tickets.list",
+        "search",
+        format!(
+            "At most {} characters and {} words (else 422); longer words count by their first {} \
+             characters.",
+            search::MAX_SEARCH,
+            search::MAX_WORDS,
+            search::MAX_WORD_CHARS
+        ),
+    )]
+}
+
 /// Adds the bounds to `doc` (OpenAPI 3.1, as poem-openapi generated it).
 pub fn apply(doc: &mut Value) {
     for (schemas, property, keywords) in fields() {
@@ -173,6 +244,7 @@ pub fn apply(doc: &mut Value) {
         }
     }
     let rules = query();
+    let notes = query_notes();
     for operation in super::document::operations_mut(doc) {
         let id = operation["operationId"]
             .as_str()
@@ -185,13 +257,21 @@ pub fn apply(doc: &mut Value) {
             if parameter["in"] != "query" {
                 continue;
             }
-            let name = parameter["name"].as_str().unwrap_or_default();
+            let name = parameter["name"].as_str().unwrap_or_default().to_string();
             // The first rule that names this operation, else the one for every operation.
             if let Some((.., keywords)) = rules
                 .iter()
                 .find(|(only, param, _)| *param == name && only.is_none_or(|o| o == id))
             {
                 merge(&mut parameter["schema"], keywords);
+            }
+            for (.., note) in notes
+                .iter()
+                .filter(|(op, param, _)| *op == id && *param == name)
+            {
+                let text = parameter["description"].as_str().unwrap_or_default();
+                let described = format!("{text} {note}").trim().to_string();
+                parameter["description"] = json!(described);
             }
         }
     }

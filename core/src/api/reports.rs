@@ -40,9 +40,10 @@ pub enum ExportType {
     Sla,
 }
 
-#[derive(Debug, Clone, Copy, Enum, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Enum, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
 pub enum ExportFormat {
+    #[default]
     Csv,
     Json,
 }
@@ -89,7 +90,7 @@ impl ReportsApi {
         _caller: Caller,
         state: State<&AppState>,
         kind: Path<ExportType>,
-        /// `csv` (default) or `json`.
+        /// The export's format.
         format: Query<Option<ExportFormat>>,
         from: Query<Option<TimeOrDate>>,
         to: Query<Option<TimeOrDate>>,
@@ -100,7 +101,7 @@ impl ReportsApi {
             ExportType::Agents => Export::Agents,
             ExportType::Sla => Export::Sla,
         };
-        let format = format.0.unwrap_or(ExportFormat::Csv);
+        let format = format.0.unwrap_or_default();
         // The first batch is read before answering, so a database that fails at once gets a
         // proper error status rather than a cut-off 200.
         let first = reports::next_batch(&state.store, export, period, Position::default()).await?;

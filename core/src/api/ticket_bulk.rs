@@ -53,10 +53,10 @@ pub struct BulkOperation {
     /// An active department; `null` takes the ticket out of its department.
     #[serde(default)]
     pub department_id: MaybeUndefined<i64>,
-    /// Tag ids to add (existing tags; at most 50).
+    /// Tag ids to add (existing tags).
     #[oai(skip_serializing_if_is_none)]
     pub add_tags: Option<Vec<i64>>,
-    /// Tag ids to remove (existing tags; at most 50).
+    /// Tag ids to remove (existing tags).
     #[oai(skip_serializing_if_is_none)]
     pub remove_tags: Option<Vec<i64>>,
     /// A macro the caller may use, as `POST /tickets/{reference}/macro`; applied before the

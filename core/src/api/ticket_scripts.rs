@@ -32,12 +32,15 @@ use crate::{
 
 pub struct TicketScriptsApi;
 
+/// Whether applying a macro only shows its result when the body leaves `dry_run` out.
+pub const DRY_RUN_BY_DEFAULT: bool = false;
+
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct ApplyMacroRequest {
     /// A macro the caller may use (shared, or their own).
     pub macro_id: i64,
-    /// Answer as if applied (`data.ticket` shows the result) and write nothing. Default false.
+    /// Answer as if applied (`data.ticket` shows the result) and write nothing.
     #[serde(default)]
     pub dry_run: Option<bool>,
 }
@@ -115,7 +118,7 @@ impl TicketScriptsApi {
     ) -> ApiResult<Changed<AppliedChanges>> {
         existing(&state, &reference.0).await?;
         let body = body.parse()?;
-        let dry_run = body.dry_run.unwrap_or(false);
+        let dry_run = body.dry_run.unwrap_or(DRY_RUN_BY_DEFAULT);
         let expected = conditional::versions(if_match.0.as_deref());
         let (found, applied) = macros::apply_to_ticket(
             &state.store,

@@ -73,36 +73,37 @@ pub struct RequesterRequest {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct CreateTicketRequest {
-    /// Up to 255 characters, not blank.
+    /// Not blank.
     pub subject: String,
-    /// Up to 65535 characters, not blank.
+    /// Not blank.
     pub description: String,
-    /// Default `medium`.
     pub priority: Option<Priority>,
-    /// Default `question`.
     pub ticket_type: Option<TicketType>,
     /// An active department.
     pub department_id: Option<i64>,
-    /// Tag ids (existing tags; at most 50).
+    /// Tag ids (existing tags).
     pub tags: Option<Vec<i64>>,
     /// Who the ticket is for: a customer found or created by email. Default: the caller.
     pub requester: Option<RequesterRequest>,
-    /// Uploads of the caller (`POST /attachments`) to attach: at most 10, not yet attached,
-    /// at most 24 hours old.
+    /// Uploads of the caller (`POST /attachments`) to attach: not yet attached, at most 24
+    /// hours old.
     #[oai(skip_serializing_if_is_none)]
     pub attachment_ids: Option<Vec<i64>>,
 }
 
+/// Whether a reply whose body leaves `is_internal_note` out is an internal note.
+pub const INTERNAL_BY_DEFAULT: bool = false;
+
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct ReplyRequest {
-    /// Up to 65535 characters, not blank; stored verbatim.
+    /// Not blank; stored verbatim.
     pub body: String,
-    /// An internal note is visible to agents only. Default false.
+    /// An internal note is visible to agents only.
     #[serde(default)]
     pub is_internal_note: Option<bool>,
-    /// Uploads of the caller (`POST /attachments`) to attach: at most 10, not yet attached,
-    /// at most 24 hours old. An internal note's files are visible to agents only.
+    /// Uploads of the caller (`POST /attachments`) to attach: not yet attached, at most 24
+    /// hours old. An internal note's files are visible to agents only.
     #[oai(skip_serializing_if_is_none)]
     pub attachment_ids: Option<Vec<i64>>,
 }
@@ -130,7 +131,7 @@ pub struct AssignRequest {
 #[derive(Debug, Object, Deserialize)]
 #[oai(example)]
 pub struct TagsRequest {
-    /// The complete set of tag ids the ticket should have (existing tags; at most 50; `[]` clears).
+    /// The complete set of tag ids the ticket should have (existing tags; `[]` clears).
     pub tag_ids: Vec<i64>,
 }
 
@@ -296,15 +297,14 @@ impl TicketsApi {
         /// are ignored beside other words; when only such words are given, each must occur in
         /// the subject. Text shaped like a ticket reference (`ESC-00042`, any case) also finds
         /// that ticket. Quotes and operators (`"`, `*`, `-`, `+`, `(`, `:`, `NEAR`, `AND`...)
-        /// are plain text. At most 255 characters and 8 words (else 422); longer words count
-        /// by their first 32 characters.
+        /// are plain text.
         search: Query<Option<String>>,
         sla_breached: Query<Option<Flag>>,
         /// Only tickets the caller follows.
         following: Query<Option<Flag>>,
         sort_by: Query<Option<SortBy>>,
         sort_dir: Query<Option<SortDir>>,
-        /// 1..100, default 25.
+        /// Rows per page.
         per_page: Query<Option<i64>>,
         /// From 1; past the last page the list is empty. Not with `cursor`.
         page: Query<Option<i64>>,
@@ -409,7 +409,7 @@ impl TicketsApi {
         state: State<&AppState>,
         /// `meta.next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-        /// 1..1000, default 25.
+        /// Changes per page.
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<ChangePage>> {
         let request = PageRequest::parse_up_to(
@@ -496,7 +496,7 @@ impl TicketsApi {
             (&reference.0, expected.as_deref()),
             async |t, tx| {
                 let body = body.parse()?;
-                let internal = body.is_internal_note.unwrap_or(false);
+                let internal = body.is_internal_note.unwrap_or(INTERNAL_BY_DEFAULT);
                 let ids = body.attachment_ids.unwrap_or_default();
                 let id = t.reply_with(tx, &body.body, internal, &ids).await?;
                 // Read before the commit, like every write's answer.

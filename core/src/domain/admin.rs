@@ -19,6 +19,9 @@ use crate::{
     },
 };
 
+/// Whether an admin item is made active when its create body leaves `is_active` out.
+pub const ACTIVE_ON_CREATE: bool = true;
+
 /// Who makes an admin call, and what its rules may consult.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {

@@ -171,7 +171,7 @@ fn blank_row(now: Timestamp) -> AutomationRow {
         script: String::new(),
         trigger_on: String::new(),
         interval_minutes: None,
-        is_active: 1,
+        is_active: super::admin::ACTIVE_ON_CREATE.into(),
         created_at: now,
         updated_at: now,
     }

@@ -227,7 +227,7 @@ pub async fn create(store: &Store, input: DepartmentInput) -> Result<Department>
         id: 0,
         name: String::new(),
         description: None,
-        is_active: 1,
+        is_active: super::admin::ACTIVE_ON_CREATE.into(),
         sla_policy_id: None,
         created_at: now,
         updated_at: now,

@@ -213,7 +213,7 @@ impl AdminResource for SlaPolicy {
             name: String::new(),
             description: None,
             is_default: 0,
-            is_active: 1,
+            is_active: super::admin::ACTIVE_ON_CREATE.into(),
             first_response_hours: String::new(),
             resolution_hours: String::new(),
             business_hours: None,

@@ -41,6 +41,9 @@ pub struct TagInput {
     pub color: Option<String>,
 }
 
+/// What a colour must look like (before it is stored upper-case), as the document states it.
+pub const COLOR_PATTERN: &str = "^#[0-9A-Fa-f]{6}$";
+
 /// `#RRGGBB`, stored upper-case.
 fn color(value: &str) -> Result<String, String> {
     let value = value.trim();
@@ -144,5 +147,23 @@ mod tests {
         assert!(color("a1b2c3").is_err());
         assert!(color("#a1b2c").is_err());
         assert!(color("#ggg000").is_err());
+    }
+
+    /// The documented pattern takes exactly what the check takes (spaces aside, which the
+    /// check trims).
+    #[test]
+    fn the_documented_pattern_is_the_check() {
+        let pattern = regex::Regex::new(COLOR_PATTERN).unwrap();
+        let samples = [
+            "#a1b2c3", "#A1B2C3", "#000000", "#fFfFfF", "a1b2c3", "#a1b2c", "#a1b2c3d", "#ggg000",
+            "##a1b2c", "#a1b2c\n", "", "#", "#é1b2c3",
+        ];
+        for sample in samples {
+            assert_eq!(
+                color(sample).is_ok(),
+                pattern.is_match(sample),
+                "{sample:?}"
+            );
+        }
     }
 }

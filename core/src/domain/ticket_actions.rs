@@ -151,7 +151,7 @@ fn blank_row(now: Timestamp) -> TicketActionRow {
         action_key: String::new(),
         label: String::new(),
         script: String::new(),
-        is_active: 1,
+        is_active: super::admin::ACTIVE_ON_CREATE.into(),
         created_at: now,
         updated_at: now,
     }

@@ -85,7 +85,7 @@ pub async fn create(store: &Store, input: NewUser) -> Result<User> {
     errors.into_result()?;
     let (name, email, role) = (name.unwrap(), email.unwrap(), role.unwrap());
     let now = time::now();
-    let is_active = input.is_active.unwrap_or(true);
+    let is_active = input.is_active.unwrap_or(super::admin::ACTIVE_ON_CREATE);
     let id = db::insert(&mut tx, &name, &email, role.as_str(), is_active, now).await?;
     tx.commit().await?;
     Ok(User {

@@ -157,7 +157,7 @@ impl AdminResource for Webhook {
             url: String::new(),
             event_names: "[]".into(),
             secret: signing::generate_secret(),
-            is_active: 1,
+            is_active: super::admin::ACTIVE_ON_CREATE.into(),
             after_event_id: 0,
             created_at: now,
             updated_at: now,

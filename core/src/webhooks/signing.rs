@@ -19,6 +19,18 @@ pub fn generate_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
 }
 
+/// What a secret must look like, as the document states it: the prefix, then the standard
+/// (padded) base64 of `MIN_KEY_BYTES` to `MAX_KEY_BYTES` bytes, which is 4 characters for
+/// every 3 bytes, rounded up, before the padding.
+pub fn secret_pattern() -> String {
+    let chars = |bytes: usize| (bytes * 4).div_ceil(3);
+    format!(
+        "^{SECRET_PREFIX}[A-Za-z0-9+/]{{{},{}}}={{0,2}}$",
+        chars(MIN_KEY_BYTES),
+        chars(MAX_KEY_BYTES)
+    )
+}
+
 /// The key bytes of a well-formed secret.
 pub fn decode_secret(secret: &str) -> Option<Vec<u8>> {
     let key = STANDARD.decode(secret.strip_prefix(SECRET_PREFIX)?).ok()?;
@@ -38,6 +50,32 @@ pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A secret of each key size matches the documented pattern exactly when it decodes.
+    #[test]
+    fn the_documented_pattern_is_the_check() {
+        let pattern = regex::Regex::new(&secret_pattern()).unwrap();
+        for bytes in 0..=MAX_KEY_BYTES + 8 {
+            let secret = format!("{SECRET_PREFIX}{}", STANDARD.encode(vec![0xA5u8; bytes]));
+            let decodes = decode_secret(&secret).is_some();
+            assert_eq!(
+                decodes,
+                pattern.is_match(&secret),
+                "{bytes} bytes: {secret}"
+            );
+        }
+        assert!(pattern.is_match(&generate_secret()));
+        for bad in [
+            "whsec_",
+            "whsec_!!!!",
+            "wh_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
+            assert!(
+                !pattern.is_match(bad) && decode_secret(bad).is_none(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn generated_secrets_decode() {

@@ -32,13 +32,17 @@ pub struct ListQuery {
     pub window: Window,
 }
 
+/// The list's order when the query names none: newest first.
+pub const DEFAULT_SORT: SortColumn = SortColumn::CreatedAt;
+pub const DEFAULT_DESCENDING: bool = true;
+
 impl ListQuery {
     /// The order the list is read in: the column, and whether descending (default: newest
     /// first).
     pub fn order(&self) -> (SortColumn, bool) {
         (
-            self.sort.unwrap_or(SortColumn::CreatedAt),
-            self.descending.unwrap_or(true),
+            self.sort.unwrap_or(DEFAULT_SORT),
+            self.descending.unwrap_or(DEFAULT_DESCENDING),
         )
     }
 }
