@@ -36,7 +36,7 @@ async fn a_reply_that_loses_a_deadlock_is_run_again_and_written_once() {
     other
         .execute(
             "INSERT INTO conflict_ballast WITH RECURSIVE n(i) AS \
-             (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT i FROM n",
+             (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900) SELECT i FROM n",
         )
         .await
         .unwrap();
