@@ -155,7 +155,13 @@ impl From<sqlx::Error> for Error {
                 tracing::warn!(error = %err, "database unavailable");
                 Error::Unavailable
             }
-            err => Error::Internal(anyhow::Error::new(err).context("database")),
+            err => {
+                if crate::store::conflicts::is_conflict(&err) {
+                    // Rolled back whole; the request may be run again (`api::conflicts`).
+                    crate::store::conflicts::note_conflict();
+                }
+                Error::Internal(anyhow::Error::new(err).context("database"))
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ struct Metrics {
     script_runs: IntCounterVec,
     plugin_calls: IntCounterVec,
     rate_limited: IntCounterVec,
+    conflict_retries: IntCounterVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -40,6 +41,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     }
     for bucket in ["token", "ip"] {
         metrics.rate_limited.with_label_values(&[bucket]);
+    }
+    for result in ["retried", "gave_up"] {
+        metrics.conflict_retries.with_label_values(&[result]);
     }
     metrics
 });
@@ -102,6 +106,11 @@ fn build() -> Metrics {
             "Webhook delivery attempts by result: delivered, retry (will be tried again), failed (gave up), skipped (inactive webhook).",
             &["result"],
         ),
+        conflict_retries: counter(
+            "conflict_retries_total",
+            "Write requests run again after a deadlock or a lost Galera certification (retried), or answered 503 after the last attempt (gave_up).",
+            &["result"],
+        ),
         job_runs: counter(
             "job_runs_total",
             "Scheduled job runs by job and result (ok, error).",
@@ -158,6 +167,14 @@ pub fn webhook_delivery(result: Delivery) {
 }
 
 /// A scheduled job ran (under its lease).
+/// A write request met a conflict: run again (`gave_up` false) or answered 503.
+pub fn conflict_retry(gave_up: bool) {
+    METRICS
+        .conflict_retries
+        .with_label_values(&[if gave_up { "gave_up" } else { "retried" }])
+        .inc();
+}
+
 pub fn job_run(job: &str, ok: bool) {
     METRICS
         .job_runs

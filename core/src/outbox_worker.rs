@@ -94,8 +94,8 @@ async fn take_lease(store: &Store, lease: &str, now: Timestamp) -> Result<bool> 
         dialect,
         lease,
         jobs::node(),
-        now,
-        now + LEASE_SECONDS,
+        (now, now + LEASE_SECONDS),
+        None,
     )
     .await?;
     tx.commit().await?;

@@ -17,6 +17,7 @@ both_databases!(
     resolved_tickets_close_after_the_configured_days,
     old_activities_are_purged,
     a_job_does_not_run_while_another_node_holds_its_lease,
+    a_scheduled_job_runs_once_per_period_whichever_node_asks,
 );
 
 both_databases!(
@@ -254,9 +255,16 @@ async fn a_job_does_not_run_while_another_node_holds_its_lease(app: TestApp) {
     let mut tx = store.begin().await.unwrap();
     let dialect = tx.dialect();
     assert!(
-        leases::try_lease(&mut tx, dialect, "check-sla", "other-node", now, now + 600)
-            .await
-            .unwrap()
+        leases::try_lease(
+            &mut tx,
+            dialect,
+            "check-sla",
+            "other-node",
+            (now, now + 600),
+            None
+        )
+        .await
+        .unwrap()
     );
     tx.commit().await.unwrap();
     assert_eq!(
@@ -272,5 +280,50 @@ async fn a_job_does_not_run_while_another_node_holds_its_lease(app: TestApp) {
         run(&app, Job::CheckSla, now + 601).await.is_some(),
         "an expired lease is taken over"
     );
+    store.close().await;
+}
+
+/// Every node's scheduler asks at each of its ticks; the first to ask in a period runs the job
+/// and the others skip it until the next period, even with the lease free again. A run by hand
+/// ignores the period.
+async fn a_scheduled_job_runs_once_per_period_whichever_node_asks(app: TestApp) {
+    let now = escalated::time::now();
+    let store = app.store().await;
+    let mut config = Config::default();
+    config.jobs.check_sla_seconds = 60;
+    let rules = escalated::app::ticket_rules(&config).unwrap();
+    let scripts = escalated::scripting::Scripts::new(&config.scripts);
+    let scheduled = async |at| {
+        jobs::run_scheduled(Job::CheckSla, &store, &scripts, &rules, &config, at)
+            .await
+            .unwrap()
+    };
+    assert!(scheduled(now).await.is_some(), "the first tick runs it");
+    assert_eq!(scheduled(now + 1).await, None, "ran this period");
+    assert_eq!(scheduled(now + 59).await, None, "still this period");
+    // Another node, with the lease free: not due either.
+    let mut tx = store.begin().await.unwrap();
+    let dialect = tx.dialect();
+    let other = leases::try_lease(
+        &mut tx,
+        dialect,
+        "check-sla",
+        "other-node",
+        (now + 30, now + 630),
+        Some(now + 90),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!other, "another node's tick in the same period skips it");
+    assert!(
+        run(&app, Job::CheckSla, now + 30).await.is_some(),
+        "a run by hand does not wait for the period"
+    );
+    assert!(
+        scheduled(now + 60).await.is_some(),
+        "the next period runs it"
+    );
+    assert_eq!(scheduled(now + 61).await, None);
     store.close().await;
 }

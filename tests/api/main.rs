@@ -20,6 +20,7 @@ mod change_feed;
 mod cli;
 mod cli_admin;
 mod conditional;
+mod conflicts;
 mod cursor_pages;
 mod email;
 mod errors;

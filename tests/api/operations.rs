@@ -177,6 +177,11 @@ async fn metrics_show_the_pool_the_outbox_and_the_other_families(app: TestApp) {
             "bucket",
             &["token", "ip"][..],
         ),
+        (
+            "escalated_conflict_retries_total",
+            "result",
+            &["retried", "gave_up"][..],
+        ),
     ] {
         for v in values {
             assert!(

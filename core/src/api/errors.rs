@@ -156,8 +156,15 @@ impl ResponseError for Error {
     fn as_response(&self) -> Response {
         match self {
             Error::Internal(cause) => {
-                // The cause chain goes to the log, never to the client.
-                tracing::error!(error = format!("{cause:#}"), "request failed");
+                // The cause chain goes to the log, never to the client. A conflict is expected
+                // under contention: `api::conflicts` runs the request again, and logs when it
+                // gives up or cannot.
+                use crate::store::conflicts;
+                if conflicts::in_attempt() && conflicts::is_conflict_error(self) {
+                    tracing::debug!(error = format!("{cause:#}"), "rolled back by a conflict");
+                } else {
+                    tracing::error!(error = format!("{cause:#}"), "request failed");
+                }
                 body(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     ErrorCode::ServerError,

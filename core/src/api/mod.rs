@@ -18,6 +18,7 @@ pub mod auth;
 pub mod body;
 pub mod bounds;
 pub mod conditional;
+pub mod conflicts;
 pub mod dashboard;
 pub mod date_time;
 pub mod docs_page;

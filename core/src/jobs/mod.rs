@@ -148,12 +148,13 @@ pub async fn run(
             .map_err(anyhow::Error::from)?;
         scripts.replace_files(files);
     }
-    run_with(job, store, &scripts, &rules, config, now).await
+    run_with(job, store, (&scripts, &rules), config, now, None).await
 }
 
-/// Runs `job` for `now` under its lease with the server's script runtime (and so the script
-/// files it keeps loaded); `None` when another node holds the lease.
-pub async fn run_with(
+/// A scheduler's run of `job` for `now` with the server's script runtime (and so the script
+/// files it keeps loaded): `None` when another node holds the lease or when a node already ran
+/// it in this period (its interval in `config`), so across all nodes a job runs once per period.
+pub async fn run_scheduled(
     job: Job,
     store: &Store,
     scripts: &Scripts,
@@ -161,8 +162,20 @@ pub async fn run_with(
     config: &Config,
     now: Timestamp,
 ) -> Result<Option<String>> {
+    let next_due = now + i64::try_from(job.interval(config)).unwrap_or(i64::MAX / 2);
+    run_with(job, store, (scripts, rules), config, now, Some(next_due)).await
+}
+
+async fn run_with(
+    job: Job,
+    store: &Store,
+    (scripts, rules): (&Scripts, &TicketRules),
+    config: &Config,
+    now: Timestamp,
+    next_due: Option<Timestamp>,
+) -> Result<Option<String>> {
     let holder = NODE.as_str();
-    {
+    let taken = async {
         let mut tx = store.begin().await?;
         let dialect = tx.dialect();
         let got = leases::try_lease(
@@ -170,14 +183,20 @@ pub async fn run_with(
             dialect,
             job.name(),
             holder,
-            now,
-            now + LEASE_SECONDS,
+            (now, now + LEASE_SECONDS),
+            next_due,
         )
         .await?;
         tx.commit().await?;
-        if !got {
-            return Ok(None);
-        }
+        Ok(got)
+    };
+    match taken.await {
+        Ok(true) => {}
+        Ok(false) => return Ok(None),
+        // Another node took it at the same moment: a deadlock over the lease row on MariaDB,
+        // a lost certification on Galera. Either way that node runs it.
+        Err(err) if crate::store::conflicts::is_conflict_error(&err) => return Ok(None),
+        Err(err) => return Err(err),
     }
     let outcome = job.work(store, scripts, rules, config, now).await;
     crate::metrics::job_run(job.name(), outcome.is_ok());
@@ -213,9 +232,12 @@ pub fn spawn_scheduler(
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match run_with(job, &store, &scripts, &rules, &config, clock.now()).await {
+                match run_scheduled(job, &store, &scripts, &rules, &config, clock.now()).await {
                     Ok(Some(summary)) => tracing::info!(job = job.name(), "{summary}"),
-                    Ok(None) => tracing::debug!(job = job.name(), "another node holds the lease"),
+                    Ok(None) => tracing::debug!(
+                        job = job.name(),
+                        "another node holds the lease or ran it this period"
+                    ),
                     Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed"),
                 }
             }

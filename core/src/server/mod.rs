@@ -13,7 +13,7 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, http::Metho
 use tokio::{net::TcpListener, sync::oneshot};
 
 use crate::{
-    api::{self, errors, idempotency::Idempotency},
+    api::{self, conflicts::RetryConflicts, errors, idempotency::Idempotency},
     app::{AppState, ticket_rules},
     auth::guard::Guard,
     config::Config,
@@ -44,6 +44,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
         .nest("/plugins", PluginRoutes::new(state.clone()))
         .nest("/", service);
     let guarded = api
+        .with(RetryConflicts::new(&state))
         .with(Idempotency::new(state.clone()))
         .with(Guard::new(state.clone()));
     let under_prefix = Route::new()

@@ -7,13 +7,17 @@ use crate::{error::Result, time::Timestamp};
 
 /// Takes the lease of `job` for `holder` until `until`, when it is free or expired (or already
 /// `holder`'s). Returns whether `holder` now holds it.
+///
+/// With `next_due` (a scheduled run) the job must also be due (no scheduled run on any node
+/// since the last one set `due_at`), and taking it sets `due_at` to `next_due`: across all
+/// nodes a job then runs once per period. `None` (a run by hand, a sender's lease) ignores it.
 pub async fn try_lease(
     conn: &mut AnyConnection,
     dialect: Dialect,
     job: &str,
     holder: &str,
-    now: Timestamp,
-    until: Timestamp,
+    (now, until): (Timestamp, Timestamp),
+    next_due: Option<Timestamp>,
 ) -> Result<bool> {
     let create = match dialect {
         Dialect::Sqlite => {
@@ -24,17 +28,33 @@ pub async fn try_lease(
         }
     };
     sqlx::query(create).bind(job).execute(&mut *conn).await?;
-    sqlx::query(
-        "UPDATE job_leases SET holder = ?, expires_at = ? \
-         WHERE name = ? AND (expires_at <= ? OR holder = ?)",
-    )
-    .bind(holder)
-    .bind(until)
-    .bind(job)
-    .bind(now)
-    .bind(holder)
-    .execute(&mut *conn)
-    .await?;
+    let taken = match next_due {
+        None => sqlx::query(
+            "UPDATE job_leases SET holder = ?, expires_at = ? \
+             WHERE name = ? AND (expires_at <= ? OR holder = ?)",
+        )
+        .bind(holder)
+        .bind(until)
+        .bind(job)
+        .bind(now)
+        .bind(holder),
+        Some(due) => sqlx::query(
+            "UPDATE job_leases SET holder = ?, expires_at = ?, due_at = ? \
+             WHERE name = ? AND (expires_at <= ? OR holder = ?) AND due_at <= ?",
+        )
+        .bind(holder)
+        .bind(until)
+        .bind(due)
+        .bind(job)
+        .bind(now)
+        .bind(holder)
+        .bind(now),
+    };
+    let changed = taken.execute(&mut *conn).await?.rows_affected();
+    if next_due.is_some() && changed == 0 {
+        // Not due (or held elsewhere); the holder's name alone would not tell "not due".
+        return Ok(false);
+    }
     // Read back rather than trust the affected-row count, which MySQL reports as 0 when the
     // row already had these values.
     let current: Option<String> =

@@ -10,9 +10,11 @@ pub mod attachments;
 pub mod automations;
 pub mod canned_responses;
 mod checkpoint;
+pub mod conflicts;
 pub mod departments;
 pub mod email;
 pub mod events;
+mod galera;
 mod group_commit;
 pub mod health;
 pub mod idempotency;
@@ -41,7 +43,7 @@ use std::{
     str::FromStr,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -89,6 +91,8 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// Whether the database is a Galera node (see [`galera`]).
+    galera: Arc<AtomicBool>,
     /// SQLite allows one writer at a time: writes queue here (instead of racing for the file
     /// lock) and the queue is committed in batches (see [`group_commit`]).
     sqlite_writer: Option<Arc<group_commit::GroupCommit>>,
@@ -129,6 +133,8 @@ impl Store {
                 .with_context(|| format!("cannot create the database {shown}"))?;
             tracing::info!(database = %shown, "created the database");
         }
+        // Set once the pool is up (see [`galera`]).
+        let galera = Arc::new(AtomicBool::new(false));
         let options = AnyConnectOptions::from_str(url)
             .with_context(|| format!("database.url is not a valid database URL: {shown}"))?;
         let pool = AnyPoolOptions::new()
@@ -137,6 +143,13 @@ impl Store {
             // A ping before every use is a round trip to the connection's thread on SQLite (an
             // in-process file that cannot go away); on MySQL it notices a server restart.
             .test_before_acquire(dialect == Dialect::MySql)
+            .after_release({
+                let galera = galera.clone();
+                move |conn, _| {
+                    let galera = galera.load(Ordering::Acquire);
+                    Box::pin(async move { Ok(!galera || galera::restore(conn).await) })
+                }
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     let setup = match dialect {
@@ -157,6 +170,10 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database {shown}"))?;
+        if dialect == Dialect::MySql && galera::detect(&pool).await {
+            tracing::info!("the database is a Galera node: write transactions are kept whole");
+            galera.store(true, Ordering::Release);
+        }
         let commits = Arc::new(Commits::default());
         let slow = Duration::from_millis(config.slow_count_ms);
         let clock = Clock::system();
@@ -171,6 +188,7 @@ impl Store {
                 .then(|| group_commit::GroupCommit::new(pool.clone(), commits.clone())),
             pool,
             dialect,
+            galera,
             commits,
             counts,
             match_sets,
@@ -233,9 +251,16 @@ impl Store {
                 TxConn::Savepoint(one_transaction::Savepoint::begin(pinned).await?)
             }
             (None, Some(writer)) => TxConn::Member(writer.join().await?),
-            (None, None) => TxConn::Own(self.pool.begin().await?),
+            (None, None) => {
+                let mut tx = self.pool.begin().await?;
+                if self.galera.load(Ordering::Acquire) {
+                    galera::guard(&mut tx).await?;
+                }
+                TxConn::Own(tx)
+            }
         };
         Ok(Tx {
+            galera: matches!(conn, TxConn::Own(_)) && self.galera.load(Ordering::Acquire),
             conn,
             dialect: self.dialect,
             commits: self.commits.clone(),
@@ -340,6 +365,8 @@ impl Commits {
 pub struct Tx {
     conn: TxConn,
     dialect: Dialect,
+    /// Kept whole on a Galera node (see [`galera`]).
+    galera: bool,
     commits: Arc<Commits>,
     /// History rows of this transaction, written at commit (see [`Tx::commit`]).
     activities: Vec<activities::NewActivity>,
@@ -445,8 +472,9 @@ impl Tx {
     /// Writes the queued history rows and events, and commits. Each table's rows go in one
     /// statement; on SQLite both statements and the release of the member's savepoint go in
     /// one round trip (its connection runs on a thread of its own, and the write lock is held
-    /// meanwhile). On MySQL the outbox lock is taken first, so event ids become visible in id
-    /// order across concurrent transactions.
+    /// meanwhile). On MySQL the outbox row is written first (its lock held to the commit), so
+    /// event ids become visible in id order across concurrent transactions, on every node of a
+    /// Galera cluster too.
     pub async fn commit(mut self) -> Result<()> {
         let events = std::mem::take(&mut self.events);
         // A keyed request's first commit records, in itself, that its write happened.
@@ -477,7 +505,9 @@ impl Tx {
                 q.build().execute(&mut *self).await?;
             }
             if !events.is_empty() {
-                sqlx::query("SELECT id FROM outbox_lock WHERE id = 1 FOR UPDATE")
+                // A write, not only a lock: on Galera a lock does not reach the other nodes,
+                // but two writes of the row conflict there (one is rolled back and retried).
+                sqlx::query("UPDATE outbox_lock SET writes = writes + 1 WHERE id = 1")
                     .execute(&mut *self)
                     .await?;
             }
@@ -522,11 +552,17 @@ impl Tx {
                 if queued {
                     q.build().execute(&mut *tx).await?;
                 }
+                if self.galera {
+                    galera::check_whole(&mut tx).await?;
+                }
                 tx.commit().await?;
                 self.commits.record(self.adds_search_text);
                 Ok(())
             }
         };
+        if outcome.is_ok() {
+            conflicts::note_commit();
+        }
         if let (Ok(()), Some(claim)) = (&outcome, &claim) {
             idempotency::marked(claim);
         }
