@@ -252,9 +252,8 @@ async fn a_job_does_not_run_while_another_node_holds_its_lease(app: TestApp) {
     let now = escalated::time::now();
     let store = app.store().await;
     let mut tx = store.begin().await.unwrap();
-    let dialect = tx.dialect();
     assert!(
-        leases::try_lease(&mut tx, dialect, "check-sla", "other-node", now, now + 600)
+        leases::try_lease(&mut tx, "check-sla", "other-node", now, now + 600)
             .await
             .unwrap()
     );

@@ -18,17 +18,19 @@ use serde_json::{Value, json};
 use super::{
     admin::{self, AdminResource, AlsoFiles, Context},
     events,
+    script_files::Scripts,
     script_files::{self, FileScript},
     tickets::{
         TicketRules,
         activity::Kind,
         apply::{self, Run},
+        script_view,
     },
     validate,
 };
 use crate::{
     error::{FieldErrors, Result},
-    scripting::{Entry, Scripts, values},
+    scripting::Entry,
     store::{
         Store,
         automations::{self as db, AutomationRow},
@@ -253,7 +255,7 @@ async fn apply_to(
     let run = Run {
         headline: "Automation failed.",
         actor: None,
-        user: values::user(None, "", ""),
+        user: script_view::user(None, "", ""),
         activity: Some((
             Kind::AutomationApplied,
             apply::named("automation", automation.id, &automation.name),

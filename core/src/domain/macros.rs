@@ -18,8 +18,9 @@ use super::{
     validate,
 };
 use crate::{
+    domain::script_files::Scripts,
     error::{Error, FieldErrors, Result},
-    scripting::{Entry, Scripts},
+    scripting::Entry,
     store::{
         Store,
         macros::{self as db, MacroRow},

@@ -8,17 +8,17 @@ use serde_json::Value;
 
 use super::{
     admin::{self, AdminResource, AlsoFiles, Context},
-    script_files::{self, ACTION_KEY_PREFIX, FileScript},
+    script_files::{self, ACTION_KEY_PREFIX, FileScript, Scripts},
     tickets::{
         Actor, TicketRules,
         apply::{self, Applied, Program, Run},
-        view,
+        script_view, view,
     },
     unique_name, validate,
 };
 use crate::{
     error::{Error, FieldErrors, Result},
-    scripting::{Entry, Scripts, values},
+    scripting::{Entry, values},
     store::{
         Store, records,
         ticket_actions::{self as db, TicketActionRow},
@@ -283,7 +283,7 @@ pub async fn for_ticket(
     reference: &str,
 ) -> Result<Vec<(TicketAction, bool)>> {
     let mut conn = store.conn().await?;
-    let ticket = values::ticket(
+    let ticket = script_view::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
         rules,
         now,
@@ -325,7 +325,7 @@ pub async fn run(
     key: &str,
 ) -> Result<(TicketAction, Applied)> {
     let mut conn = store.conn().await?;
-    let ticket = values::ticket(
+    let ticket = script_view::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
         rules,
         now,

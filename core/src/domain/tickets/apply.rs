@@ -5,14 +5,17 @@
 
 use serde_json::{Value, json};
 
-use super::{Actor, TicketRules, activity::Kind, editing::Editing, view, view::TicketView};
+use super::{
+    Actor, TicketRules, activity::Kind, editing::Editing, script_view, view, view::TicketView,
+};
 use crate::{
     domain::{
         actions::{Action, AgentRef},
+        script_files::Scripts,
         tags::DEFAULT_COLOR,
     },
     error::{Error, FieldErrors, Result},
-    scripting::{Entry, Scripts, values},
+    scripting::{Entry, values},
     store::{Store, Tx, tags, ticket_links::TagRef, tickets::TicketRow, users},
     time::Timestamp,
 };
@@ -86,7 +89,7 @@ pub async fn evaluate(
 ) -> Result<(rhai::Dynamic, Vec<Action>)> {
     let viewer = run.actor.map_or(0, |a| a.user_id);
     let view = view::load(&mut *store.conn().await?, reference, viewer).await?;
-    let ticket = values::to_map(&values::ticket(&view, run.rules, run.now));
+    let ticket = values::to_map(&script_view::ticket(&view, run.rules, run.now));
     let user = values::to_map(&run.user);
     let outcome = scripts
         .run(source, entry, ticket, user)

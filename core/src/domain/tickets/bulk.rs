@@ -9,9 +9,8 @@ use super::{
     operations::{self, Shown},
 };
 use crate::{
-    domain::macros,
+    domain::{macros, script_files::Scripts},
     error::Result,
-    scripting::Scripts,
     store::{Store, Tx},
     time::Timestamp,
 };

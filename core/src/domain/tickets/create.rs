@@ -167,9 +167,8 @@ async fn insert(
         resolution_due_at: targets.resolution_due_at,
     };
     let (id, reference) = tickets::insert(&mut tx, &ticket, reference_prefix, now).await?;
-    let dialect = tx.dialect();
     for tag in &tags {
-        tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
+        tickets::add_tag(&mut tx, id, tag.id).await?;
     }
     let target = Target {
         ticket_id: id,

@@ -54,8 +54,8 @@ pub async fn after(
         .await?
         .into_iter()
         .map(|v| {
-            let mine = files.remove(&v.row.id).unwrap_or_default();
-            (v.row.change_seq, Change::Ticket(Box::new(v), mine))
+            let mine = files.remove(&v.ticket.id).unwrap_or_default();
+            (v.ticket.change_seq, Change::Ticket(Box::new(v), mine))
         })
         .collect();
     changes.extend(deleted.into_iter().map(|r| {

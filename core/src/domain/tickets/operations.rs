@@ -25,7 +25,7 @@ pub async fn shown(tx: &mut Tx, reference: &str, viewer: i64) -> Result<Shown> {
     tx.write_history().await?;
     let version = tx.stamp_changes().await?;
     let view = view::load(tx, reference, viewer).await?;
-    let files = attachments::of_ticket(tx, view.row.id).await?;
+    let files = attachments::of_ticket(tx, view.ticket.id).await?;
     Ok(Shown {
         view,
         files,
