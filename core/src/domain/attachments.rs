@@ -112,6 +112,7 @@ pub struct Files<'a> {
 
 /// Streams one upload of `uploader_id` into storage and records it; it is the uploader's alone
 /// until attached.
+#[tracing::instrument(name = "upload_attachment", skip_all)]
 pub async fn upload(
     files: Files<'_>,
     uploader_id: i64,
@@ -272,6 +273,7 @@ pub struct PurgeReport {
 
 /// Deletes uploads never attached within [`CLAIM_SECONDS`] and the attachments of deleted
 /// tickets, and each stored object once no row refers to its hash.
+#[tracing::instrument(name = "purge_attachments", skip_all)]
 pub async fn purge(store: &Store, blobs: &Blobs, now: Timestamp) -> Result<PurgeReport> {
     let mut report = PurgeReport::default();
     loop {

@@ -315,6 +315,7 @@ pub async fn for_ticket(
 
 /// Runs the action `key` on the ticket `reference`: 404 when it is unknown, inactive or not
 /// visible; 403 when it is not enabled; then `run` is applied like a macro (`Action failed.`).
+#[tracing::instrument(name = "run_action", skip_all, fields(reference = %reference))]
 pub async fn run(
     store: &Store,
     scripts: &Scripts,

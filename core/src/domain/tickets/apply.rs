@@ -79,6 +79,7 @@ pub fn script_failed(headline: &str, message: impl Into<String>) -> Error {
 
 /// Runs `entry` of a script against the ticket `reference` as it is now; the script's value
 /// and the changes it recorded, checked for shape.
+#[tracing::instrument(name = "run_script", skip_all)]
 pub async fn evaluate(
     store: &Store,
     scripts: &Scripts,
@@ -174,6 +175,7 @@ pub async fn apply_changes(
 
 /// Applies checked `changes` to the open ticket `t`, recorded as `run` says (its activity and
 /// origin): a refused change is `run.headline` with the refusal's field messages.
+#[tracing::instrument(skip_all)]
 pub async fn apply_to(
     t: &mut Editing,
     tx: &mut Tx,

@@ -36,6 +36,7 @@ pub struct Change {
 
 /// Applies `change` to the ticket `reference` for `actor` (`user` as scripts see them) in one
 /// transaction, and answers the ticket as it then is, read in that transaction.
+#[tracing::instrument(name = "bulk_apply", skip_all)]
 pub async fn apply(
     store: &Store,
     scripts: &Scripts,

@@ -75,6 +75,7 @@ pub async fn create_shown(
     shown.ok_or_else(|| Error::not_found("Ticket"))
 }
 
+#[tracing::instrument(name = "create_ticket", skip_all)]
 async fn insert(
     store: &Store,
     now: Timestamp,

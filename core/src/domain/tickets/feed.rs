@@ -32,6 +32,7 @@ pub enum Change {
 
 /// Up to `limit` changes after change number `after`, and the number to resume from (the last
 /// one's, or `after` when nothing changed since). A fixed number of queries for any page.
+#[tracing::instrument(name = "change_feed", skip_all)]
 pub async fn after(
     store: &Store,
     after: i64,

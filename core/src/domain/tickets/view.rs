@@ -30,6 +30,7 @@ pub struct Conversation {
 }
 
 /// Adds tags and follower figures to rows: two queries for any number of rows.
+#[tracing::instrument(skip_all, fields(tickets = rows.len()))]
 pub async fn decorate(
     conn: &mut sqlx::AnyConnection,
     rows: Vec<TicketRow>,
@@ -65,6 +66,7 @@ pub async fn decorate(
 }
 
 /// One ticket with everything: six queries.
+#[tracing::instrument(name = "load_ticket", skip_all, fields(reference = %reference))]
 pub async fn load(
     conn: &mut sqlx::AnyConnection,
     reference: &str,
@@ -95,6 +97,7 @@ pub async fn load(
 
 /// Several tickets with everything, as [`load`] shows one: a fixed number of queries for any
 /// number of rows.
+#[tracing::instrument(name = "load_tickets", skip_all, fields(tickets = rows.len()))]
 pub async fn load_many(
     conn: &mut sqlx::AnyConnection,
     rows: Vec<TicketRow>,
