@@ -1,15 +1,17 @@
 //! The shared state of a running server, handed to every endpoint.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use crate::{
     auth::{cache::TokenCache, rate_limit::RateLimiter},
-    blobs::Blobs,
-    config::Config,
-    domain::tickets::TicketRules,
+    blobs::{self, Blobs},
+    config::{Config, ConfigError},
+    domain::{
+        script_files::Scripts,
+        tickets::{TicketRules, status},
+    },
     events::EventBus,
     plugins::PluginHost,
-    scripting::Scripts,
     store::Store,
     time::{Clock, Timestamp},
 };
@@ -36,7 +38,33 @@ pub struct AppState {
     pub blobs: Blobs,
 }
 
-/// The rules of `config`'s `[tickets]` and `[sla]` settings (checked by `Config::validate`; an
+/// The settings as the server runs with them: `Config::load`, then the settings whose parser
+/// lives above `config` (the transition table in the domain, the attachment store's location in
+/// `blobs`), so a bad value stops the program naming its key like any other.
+pub fn load_config(explicit_file: Option<&Path>) -> Result<Config, ConfigError> {
+    let config = Config::load(explicit_file)?;
+    check_config(&config)?;
+    Ok(config)
+}
+
+/// The checks of [`load_config`] beyond `Config::validate`.
+pub fn check_config(config: &Config) -> Result<(), ConfigError> {
+    if let Err((key, reason)) = status::parse_table(&config.tickets.transitions) {
+        return Err(ConfigError::Value {
+            key: "tickets.transitions",
+            reason: format!("{key}: {reason}"),
+        });
+    }
+    if let Err(reason) = blobs::Location::parse(&config.attachments.store) {
+        return Err(ConfigError::Value {
+            key: "attachments.store",
+            reason,
+        });
+    }
+    Ok(())
+}
+
+/// The rules of `config`'s `[tickets]` and `[sla]` settings (checked by [`check_config`]; an
 /// error names the key).
 pub fn ticket_rules(config: &Config) -> anyhow::Result<TicketRules> {
     TicketRules::new(

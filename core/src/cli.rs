@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::{
-    api,
+    api, app,
     config::Config,
     domain::{
         tokens::{self, Expiry, NewTokenInput},
@@ -134,7 +134,7 @@ pub enum TokenCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
+    let config = match app::load_config(cli.config.as_deref()) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("escalated: {err}");
@@ -194,7 +194,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = ready_store(&config).await?;
             let rules = crate::app::ticket_rules(&config)?;
             let clock = Clock::system();
-            let scripts = crate::scripting::Scripts::new(&config.scripts);
+            let scripts = crate::domain::script_files::Scripts::new(&config.scripts);
             let blobs = crate::blobs::Blobs::open(&config.attachments)?;
             // One transaction: a failure anywhere leaves the database as it was.
             let (admin_token, report) = store

@@ -578,7 +578,9 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks what types alone cannot say.
+    /// Checks what types alone cannot say. The settings another module parses (the transition
+    /// table, the attachment store's location) are checked by that module's parser, in
+    /// `app::load_config`, since this module sits below them all.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |key, reason: &str| {
             Err(ConfigError::Value {
@@ -626,14 +628,6 @@ impl Config {
                 "tickets.reference_prefix",
                 "must be 1 to 10 ASCII letters or digits",
             );
-        }
-        if let Err((key, reason)) =
-            crate::domain::tickets::status::parse_table(&self.tickets.transitions)
-        {
-            return Err(ConfigError::Value {
-                key: "tickets.transitions",
-                reason: format!("{key}: {reason}"),
-            });
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
@@ -696,9 +690,6 @@ impl Config {
             return fail("scripts.max_concurrent", "must be at most 10000");
         }
         let attachments = &self.attachments;
-        if let Err(reason) = crate::blobs::Location::parse(&attachments.store) {
-            return fail("attachments.store", &reason);
-        }
         if !(1..=(1 << 40)).contains(&attachments.max_bytes) {
             return fail(
                 "attachments.max_bytes",

@@ -14,6 +14,8 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod jobs;
+#[cfg(test)]
+mod layers;
 pub mod metrics;
 pub mod outbox_worker;
 pub mod plugins;

@@ -206,22 +206,12 @@ pub enum PluginCall {
     Event,
 }
 
-/// A call into plugin `slug` ended; `result` is `Ok` or the call's error.
-pub fn plugin_call(
-    slug: &str,
-    kind: PluginCall,
-    result: Result<(), &crate::plugins::ffi::CallError>,
-) {
-    use crate::plugins::ffi::CallError;
+/// A call into plugin `slug` ended; `result` is `ok`, `failed`, `panicked` or `timeout`
+/// (`plugins::ffi::outcome`).
+pub fn plugin_call(slug: &str, kind: PluginCall, result: &'static str) {
     let kind = match kind {
         PluginCall::Request => "request",
         PluginCall::Event => "event",
-    };
-    let result = match result {
-        Ok(()) => "ok",
-        Err(CallError::Failed(_)) => "failed",
-        Err(CallError::Panicked(_)) => "panicked",
-        Err(CallError::TimedOut) => "timeout",
     };
     METRICS
         .plugin_calls

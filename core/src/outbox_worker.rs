@@ -8,7 +8,6 @@ use tokio::sync::broadcast;
 
 use crate::{
     error::Result,
-    jobs,
     store::{Store, events::EventRow, jobs as leases},
     time::{Clock, Timestamp},
 };
@@ -88,12 +87,10 @@ pub async fn run<W: Rounds>(
 
 async fn take_lease(store: &Store, lease: &str, now: Timestamp) -> Result<bool> {
     let mut tx = store.begin().await?;
-    let dialect = tx.dialect();
     let got = leases::try_lease(
         &mut tx,
-        dialect,
         lease,
-        jobs::node(),
+        leases::node(),
         (now, now + LEASE_SECONDS),
         None,
     )

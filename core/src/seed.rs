@@ -17,6 +17,7 @@ use crate::{
         departments::{self, DepartmentInput},
         macros::{self, MacroInput},
         roles::Role,
+        script_files::Scripts,
         tags::{self, TagInput},
         tickets::{
             Actor, Priority, Status, TicketRules, TicketType,
@@ -26,7 +27,6 @@ use crate::{
         users::{self, NewUser},
     },
     error::Error,
-    scripting::Scripts,
     store::Store,
     time::Clock,
 };

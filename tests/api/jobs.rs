@@ -253,18 +253,10 @@ async fn a_job_does_not_run_while_another_node_holds_its_lease(app: TestApp) {
     let now = escalated::time::now();
     let store = app.store().await;
     let mut tx = store.begin().await.unwrap();
-    let dialect = tx.dialect();
     assert!(
-        leases::try_lease(
-            &mut tx,
-            dialect,
-            "check-sla",
-            "other-node",
-            (now, now + 600),
-            None
-        )
-        .await
-        .unwrap()
+        leases::try_lease(&mut tx, "check-sla", "other-node", (now, now + 600), None)
+            .await
+            .unwrap()
     );
     tx.commit().await.unwrap();
     assert_eq!(
@@ -303,10 +295,8 @@ async fn a_scheduled_job_runs_once_per_period_whichever_node_asks(app: TestApp) 
     assert_eq!(scheduled(now + 59).await, None, "still this period");
     // Another node, with the lease free: not due either.
     let mut tx = store.begin().await.unwrap();
-    let dialect = tx.dialect();
     let other = leases::try_lease(
         &mut tx,
-        dialect,
         "check-sla",
         "other-node",
         (now + 30, now + 630),

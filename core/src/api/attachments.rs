@@ -151,7 +151,7 @@ impl AttachmentsApi {
     ) -> ApiResult<FileResponse> {
         let row = {
             let mut conn = state.store.conn().await?;
-            attachments::readable(&mut conn, id.0, &caller.0).await?
+            attachments::readable(&mut conn, id.0, &caller.0.actor()).await?
         };
         Ok(FileResponse(serve(&state, &row, headers).await?))
     }

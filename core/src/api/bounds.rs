@@ -164,7 +164,7 @@ pub fn fields() -> Vec<(Schemas, &'static str, Value)> {
         (
             WEBHOOK,
             "url",
-            max_length(crate::webhooks::destination::MAX_URL),
+            max_length(crate::domain::webhooks::destination::MAX_URL),
         ),
         (WEBHOOK, "events", max_items(webhooks::MAX_EVENTS)),
         (WEBHOOK, "secret", pattern(&signing::secret_pattern())),

@@ -16,10 +16,11 @@ use super::{
     ApiTags,
     envelope::{Written, written},
     errors::ApiResult,
+    guard::client_ip,
 };
 use crate::{
     app::AppState,
-    auth::{guard::client_ip, rate_limit::BucketKey},
+    auth::rate_limit::BucketKey,
     domain::email::inbound::{self, Outcome, Received},
     error::{Credentials, Error},
 };

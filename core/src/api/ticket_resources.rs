@@ -1,12 +1,17 @@
 //! How tickets look on the wire (contract §5: the ticket object, replies, activities).
 
-use poem_openapi::Object;
+use poem_openapi::{Object, types::ToJSON};
+use serde_json::Value;
 
 use super::attachments::Attachment;
 use crate::{
     api::date_time::DateTime,
-    domain::tickets::{Priority, Status, TicketRules, TicketType, view::TicketView},
-    store::{activities::ActivityRow, replies::ReplyRow},
+    domain::tickets::{
+        Priority, Status, TicketRules, TicketType,
+        ticket::{Activity, Named, Person, Reply},
+        view::TicketView,
+    },
+    plugins::host_tickets::TicketJson,
 };
 
 #[derive(Debug, Clone, Object)]
@@ -128,36 +133,42 @@ impl TicketResource {
     }
 }
 
+impl From<&Person> for UserRef {
+    fn from(p: &Person) -> Self {
+        UserRef {
+            id: p.id,
+            name: p.name.clone(),
+            email: p.email.clone(),
+        }
+    }
+}
+
+impl From<&Named> for NamedRef {
+    fn from(n: &Named) -> Self {
+        NamedRef {
+            id: n.id,
+            name: n.name.clone(),
+        }
+    }
+}
+
 impl TicketSummary {
     /// The summary of `v`, its allowed transitions under `rules`.
     pub fn new(v: &TicketView, rules: &TicketRules) -> Self {
-        let r = &v.row;
-        let status = Status::parse(&r.status).unwrap_or(Status::Open);
-        let priority = Priority::from_rank(r.priority);
+        let t = &v.ticket;
         TicketSummary {
-            id: r.id,
-            reference: r.reference.clone(),
-            subject: r.subject.clone(),
-            status,
-            status_label: status.label().to_string(),
-            priority,
-            priority_label: priority.label().to_string(),
-            ticket_type: TicketType::parse(&r.ticket_type).unwrap_or_default(),
-            channel: r.channel.clone(),
-            requester: UserRef {
-                id: r.requester_id,
-                name: r.requester_name.clone(),
-                email: r.requester_email.clone(),
-            },
-            assignee: r.assignee_id.map(|id| UserRef {
-                id,
-                name: r.assignee_name.clone().unwrap_or_default(),
-                email: r.assignee_email.clone().unwrap_or_default(),
-            }),
-            department: r.department_id.map(|id| NamedRef {
-                id,
-                name: r.department_name.clone().unwrap_or_default(),
-            }),
+            id: t.id,
+            reference: t.reference.clone(),
+            subject: t.subject.clone(),
+            status: t.status,
+            status_label: t.status.label().to_string(),
+            priority: t.priority,
+            priority_label: t.priority.label().to_string(),
+            ticket_type: t.ticket_type,
+            channel: t.channel.clone(),
+            requester: UserRef::from(&t.requester),
+            assignee: t.assignee.as_ref().map(UserRef::from),
+            department: t.department.as_ref().map(NamedRef::from),
             tags: v
                 .tags
                 .iter()
@@ -168,53 +179,47 @@ impl TicketSummary {
                 })
                 .collect(),
             sla: SlaResource {
-                policy_id: r.sla_policy_id,
-                first_response_due_at: r.first_response_due_at.map(DateTime),
-                first_response_at: r.first_response_at.map(DateTime),
-                first_response_breached: r.first_response_breached != 0,
-                resolution_due_at: r.resolution_due_at.map(DateTime),
-                resolution_breached: r.resolution_breached != 0,
-                paused_at: r.sla_paused_at.map(DateTime),
+                policy_id: t.sla.policy_id,
+                first_response_due_at: t.sla.first_response_due_at.map(DateTime),
+                first_response_at: t.sla.first_response_at.map(DateTime),
+                first_response_breached: t.sla.first_response_breached,
+                resolution_due_at: t.sla.resolution_due_at.map(DateTime),
+                resolution_breached: t.sla.resolution_breached,
+                paused_at: t.sla.paused_at.map(DateTime),
             },
-            sla_breached: r.sla_breached != 0,
+            sla_breached: t.sla_breached,
             followers_count: v.followers_count,
             is_following: v.is_following,
-            allowed_transitions: rules.transitions(status).to_vec(),
-            last_reply_at: r.last_reply_at.map(DateTime),
-            resolved_at: r.resolved_at.map(DateTime),
-            closed_at: r.closed_at.map(DateTime),
-            created_at: DateTime(r.created_at),
-            updated_at: DateTime(r.updated_at),
+            allowed_transitions: rules.transitions(t.status).to_vec(),
+            last_reply_at: t.last_reply_at.map(DateTime),
+            resolved_at: t.resolved_at.map(DateTime),
+            closed_at: t.closed_at.map(DateTime),
+            created_at: DateTime(t.created_at),
+            updated_at: DateTime(t.updated_at),
         }
     }
 }
 
-impl From<&ReplyRow> for ReplyResource {
-    fn from(p: &ReplyRow) -> Self {
+impl From<&Reply> for ReplyResource {
+    fn from(p: &Reply) -> Self {
         ReplyResource {
             id: p.id,
             body: p.body.clone(),
-            is_internal_note: p.is_internal_note != 0,
-            author: p.author_id.map(|id| NamedRef {
-                id,
-                name: p.author_name.clone().unwrap_or_default(),
-            }),
+            is_internal_note: p.is_internal_note,
+            author: p.author.as_ref().map(NamedRef::from),
             created_at: DateTime(p.created_at),
             attachments: Vec::new(),
         }
     }
 }
 
-impl From<&ActivityRow> for ActivityResource {
-    fn from(a: &ActivityRow) -> Self {
+impl From<&Activity> for ActivityResource {
+    fn from(a: &Activity) -> Self {
         ActivityResource {
             id: a.id,
             kind: a.kind.clone(),
-            properties: serde_json::from_str(&a.properties).unwrap_or_default(),
-            causer: a.causer_id.map(|id| NamedRef {
-                id,
-                name: a.causer_name.clone().unwrap_or_default(),
-            }),
+            properties: a.properties.clone(),
+            causer: a.causer.as_ref().map(NamedRef::from),
             created_at: DateTime(a.created_at),
         }
     }
@@ -224,15 +229,10 @@ impl TicketResource {
     /// The whole ticket `v`, its allowed transitions under `rules`.
     pub fn new(v: TicketView, rules: &TicketRules) -> Self {
         let summary = TicketSummary::new(&v, rules);
-        let conversation =
-            v.conversation
-                .unwrap_or_else(|| crate::domain::tickets::view::Conversation {
-                    replies: Vec::new(),
-                    activities: Vec::new(),
-                });
+        let conversation = v.conversation.unwrap_or_default();
         TicketResource {
             summary,
-            description: v.row.description.unwrap_or_default(),
+            description: v.ticket.description.unwrap_or_default(),
             attachments: Vec::new(),
             replies: conversation
                 .replies
@@ -247,3 +247,17 @@ impl TicketResource {
         }
     }
 }
+
+/// Tickets as plugins see them: the same JSON as the API's (`plugins::host_tickets`).
+pub const FOR_PLUGINS: TicketJson = TicketJson {
+    full: |v, rules| {
+        TicketResource::new(v, rules)
+            .to_json()
+            .unwrap_or(Value::Null)
+    },
+    summary: |v, rules| {
+        TicketSummary::new(v, rules)
+            .to_json()
+            .unwrap_or(Value::Null)
+    },
+};

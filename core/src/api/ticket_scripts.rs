@@ -25,9 +25,8 @@ use crate::{
     domain::{
         actions::Action,
         macros, ticket_actions,
-        tickets::{TicketRules, apply::Applied, view},
+        tickets::{TicketRules, apply::Applied, script_view, view},
     },
-    scripting::values,
 };
 
 pub struct TicketScriptsApi;
@@ -82,7 +81,7 @@ pub struct TicketActionItem {
 
 /// The caller as scripts see it (`user`).
 pub fn script_user(caller: &Principal) -> serde_json::Value {
-    values::user(Some(&caller.actor()), &caller.name, &caller.email)
+    script_view::user(Some(&caller.actor()), &caller.name, &caller.email)
 }
 
 /// 404 for an unknown ticket, before the body is judged.

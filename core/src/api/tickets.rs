@@ -191,8 +191,8 @@ async fn show(
 ) -> Result<(TicketResource, i64), Error> {
     let mut conn = state.store.conn().await?;
     let view = view::load(&mut conn, reference, viewer.user_id).await?;
-    let files = attachments::of_ticket(&mut conn, view.row.id).await?;
-    let version = view.row.change_seq;
+    let files = attachments::of_ticket(&mut conn, view.ticket.id).await?;
+    let version = view.ticket.change_seq;
     Ok((resource(state, view, &files), version))
 }
 
@@ -353,7 +353,7 @@ impl TicketsApi {
         Ok(pages.listed(
             req.original_uri(),
             tickets,
-            |t| sort.position(&t.row),
+            |t| t.ticket.position(sort),
             |t| TicketSummary::new(&t, &state.rules),
         ))
     }
@@ -503,7 +503,7 @@ impl TicketsApi {
                 let files = if ids.is_empty() {
                     Vec::new()
                 } else {
-                    crate::store::attachments::by_ids(tx, &ids).await?
+                    attachments::by_ids(tx, &ids).await?
                 };
                 Ok((id, body.body, internal, files))
             },

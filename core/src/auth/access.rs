@@ -4,10 +4,7 @@
 
 use poem::http::Method;
 
-use crate::{
-    domain::{abilities::Ability, roles::Role},
-    plugins::PluginHost,
-};
+use crate::domain::{abilities::Ability, roles::Role};
 
 /// The ability and the lowest owner role a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,11 +61,16 @@ pub fn requirement(method: &Method, path: &str) -> Requirement {
 
 /// [`requirement`], except that a plugin route needs what its plugin declared: the ability
 /// (`admin` and `tickets:delete` also an admin owner, as in the core API), or any valid token.
-/// A path under `/plugins/` that no plugin serves gets the method's default, then its 404.
-pub fn route_requirement(plugins: &PluginHost, method: &Method, path: &str) -> Requirement {
+/// `declared` answers for a path under `/plugins/` (given without that prefix): `None` when no
+/// plugin serves it, which then gets the method's default and its 404.
+pub fn route_requirement(
+    declared: impl FnOnce(&Method, &str) -> Option<Option<Ability>>,
+    method: &Method,
+    path: &str,
+) -> Requirement {
     let declared = path
         .strip_prefix("/plugins/")
-        .and_then(|rest| plugins.declared_ability(method, rest));
+        .and_then(|rest| declared(method, rest));
     match declared {
         None => requirement(method, path),
         Some(ability) => Requirement {

@@ -1,10 +1,9 @@
 //! Who is calling and what they may do: bearer tokens resolved from memory, the contract's
-//! ability and role checks, and per-token / per-IP rate limits. [`guard`] applies all of it, in
-//! the contract's order, before any endpoint runs.
+//! ability and role checks, and per-token / per-IP rate limits. The HTTP middleware that
+//! applies all of it, in the contract's order, before any endpoint runs is `api::guard`.
 
 pub mod access;
 pub mod cache;
-pub mod guard;
 pub mod rate_limit;
 
 use crate::domain::{

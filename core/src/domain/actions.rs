@@ -10,9 +10,10 @@ use super::{
     validate,
 };
 use crate::error::FieldErrors;
+pub use crate::scripting::RawAction;
 
-/// At most this many actions in one macro.
-pub const MAX_ACTIONS: usize = 50;
+/// At most this many actions in one macro, as many as a script may record.
+pub const MAX_ACTIONS: usize = crate::scripting::MAX_CHANGES;
 const MAX_TAG: usize = 100;
 const MAX_TEXT: usize = 65_535;
 
@@ -95,13 +96,6 @@ pub enum Action {
 pub enum ActionError {
     Type(String),
     Value(String),
-}
-
-/// An action as received, not yet checked.
-#[derive(Debug, Clone)]
-pub struct RawAction {
-    pub kind: String,
-    pub value: Value,
 }
 
 /// One of `all`, by its name.

@@ -10,8 +10,8 @@ use super::{
     script_files::{self, FileBacked, FileSet},
 };
 use crate::{
+    domain::script_files::Scripts,
     error::{Error, Result},
-    scripting::Scripts,
     store::{
         Store,
         keyset::{Position, Slice, SortValue, Window},

@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use tokio::io::AsyncRead;
 
+use super::tickets::Actor;
 use crate::{
-    auth::Principal,
     blobs::{Blobs, PutError},
     config::AttachmentsConfig,
     error::{Error, Result},
     store::{
-        Store,
+        Store, Tx,
         attachments::{self, AttachmentRow, NewAttachment, Target},
     },
     time::Timestamp,
@@ -112,6 +112,7 @@ pub struct Files<'a> {
 
 /// Streams one upload of `uploader_id` into storage and records it; it is the uploader's alone
 /// until attached.
+#[tracing::instrument(name = "upload_attachment", skip_all)]
 pub async fn upload(
     files: Files<'_>,
     uploader_id: i64,
@@ -236,13 +237,14 @@ pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<A
     attachments::of_ticket(conn, ticket_id).await
 }
 
+/// The attachments `ids`, read in `tx` (a write's answer shows the files it attached).
+pub async fn by_ids(tx: &mut Tx, ids: &[i64]) -> Result<Vec<AttachmentRow>> {
+    attachments::by_ids(tx, ids).await
+}
+
 /// The attachment `id` if `caller` may read it; `Attachment not found.` otherwise (a file one
 /// may not read is not admitted to exist).
-pub async fn readable(
-    conn: &mut AnyConnection,
-    id: i64,
-    caller: &Principal,
-) -> Result<AttachmentRow> {
+pub async fn readable(conn: &mut AnyConnection, id: i64, caller: &Actor) -> Result<AttachmentRow> {
     let not_found = || Error::not_found("Attachment");
     let found = attachments::find(conn, id).await?.ok_or_else(not_found)?;
     let row = found.row;
@@ -271,6 +273,7 @@ pub struct PurgeReport {
 
 /// Deletes uploads never attached within [`CLAIM_SECONDS`] and the attachments of deleted
 /// tickets, and each stored object once no row refers to its hash.
+#[tracing::instrument(name = "purge_attachments", skip_all)]
 pub async fn purge(store: &Store, blobs: &Blobs, now: Timestamp) -> Result<PurgeReport> {
     let mut report = PurgeReport::default();
     loop {

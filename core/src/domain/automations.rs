@@ -18,17 +18,19 @@ use serde_json::{Value, json};
 use super::{
     admin::{self, AdminResource, AlsoFiles, Context},
     events,
+    script_files::Scripts,
     script_files::{self, FileScript},
     tickets::{
         TicketRules,
         activity::Kind,
         apply::{self, Run},
+        script_view,
     },
     validate,
 };
 use crate::{
     error::{FieldErrors, Result},
-    scripting::{Entry, Scripts, values},
+    scripting::Entry,
     store::{
         Store,
         automations::{self as db, AutomationRow},
@@ -253,7 +255,7 @@ async fn apply_to(
     let run = Run {
         headline: "Automation failed.",
         actor: None,
-        user: values::user(None, "", ""),
+        user: script_view::user(None, "", ""),
         activity: Some((
             Kind::AutomationApplied,
             apply::named("automation", automation.id, &automation.name),
@@ -283,6 +285,7 @@ async fn apply_to(
 /// The scheduled job's work at `now`: every active schedule automation over the open tickets
 /// it has not applied to in its current period. A failing script is logged and counts as
 /// applied for the period, so it is not retried on every run. Returns the applications made.
+#[tracing::instrument(skip_all)]
 pub async fn run_scheduled(
     store: &Store,
     scripts: &Scripts,
@@ -370,6 +373,7 @@ async fn claim(
 /// Runs the event-driven automations of each event in turn (see [`on_event`]); which
 /// automations are active is read once per event type in the batch. Failures are logged: an
 /// event has no one to answer to.
+#[tracing::instrument(name = "automations_on_events", skip_all, fields(events = events.len()))]
 pub async fn on_events(
     store: &Store,
     scripts: &Scripts,

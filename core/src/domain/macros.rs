@@ -18,8 +18,9 @@ use super::{
     validate,
 };
 use crate::{
+    domain::script_files::Scripts,
     error::{Error, FieldErrors, Result},
-    scripting::{Entry, Scripts},
+    scripting::Entry,
     store::{
         Store,
         macros::{self as db, MacroRow},
@@ -273,6 +274,7 @@ pub async fn visible_to(store: &Store, scripts: &Scripts, user_id: i64) -> Resul
 /// ticket `reference` in one transaction, recording `macro_applied`. A refused change or a
 /// failing script is 422 `Macro failed.` and writes nothing; `dry_run` writes nothing either.
 /// `user` is the actor as scripts see it.
+#[tracing::instrument(name = "apply_macro", skip_all, fields(reference = %reference))]
 pub async fn apply_to_ticket(
     store: &Store,
     scripts: &Scripts,

@@ -56,8 +56,7 @@ pub async fn set(store: &Store, plugin: &str, key: &str, value: &Value) -> Resul
         ));
     }
     let mut tx = store.begin().await?;
-    let dialect = tx.dialect();
-    db::put(&mut tx, dialect, plugin, key, &text, time::now()).await?;
+    db::put(&mut tx, plugin, key, &text, time::now()).await?;
     tx.commit().await
 }
 

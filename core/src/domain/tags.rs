@@ -6,7 +6,11 @@ use super::{
 };
 use crate::{
     error::{FieldErrors, Result},
-    store::{Store, records, tags as db, tags::TagRow},
+    store::{
+        Store, Tx, records, tags as db,
+        tags::TagRow,
+        ticket_links::{self, TagRef},
+    },
     time::{self, Timestamp},
 };
 
@@ -128,6 +132,12 @@ pub async fn create(store: &Store, input: TagInput) -> Result<Tag> {
 }
 
 /// Every tag, by name (the read-only list for agents).
+/// The tags among `names` that exist, read in `tx` (names compare as the tags' unique index
+/// does).
+pub async fn named(tx: &mut Tx, names: &[String]) -> Result<Vec<TagRef>> {
+    ticket_links::tags_by_names(tx, names).await
+}
+
 pub async fn all(store: &Store) -> Result<Vec<Tag>> {
     let mut conn = store.conn().await?;
     Ok(db::all(&mut conn)

@@ -8,17 +8,17 @@ use serde_json::Value;
 
 use super::{
     admin::{self, AdminResource, AlsoFiles, Context},
-    script_files::{self, ACTION_KEY_PREFIX, FileScript},
+    script_files::{self, ACTION_KEY_PREFIX, FileScript, Scripts},
     tickets::{
         Actor, TicketRules,
         apply::{self, Applied, Program, Run},
-        view,
+        script_view, view,
     },
     unique_name, validate,
 };
 use crate::{
     error::{Error, FieldErrors, Result},
-    scripting::{Entry, Scripts, values},
+    scripting::{Entry, values},
     store::{
         Store, records,
         ticket_actions::{self as db, TicketActionRow},
@@ -283,7 +283,7 @@ pub async fn for_ticket(
     reference: &str,
 ) -> Result<Vec<(TicketAction, bool)>> {
     let mut conn = store.conn().await?;
-    let ticket = values::ticket(
+    let ticket = script_view::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
         rules,
         now,
@@ -315,6 +315,7 @@ pub async fn for_ticket(
 
 /// Runs the action `key` on the ticket `reference`: 404 when it is unknown, inactive or not
 /// visible; 403 when it is not enabled; then `run` is applied like a macro (`Action failed.`).
+#[tracing::instrument(name = "run_action", skip_all, fields(reference = %reference))]
 pub async fn run(
     store: &Store,
     scripts: &Scripts,
@@ -325,7 +326,7 @@ pub async fn run(
     key: &str,
 ) -> Result<(TicketAction, Applied)> {
     let mut conn = store.conn().await?;
-    let ticket = values::ticket(
+    let ticket = script_view::ticket(
         &view::load(&mut conn, reference, actor.user_id).await?,
         rules,
         now,

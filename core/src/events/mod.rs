@@ -9,9 +9,7 @@ use futures::future::BoxFuture;
 use tokio::sync::broadcast;
 
 use crate::{
-    domain::{automations, events::envelope, tickets::TicketRules},
-    plugins::PluginHost,
-    scripting::Scripts,
+    domain::{automations, script_files::Scripts, tickets::TicketRules},
     store::{
         Store,
         events::{self, EventRow},
@@ -68,22 +66,6 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Delivers every event, in order, to the plugins subscribed to it (each plugin has its own
-    /// queue, so a slow one delays nobody). With several nodes, each node's plugins see every
-    /// event.
-    pub fn forward_to_plugins(&self, store: Store, plugins: Arc<PluginHost>) {
-        // Plugins are loaded at start only: without a subscriber now there never is one.
-        if !plugins.wants_events() {
-            return;
-        }
-        self.follow(store, "plugins", move |batch| {
-            for row in &batch {
-                plugins.dispatch(&row.kind, &envelope(row));
-            }
-            Box::pin(std::future::ready(()))
-        });
-    }
-
     /// Runs the event-driven automations of every event, in order. Every node reads every
     /// event; each (automation, event) is claimed in the database first, so one node runs it.
     /// Their changes are judged by `rules` at the moment `clock` says.
@@ -107,7 +89,7 @@ impl EventBus {
     /// the rows the broadcast carries, as long as it carries all of them. A follower that falls
     /// behind the broadcast (a burst of writes, a busy pool) is told it lagged; it then reads the
     /// outbox itself from its own position, so it skips nothing and one read catches it up.
-    fn follow(
+    pub fn follow(
         &self,
         store: Store,
         follower: &'static str,

@@ -2,36 +2,22 @@
 //! one by hand, against the same database, even while servers are serving it. Every run takes
 //! the job's lease first, so across any number of nodes a job runs on one of them at a time.
 
-use std::{path::PathBuf, sync::LazyLock, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use crate::{
     config::Config,
     domain::{
-        attachments, automations, idempotency, script_files,
+        attachments, automations, idempotency,
+        script_files::{self, Scripts},
         tickets::{TicketRules, housekeeping},
     },
     error::Result,
-    scripting::Scripts,
     store::{Store, jobs as leases},
     time::{Clock, Timestamp},
 };
 
 /// How long a lease lasts if its holder dies mid-run.
 const LEASE_SECONDS: i64 = 600;
-
-/// This process, as a lease holder.
-static NODE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
-});
-
-/// This process's name as a lease holder (for jobs and the webhook worker).
-pub fn node() -> &'static str {
-    NODE.as_str()
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Job {
@@ -174,13 +160,11 @@ async fn run_with(
     now: Timestamp,
     next_due: Option<Timestamp>,
 ) -> Result<Option<String>> {
-    let holder = NODE.as_str();
+    let holder = leases::node();
     let taken = async {
         let mut tx = store.begin().await?;
-        let dialect = tx.dialect();
         let got = leases::try_lease(
             &mut tx,
-            dialect,
             job.name(),
             holder,
             (now, now + LEASE_SECONDS),

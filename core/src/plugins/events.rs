@@ -5,8 +5,32 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{runtime::Handle, sync::mpsc};
 
-use super::{LoadedPlugin, ffi::CallError};
-use crate::metrics::{self, PluginCall};
+use super::{
+    LoadedPlugin, PluginHost,
+    ffi::{self, CallError},
+};
+use crate::{
+    domain::events::envelope,
+    events::EventBus,
+    metrics::{self, PluginCall},
+    store::Store,
+};
+
+/// Delivers every event of `bus`, in order, to the plugins subscribed to it (each plugin has its
+/// own queue, so a slow one delays nobody). With several nodes, each node's plugins see every
+/// event.
+pub fn follow(bus: &EventBus, store: Store, plugins: Arc<PluginHost>) {
+    // Plugins are loaded at start only: without a subscriber now there never is one.
+    if !plugins.wants_events() {
+        return;
+    }
+    bus.follow(store, "plugins", move |batch| {
+        for row in &batch {
+            plugins.dispatch(&row.kind, &envelope(row));
+        }
+        Box::pin(std::future::ready(()))
+    });
+}
 
 /// Events waiting for one plugin; when it falls this far behind, new ones are dropped (logged).
 pub const QUEUE: usize = 1024;
@@ -62,7 +86,11 @@ async fn deliver(
             Ok(Err(err)) => Err(err.clone()),
             Err(join) => Err(CallError::Panicked(join.to_string())),
         };
-        metrics::plugin_call(&slug, PluginCall::Event, outcome.as_ref().map(drop));
+        metrics::plugin_call(
+            &slug,
+            PluginCall::Event,
+            ffi::metric_label(outcome.as_ref().map(drop)),
+        );
         match result {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!(plugin = %slug, error = %err, "plugin on_event failed"),

@@ -18,6 +18,16 @@ pub enum CallError {
     TimedOut,
 }
 
+/// How a call ended, as the metrics label it.
+pub fn metric_label(result: Result<(), &CallError>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(CallError::Failed(_)) => "failed",
+        Err(CallError::Panicked(_)) => "panicked",
+        Err(CallError::TimedOut) => "timeout",
+    }
+}
+
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

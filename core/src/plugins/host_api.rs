@@ -11,7 +11,7 @@ use escalated_plugin_sdk::abi::{self, ABI_VERSION, Buf, HostApi, STATUS_ERROR, S
 use serde_json::{Value, json};
 use tokio::runtime::Handle;
 
-use super::host_tickets;
+use super::host_tickets::{self, TicketJson};
 use crate::{
     domain::{plugin_kv, tickets::TicketRules},
     error::Error,
@@ -26,6 +26,7 @@ struct HostCtx {
     /// What the plugin's ticket changes are judged by (the server's).
     rules: TicketRules,
     clock: Clock,
+    json: TicketJson,
     runtime: Handle,
 }
 
@@ -34,6 +35,7 @@ pub fn table(
     slug: &str,
     store: Store,
     (rules, clock): (TicketRules, Clock),
+    json: TicketJson,
     runtime: Handle,
 ) -> &'static HostApi {
     let ctx = Box::leak(Box::new(HostCtx {
@@ -41,6 +43,7 @@ pub fn table(
         store,
         rules,
         clock,
+        json,
         runtime,
     }));
     Box::leak(Box::new(HostApi {
@@ -218,6 +221,7 @@ macro_rules! ticket_callback {
                         store: &ctx.store,
                         rules: &ctx.rules,
                         clock: &ctx.clock,
+                        json: ctx.json,
                     };
                     let $store = &$store;
                     ctx.runtime.block_on($call).map_err(describe)

@@ -5,29 +5,38 @@
 use serde_json::{Value, json};
 
 use crate::{
-    api::ticket_resources::{TicketResource, TicketSummary},
     domain::{
-        roles::Role,
+        tags,
         tickets::{
             Actor, Priority, Status, TicketRules, TicketType,
             list::{self, ListQuery},
             operations::edit_as,
-            view,
+            view::{self, TicketView},
         },
-        validate,
+        users, validate,
     },
     error::{Error, Result},
-    store::{Store, keyset::Window, ticket_links, users},
+    store::{Store, keyset::Window},
     time::Clock,
 };
 
-/// What a ticket call works with: the store, and the server's rules and clock.
+/// What a ticket call works with: the store, the server's rules and clock, and how a ticket
+/// is shown.
 pub struct Host<'a> {
     pub store: &'a Store,
     pub rules: &'a TicketRules,
     pub clock: &'a Clock,
+    pub json: TicketJson,
 }
-use poem_openapi::types::ToJSON;
+
+/// A ticket as the API shows it (`api::ticket_resources`), whole and as a list summary. The
+/// server hands these in, so the plugin host shows what the API shows without depending on
+/// the HTTP layer above it.
+#[derive(Clone, Copy)]
+pub struct TicketJson {
+    pub full: fn(TicketView, &TicketRules) -> Value,
+    pub summary: fn(&TicketView, &TicketRules) -> Value,
+}
 
 /// Most tickets one `ticket_list` call returns.
 const MAX_LIST: i64 = 100;
@@ -57,14 +66,11 @@ async fn actor(store: &Store, input: &Value) -> Result<Option<Actor>> {
     let Some(id) = input["user_id"].as_i64() else {
         return Ok(None);
     };
-    let user = users::find(&mut *store.conn().await?, id).await?;
-    match user {
-        Some(u) if u.is_active != 0 && Role::parse(&u.role).is_some_and(Role::is_staff) => {
-            Ok(Some(Actor {
-                user_id: u.id,
-                role: Role::parse(&u.role).unwrap_or(Role::Agent),
-            }))
-        }
+    match users::find(store, id).await? {
+        Some(u) if u.is_active && u.role.is_staff() => Ok(Some(Actor {
+            user_id: u.id,
+            role: u.role,
+        })),
         _ => Err(Error::field(
             "user_id",
             "The user id must be an active agent or admin.",
@@ -76,9 +82,7 @@ async fn actor(store: &Store, input: &Value) -> Result<Option<Actor>> {
 pub async fn get(host: &Host<'_>, input: Value) -> Result<Value> {
     let viewer = input["user_id"].as_i64().unwrap_or(0);
     let ticket = view::load(&mut *host.store.conn().await?, reference(&input)?, viewer).await?;
-    Ok(TicketResource::new(ticket, host.rules)
-        .to_json()
-        .unwrap_or(Value::Null))
+    Ok((host.json.full)(ticket, host.rules))
 }
 
 fn parsed<T>(input: &Value, field: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
@@ -114,11 +118,7 @@ pub async fn list(host: &Host<'_>, input: Value) -> Result<Value> {
     let data: Vec<Value> = page
         .items
         .iter()
-        .map(|t| {
-            TicketSummary::new(t, host.rules)
-                .to_json()
-                .unwrap_or(Value::Null)
-        })
+        .map(|t| (host.json.summary)(t, host.rules))
         .collect();
     Ok(json!({ "data": data, "total": total }))
 }
@@ -172,8 +172,8 @@ pub async fn set_tags(host: &Host<'_>, input: Value) -> Result<Value> {
     let actor = actor(host.store, &input).await?;
     let (add, remove) = (names(&input, "add"), names(&input, "remove"));
     edit(host, actor.as_ref(), reference(&input)?, async |t, tx| {
-        let adding = ticket_links::tags_by_names(tx, &add).await?;
-        let removing = ticket_links::tags_by_names(tx, &remove).await?;
+        let adding = tags::named(tx, &add).await?;
+        let removing = tags::named(tx, &remove).await?;
         if adding.len() < add.len() {
             return Err(Error::field("add", "Every tag to add must exist."));
         }

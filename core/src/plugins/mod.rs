@@ -1,8 +1,8 @@
 //! Native plugins (contract §7, docs/plugins.md): dynamic libraries in `plugins.dir`, built
 //! against `escalated-plugin-sdk`, loaded once at start and never unloaded. Their endpoints are
-//! mounted under `/plugins/{slug}` behind the same guard as the core API ([`routes`]), appear in
-//! the served OpenAPI document ([`openapi`]), and their event subscriptions are fed by
-//! [`PluginHost::dispatch`].
+//! mounted under `/plugins/{slug}` behind the same guard as the core API (`api::plugin_routes`),
+//! appear in the served OpenAPI document (`api::plugin_document`), and their event
+//! subscriptions are fed by [`PluginHost::dispatch`] ([`events::follow`]).
 
 pub mod check;
 pub mod events;
@@ -10,8 +10,6 @@ pub mod ffi;
 pub mod host_api;
 pub mod host_tickets;
 pub mod loader;
-pub mod openapi;
-pub mod routes;
 
 use std::{
     collections::HashMap,
@@ -25,6 +23,7 @@ use poem::http::Method;
 use serde_json::{Value, json};
 use tokio::{runtime::Handle, sync::Semaphore};
 
+use self::host_tickets::TicketJson;
 use crate::{
     config::PluginsConfig,
     domain::{abilities::Ability, tickets::TicketRules},
@@ -141,11 +140,13 @@ impl PluginHost {
 
     /// Loads and starts every plugin of `config.dir`, logging each outcome. Blocking (plugins'
     /// `create` may call back into the host): run it off the async runtime.
-    /// Their ticket calls are judged by `rules` at the moment `clock` says.
+    /// Their ticket calls are judged by `rules` at the moment `clock` says, and see tickets
+    /// shown by `json`.
     pub fn load(
         config: &PluginsConfig,
         store: &Store,
         (rules, clock): (&TicketRules, &Clock),
+        json: TicketJson,
         runtime: Handle,
     ) -> (PluginHost, Vec<Report>) {
         let mut host = PluginHost {
@@ -160,6 +161,7 @@ impl PluginHost {
                     &slug,
                     store.clone(),
                     (rules.clone(), clock.clone()),
+                    json,
                     runtime.clone(),
                 );
                 let instance = unsafe { ffi::Instance::create(candidate.entry, table) }
@@ -247,7 +249,11 @@ impl PluginHost {
             Ok(Ok(result)) => result,
         };
         let slug = &plugin.manifest.slug;
-        metrics::plugin_call(slug, PluginCall::Request, result.as_ref().map(drop));
+        metrics::plugin_call(
+            slug,
+            PluginCall::Request,
+            ffi::metric_label(result.as_ref().map(drop)),
+        );
         result
     }
 

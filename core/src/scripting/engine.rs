@@ -11,10 +11,8 @@ use std::{
 use rhai::{Dynamic, Engine, EvalAltResult, module_resolvers::DummyModuleResolver};
 use serde_json::{Value, json};
 
-use crate::{
-    config::ScriptsConfig,
-    domain::actions::{MAX_ACTIONS, RawAction},
-};
+use super::{MAX_CHANGES, RawAction};
+use crate::config::ScriptsConfig;
 
 thread_local! {
     /// The changes recorded by the run on this thread.
@@ -46,8 +44,8 @@ pub fn end_run() -> Vec<RawAction> {
 fn record(kind: &str, value: Value) -> Result<(), Box<EvalAltResult>> {
     RECORDED.with(|r| {
         let mut recorded = r.borrow_mut();
-        if recorded.len() >= MAX_ACTIONS {
-            return Err(format!("A script may record at most {MAX_ACTIONS} changes.").into());
+        if recorded.len() >= MAX_CHANGES {
+            return Err(format!("A script may record at most {MAX_CHANGES} changes.").into());
         }
         recorded.push(RawAction {
             kind: kind.to_string(),

@@ -2,8 +2,9 @@
 //!
 //! A script reads the ticket (`ticket`) and the acting user (`user`) and records intended
 //! changes through the §8 functions; it never touches the database. The changes it records come
-//! back as [`RawAction`]s, which the host checks and applies through the same path as a
-//! declarative macro (`domain::tickets::apply`). Every run is bounded (operations, call depth,
+//! back as [`RawAction`]s, which the domain checks and applies through the same path as a
+//! declarative macro (`domain::tickets::apply`). This module knows no ticket and no rule: the
+//! domain builds what a script sees and decides what its changes mean. Every run is bounded (operations, call depth,
 //! sizes, memory, wall-clock time) and happens on a blocking thread, at most `max_concurrent`
 //! at once, so a runaway script costs one thread for at most `timeout_ms` and
 //! `max_memory_bytes`, and the server goes on serving.
@@ -23,10 +24,18 @@ use std::{
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
 use tokio::sync::Semaphore;
 
-use crate::{
-    config::ScriptsConfig,
-    domain::{actions::RawAction, script_files::FileSet},
-};
+use crate::config::ScriptsConfig;
+
+/// Most changes one run may record: the same bound as a declarative macro's action list
+/// (`domain::actions::MAX_ACTIONS` is this constant).
+pub const MAX_CHANGES: usize = 50;
+
+/// A change as a script recorded it (or a macro's action as received), not yet checked.
+#[derive(Debug, Clone)]
+pub struct RawAction {
+    pub kind: String,
+    pub value: serde_json::Value,
+}
 
 /// Why a script was refused or stopped; the message is for the admin who wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,13 +59,21 @@ pub struct Outcome {
 }
 
 /// The shared runtime: one hardened engine, compiled scripts cached by source hash, and the
-/// scripts loaded from files (`[scripts] dir`, see `domain::script_files`).
-#[derive(Clone)]
-pub struct Scripts {
-    inner: Arc<Inner>,
+/// scripts loaded from files (`[scripts] dir`). What a file set holds is the domain's business
+/// (`domain::script_files::Scripts` names the runtime with its `FileSet`).
+pub struct Scripts<F> {
+    inner: Arc<Inner<F>>,
 }
 
-struct Inner {
+impl<F> Clone for Scripts<F> {
+    fn clone(&self) -> Self {
+        Scripts {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<F> {
     engine: Engine,
     known: HashSet<String>,
     cache: moka::sync::Cache<u64, Arc<AST>>,
@@ -64,11 +81,11 @@ struct Inner {
     /// One permit per run that may execute at once (`max_concurrent`); the others wait.
     runs: Arc<Semaphore>,
     /// Replaced whole on each reload, so a reader sees one consistent set.
-    files: RwLock<Arc<FileSet>>,
+    files: RwLock<Arc<F>>,
 }
 
-impl Scripts {
-    pub fn new(limits: &ScriptsConfig) -> Scripts {
+impl<F: Default + Send + Sync + 'static> Scripts<F> {
+    pub fn new(limits: &ScriptsConfig) -> Scripts<F> {
         let engine = engine::build(limits);
         let known = engine::known_functions(&engine);
         Scripts {
@@ -85,7 +102,7 @@ impl Scripts {
 
     /// The macros, custom actions and automations loaded from script files (none until
     /// `domain::script_files` loads them).
-    pub fn files(&self) -> Arc<FileSet> {
+    pub fn files(&self) -> Arc<F> {
         self.inner
             .files
             .read()
@@ -94,7 +111,7 @@ impl Scripts {
     }
 
     /// Puts `files` in place of the current set, at once for every reader.
-    pub fn replace_files(&self, files: FileSet) {
+    pub fn replace_files(&self, files: F) {
         *self
             .inner
             .files

@@ -3,6 +3,9 @@ use serde_json::json;
 
 use super::*;
 
+/// The runtime without script files: this module knows no file set.
+type Scripts = super::Scripts<()>;
+
 fn scripts() -> Scripts {
     Scripts::new(&ScriptsConfig::default())
 }

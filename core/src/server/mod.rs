@@ -13,15 +13,17 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, http::Metho
 use tokio::{net::TcpListener, sync::oneshot};
 
 use crate::{
-    api::{self, conflicts::RetryConflicts, errors, idempotency::Idempotency},
+    api::{
+        self, conflicts::RetryConflicts, errors, guard::Guard, idempotency::Idempotency,
+        plugin_document, plugin_routes::PluginRoutes, ticket_resources,
+    },
     app::{AppState, ticket_rules},
-    auth::guard::Guard,
     config::Config,
     domain::{bootstrap, script_files, tickets::TicketRules},
     email,
     events::EventBus,
     jobs,
-    plugins::{self, PluginHost, routes::PluginRoutes},
+    plugins::{self, PluginHost},
     store::Store,
     telemetry::RequestLog,
     time::Clock,
@@ -36,7 +38,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
     let service = api::service(&prefix);
     let generated = service.spec();
     let core_spec = api::document::finish(&generated);
-    let spec = plugins::openapi::merge(&core_spec, &state.plugins);
+    let spec = plugin_document::merge(&core_spec, &state.plugins);
     let routes = Arc::new(route_table(&prefix, &spec));
     // The interactive page embeds the document, so it is rendered once here.
     let docs_html = api::docs_page::render(&service.rapidoc_html(), &generated, &spec);
@@ -180,7 +182,7 @@ pub async fn start(
     let plugins = Arc::new(load_plugins(&config, &store, (&rules, &clock)).await?);
     let bind = config.server.bind;
     let events = EventBus::start(store.clone()).await?;
-    events.forward_to_plugins(store.clone(), plugins.clone());
+    plugins::events::follow(&events, store.clone(), plugins.clone());
     let blobs = crate::blobs::Blobs::open(&config.attachments)?;
     let running_store = store.clone();
     let state = AppState::new(
@@ -253,7 +255,13 @@ async fn load_plugins(
     let runtime = tokio::runtime::Handle::current();
     // Off the runtime: loading runs plugin code, which may call back into the host.
     let (host, reports) = tokio::task::spawn_blocking(move || {
-        PluginHost::load(&settings, &store, (&rules, &clock), runtime)
+        PluginHost::load(
+            &settings,
+            &store,
+            (&rules, &clock),
+            ticket_resources::FOR_PLUGINS,
+            runtime,
+        )
     })
     .await?;
     if config.plugins.strict

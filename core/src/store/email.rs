@@ -4,7 +4,9 @@
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use super::{
-    Dialect, insert_returning_id,
+    Dialect,
+    dialect::insert_ignore,
+    insert_returning_id,
     keyset::{Slice, Window},
 };
 use crate::{error::Result, time::Timestamp};
@@ -200,20 +202,13 @@ pub async fn insert_delivery(
     row: &NewDelivery<'_>,
     now: Timestamp,
 ) -> Result<()> {
-    let sql = match Dialect::of_connection(conn) {
-        Dialect::Sqlite => {
-            "INSERT OR IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
-             body, html, message_id, message_key, in_reply_to, references_ids, status, \
-             next_attempt_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
-        }
-        Dialect::MySql => {
-            "INSERT IGNORE INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
-             body, html, message_id, message_key, in_reply_to, references_ids, status, \
-             next_attempt_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
-        }
-    };
+    let sql = insert_ignore!(
+        Dialect::of_connection(conn),
+        "INTO email_deliveries (event_id, ticket_id, kind, recipient, subject, \
+         body, html, message_id, message_key, in_reply_to, references_ids, status, \
+         next_attempt_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+    );
     sqlx::query(sql)
         .bind(row.event_id)
         .bind(row.ticket_id)

@@ -34,6 +34,7 @@ pub fn push_insert(q: &mut QueryBuilder<Any>, events: &[NewEvent]) {
 }
 
 /// Events after `last_id`, oldest first, at most `limit`.
+#[tracing::instrument(name = "outbox_after", skip_all, fields(after = last_id))]
 pub async fn after(conn: &mut AnyConnection, last_id: i64, limit: i64) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as(
         "SELECT id, type AS kind, ticket_id, payload, created_at FROM events \

@@ -1,9 +1,25 @@
 //! Job leases: one row per job naming the node that runs it and until when.
 
+use std::sync::LazyLock;
+
 use sqlx::AnyConnection;
 
-use super::Dialect;
+use super::{Dialect, dialect::insert_ignore};
 use crate::{error::Result, time::Timestamp};
+
+/// This process, as a lease holder.
+static NODE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+});
+
+/// This process's name as a lease holder (for jobs and the outbox senders).
+pub fn node() -> &'static str {
+    NODE.as_str()
+}
 
 /// Takes the lease of `job` for `holder` until `until`, when it is free or expired (or already
 /// `holder`'s). Returns whether `holder` now holds it.
@@ -13,20 +29,15 @@ use crate::{error::Result, time::Timestamp};
 /// nodes a job then runs once per period. `None` (a run by hand, a sender's lease) ignores it.
 pub async fn try_lease(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     job: &str,
     holder: &str,
     (now, until): (Timestamp, Timestamp),
     next_due: Option<Timestamp>,
 ) -> Result<bool> {
-    let create = match dialect {
-        Dialect::Sqlite => {
-            "INSERT OR IGNORE INTO job_leases (name, holder, expires_at) VALUES (?, '', 0)"
-        }
-        Dialect::MySql => {
-            "INSERT IGNORE INTO job_leases (name, holder, expires_at) VALUES (?, '', 0)"
-        }
-    };
+    let create = insert_ignore!(
+        Dialect::of_connection(conn),
+        "INTO job_leases (name, holder, expires_at) VALUES (?, '', 0)"
+    );
     sqlx::query(create).bind(job).execute(&mut *conn).await?;
     let taken = match next_due {
         None => sqlx::query(

@@ -2,8 +2,9 @@
 //!
 //! One `sqlx::AnyPool` serves SQLite and MySQL/MariaDB with the same statements: every time is a
 //! Unix-seconds integer and every flag a 0/1 integer, the types the `Any` driver decodes on both.
-//! What differs between the dialects lives in [`Dialect`]. Each module here owns the queries of
-//! one aggregate; none of them decides a rule (that is `domain/`).
+//! What differs between the dialects lives in [`dialect`]: a store function learns the dialect
+//! from its connection, and the statements that differ are written once there. Each module
+//! here owns the queries of one aggregate; none of them decides a rule (that is `domain/`).
 
 pub mod activities;
 pub mod attachments;
@@ -12,6 +13,7 @@ pub mod canned_responses;
 mod checkpoint;
 pub mod conflicts;
 pub mod departments;
+mod dialect;
 pub mod email;
 pub mod events;
 mod galera;
@@ -61,30 +63,7 @@ use crate::{config::DatabaseConfig, error::Result, time::Clock};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/mysql");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    MySql,
-}
-
-impl Dialect {
-    pub fn of_url(url: &str) -> Dialect {
-        if url.starts_with("mysql:") || url.starts_with("mariadb:") {
-            Dialect::MySql
-        } else {
-            Dialect::Sqlite
-        }
-    }
-
-    /// The dialect a connection speaks (sqlx names its drivers `MySQL` and `SQLite`).
-    pub fn of_connection(conn: &AnyConnection) -> Dialect {
-        if conn.backend_name() == "MySQL" {
-            Dialect::MySql
-        } else {
-            Dialect::Sqlite
-        }
-    }
-}
+pub use dialect::Dialect;
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]

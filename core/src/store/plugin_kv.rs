@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::Dialect;
+use super::{Dialect, dialect::upsert};
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,23 +23,17 @@ pub async fn get(conn: &mut AnyConnection, plugin: &str, key: &str) -> Result<Op
 
 pub async fn put(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     plugin: &str,
     key: &str,
     value: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let sql = match dialect {
-        Dialect::Sqlite => {
-            "INSERT INTO plugin_kv (plugin, kv_key, value, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (plugin, kv_key) DO UPDATE SET value = excluded.value, \
-             updated_at = excluded.updated_at"
-        }
-        Dialect::MySql => {
-            "INSERT INTO plugin_kv (plugin, kv_key, value, updated_at) VALUES (?, ?, ?, ?) \
-             ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)"
-        }
-    };
+    let sql = upsert!(
+        Dialect::of_connection(conn),
+        "INSERT INTO plugin_kv (plugin, kv_key, value, updated_at) VALUES (?, ?, ?, ?)",
+        key: "plugin, kv_key",
+        set: [value, updated_at]
+    );
     sqlx::query(sql)
         .bind(plugin)
         .bind(key)

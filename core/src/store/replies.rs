@@ -45,6 +45,7 @@ pub async fn of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<R
 }
 
 /// The conversations of several tickets in one query, each oldest first.
+#[tracing::instrument(name = "replies_of_tickets", skip_all, fields(tickets = ticket_ids.len()))]
 pub async fn of_tickets(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<Vec<ReplyRow>> {
     if ticket_ids.is_empty() {
         return Ok(Vec::new());

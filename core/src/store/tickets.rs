@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
 use super::{
-    AnyQuery, Dialect, Tx, insert_returning_id,
+    AnyQuery, Dialect, Tx,
+    dialect::{for_update, insert_ignore},
+    insert_returning_id,
     keyset::{Position, SortValue, Window},
 };
 use crate::{error::Result, time::Timestamp};
@@ -167,10 +169,9 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TicketRow>
 /// the department's rows too.
 pub async fn lock_by_reference(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     reference: &str,
 ) -> Result<Option<TicketRow>> {
-    if dialect == Dialect::Sqlite {
+    if Dialect::of_connection(conn) == Dialect::Sqlite {
         return find_by_reference(conn, reference).await;
     }
     let id: Option<i64> = sqlx::query_scalar(
@@ -187,11 +188,11 @@ pub async fn lock_by_reference(
 
 /// Takes the row lock for the rest of the transaction (MySQL; SQLite's writer lock already
 /// serialises writers), so two concurrent changes to one ticket apply one after the other.
-pub async fn lock(conn: &mut AnyConnection, dialect: Dialect, id: i64) -> Result<()> {
-    let sql = match dialect {
-        Dialect::MySql => "SELECT id FROM tickets WHERE id = ? FOR UPDATE",
-        Dialect::Sqlite => "SELECT id FROM tickets WHERE id = ?",
-    };
+pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    let sql = for_update!(
+        Dialect::of_connection(conn),
+        "SELECT id FROM tickets WHERE id = ?"
+    );
     sqlx::query(sql).bind(id).execute(conn).await?;
     Ok(())
 }
@@ -822,16 +823,11 @@ pub async fn tags_of(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<Vec
     Ok(q.build_query_as().fetch_all(conn).await?)
 }
 
-pub async fn add_tag(
-    conn: &mut AnyConnection,
-    dialect: Dialect,
-    ticket_id: i64,
-    tag_id: i64,
-) -> Result<()> {
-    let sql = match dialect {
-        Dialect::Sqlite => "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag_id) VALUES (?, ?)",
-        Dialect::MySql => "INSERT IGNORE INTO ticket_tags (ticket_id, tag_id) VALUES (?, ?)",
-    };
+pub async fn add_tag(conn: &mut AnyConnection, ticket_id: i64, tag_id: i64) -> Result<()> {
+    let sql = insert_ignore!(
+        Dialect::of_connection(conn),
+        "INTO ticket_tags (ticket_id, tag_id) VALUES (?, ?)"
+    );
     sqlx::query(sql)
         .bind(ticket_id)
         .bind(tag_id)
@@ -893,19 +889,14 @@ pub async fn is_follower(conn: &mut AnyConnection, ticket_id: i64, user_id: i64)
 
 pub async fn follow(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     ticket_id: i64,
     user_id: i64,
     now: Timestamp,
 ) -> Result<()> {
-    let sql = match dialect {
-        Dialect::Sqlite => {
-            "INSERT OR IGNORE INTO ticket_followers (ticket_id, user_id, created_at) VALUES (?, ?, ?)"
-        }
-        Dialect::MySql => {
-            "INSERT IGNORE INTO ticket_followers (ticket_id, user_id, created_at) VALUES (?, ?, ?)"
-        }
-    };
+    let sql = insert_ignore!(
+        Dialect::of_connection(conn),
+        "INTO ticket_followers (ticket_id, user_id, created_at) VALUES (?, ?, ?)"
+    );
     sqlx::query(sql)
         .bind(ticket_id)
         .bind(user_id)

@@ -4,6 +4,7 @@ use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use super::{
     Dialect,
+    dialect::insert_ignore,
     keyset::{Slice, Window},
     records::record,
 };
@@ -128,16 +129,11 @@ pub async fn insert_delivery(
     event_type: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let sql = match Dialect::of_connection(conn) {
-        Dialect::Sqlite => {
-            "INSERT OR IGNORE INTO webhook_deliveries (webhook_id, event_id, event_type, status, \
-             next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"
-        }
-        Dialect::MySql => {
-            "INSERT IGNORE INTO webhook_deliveries (webhook_id, event_id, event_type, status, \
-             next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"
-        }
-    };
+    let sql = insert_ignore!(
+        Dialect::of_connection(conn),
+        "INTO webhook_deliveries (webhook_id, event_id, event_type, status, \
+         next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"
+    );
     sqlx::query(sql)
         .bind(webhook_id)
         .bind(event_id)

@@ -4,9 +4,6 @@
 //! delivery per event and subscribed endpoint, and sends the due ones with the Standard
 //! Webhooks headers, retrying failures with exponential backoff.
 
-pub mod destination;
-pub mod signing;
-
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -19,7 +16,7 @@ use crate::{
     config::{Config, WebhooksConfig},
     domain::{
         events::envelope,
-        webhooks::{decode_events, message_id, subscribes},
+        webhooks::{decode_events, destination, message_id, signing, subscribes},
     },
     error::Result,
     outbox_worker,

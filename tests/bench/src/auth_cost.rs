@@ -9,7 +9,7 @@ use std::{
 };
 
 use escalated::{
-    app::AppState, auth::guard::Guard, config::Config, events::EventBus, plugins::PluginHost,
+    api::guard::Guard, app::AppState, config::Config, events::EventBus, plugins::PluginHost,
     store::Store,
 };
 use poem::{

@@ -9,6 +9,7 @@ use std::{
     time::UNIX_EPOCH,
 };
 
+use super::Scripts;
 use super::{
     FileScript, FileSet, MAX_FILES, file_id,
     header::{FileError, Header},
@@ -19,7 +20,6 @@ use crate::{
         macros::{self, MacroInput},
         ticket_actions::{self, ActionInput},
     },
-    scripting::Scripts,
     time,
 };
 

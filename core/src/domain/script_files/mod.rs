@@ -24,7 +24,6 @@ pub use watch::watch;
 use super::{automations::Automation, macros::Macro, ticket_actions::TicketAction};
 use crate::{
     error::Error,
-    scripting::Scripts,
     store::keyset::{Slice, SortValue, Window},
     time::Timestamp,
 };
@@ -34,6 +33,9 @@ pub const MAX_FILES: usize = 1000;
 
 /// The key prefix of custom actions from files, which no database key can have.
 pub const ACTION_KEY_PREFIX: &str = "file:";
+
+/// The script runtime with the scripts loaded from files: what the domain runs scripts with.
+pub type Scripts = crate::scripting::Scripts<FileSet>;
 
 /// The scripts loaded from files, in file-name order within each kind.
 #[derive(Debug, Default)]

@@ -7,8 +7,8 @@ use std::{path::PathBuf, time::Duration};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+use super::Scripts;
 use super::load;
-use crate::scripting::Scripts;
 
 /// Quiet time after a change before loading, so one save is one load.
 const SETTLE: Duration = Duration::from_millis(200);

@@ -5,14 +5,17 @@
 
 use serde_json::{Value, json};
 
-use super::{Actor, TicketRules, activity::Kind, editing::Editing, view, view::TicketView};
+use super::{
+    Actor, TicketRules, activity::Kind, editing::Editing, script_view, view, view::TicketView,
+};
 use crate::{
     domain::{
         actions::{Action, AgentRef},
+        script_files::Scripts,
         tags::DEFAULT_COLOR,
     },
     error::{Error, FieldErrors, Result},
-    scripting::{Entry, Scripts, values},
+    scripting::{Entry, values},
     store::{Store, Tx, tags, ticket_links::TagRef, tickets::TicketRow, users},
     time::Timestamp,
 };
@@ -76,6 +79,7 @@ pub fn script_failed(headline: &str, message: impl Into<String>) -> Error {
 
 /// Runs `entry` of a script against the ticket `reference` as it is now; the script's value
 /// and the changes it recorded, checked for shape.
+#[tracing::instrument(name = "run_script", skip_all)]
 pub async fn evaluate(
     store: &Store,
     scripts: &Scripts,
@@ -86,7 +90,7 @@ pub async fn evaluate(
 ) -> Result<(rhai::Dynamic, Vec<Action>)> {
     let viewer = run.actor.map_or(0, |a| a.user_id);
     let view = view::load(&mut *store.conn().await?, reference, viewer).await?;
-    let ticket = values::to_map(&values::ticket(&view, run.rules, run.now));
+    let ticket = values::to_map(&script_view::ticket(&view, run.rules, run.now));
     let user = values::to_map(&run.user);
     let outcome = scripts
         .run(source, entry, ticket, user)
@@ -171,6 +175,7 @@ pub async fn apply_changes(
 
 /// Applies checked `changes` to the open ticket `t`, recorded as `run` says (its activity and
 /// origin): a refused change is `run.headline` with the refusal's field messages.
+#[tracing::instrument(skip_all)]
 pub async fn apply_to(
     t: &mut Editing,
     tx: &mut Tx,

@@ -9,9 +9,8 @@ use super::{
     operations::{self, Shown},
 };
 use crate::{
-    domain::macros,
+    domain::{macros, script_files::Scripts},
     error::Result,
-    scripting::Scripts,
     store::{Store, Tx},
     time::Timestamp,
 };
@@ -37,6 +36,7 @@ pub struct Change {
 
 /// Applies `change` to the ticket `reference` for `actor` (`user` as scripts see them) in one
 /// transaction, and answers the ticket as it then is, read in that transaction.
+#[tracing::instrument(name = "bulk_apply", skip_all)]
 pub async fn apply(
     store: &Store,
     scripts: &Scripts,

@@ -75,6 +75,7 @@ pub async fn create_shown(
     shown.ok_or_else(|| Error::not_found("Ticket"))
 }
 
+#[tracing::instrument(name = "create_ticket", skip_all)]
 async fn insert(
     store: &Store,
     now: Timestamp,
@@ -167,9 +168,8 @@ async fn insert(
         resolution_due_at: targets.resolution_due_at,
     };
     let (id, reference) = tickets::insert(&mut tx, &ticket, reference_prefix, now).await?;
-    let dialect = tx.dialect();
     for tag in &tags {
-        tickets::add_tag(&mut tx, dialect, id, tag.id).await?;
+        tickets::add_tag(&mut tx, id, tag.id).await?;
     }
     let target = Target {
         ticket_id: id,

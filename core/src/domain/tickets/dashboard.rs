@@ -26,6 +26,7 @@ pub struct Dashboard {
 }
 
 /// The dashboard of `viewer_id` at `now` (which day "today" is).
+#[tracing::instrument(name = "load_dashboard", skip_all)]
 pub async fn load(store: &Store, now: time::Timestamp, viewer_id: i64) -> Result<Dashboard> {
     let mut conn = store.conn().await?;
     let open = TicketFilter {

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{
     Actor, MAX_BODY, Priority, Status, TicketRules, TicketType, activity, activity::Kind, sla,
+    ticket,
 };
 use crate::{
     domain::{attachments, events, roles::Role, validate},
@@ -26,7 +27,10 @@ use crate::{
 };
 
 pub struct Editing {
+    /// The row as it will be saved; its status and priority are kept typed beside it.
     pub row: TicketRow,
+    status: Status,
+    priority: Priority,
     /// Who acts; `None` is the system (scheduled jobs).
     pub actor: Option<Actor>,
     /// What the change is judged by (the server's).
@@ -49,13 +53,12 @@ impl Editing {
         reference: &str,
         actor: Option<&Actor>,
     ) -> Result<Editing> {
-        let dialect = tx.dialect();
-        let row = tickets::lock_by_reference(tx, dialect, reference)
+        let row = tickets::lock_by_reference(tx, reference)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
         // Whatever the change, the ticket's version and place in the change feed move on.
         tx.touch_ticket(row.id);
-        Ok(Self::from_row(row, actor.cloned(), rules, now))
+        Self::from_row(row, actor.cloned(), rules, now)
     }
 
     /// Locks the ticket `id` for a change made by the system at `now` under `rules`.
@@ -65,30 +68,33 @@ impl Editing {
         id: i64,
         now: Timestamp,
     ) -> Result<Editing> {
-        let dialect = tx.dialect();
-        tickets::lock(tx, dialect, id).await?;
+        tickets::lock(tx, id).await?;
         // Read under the lock, so no other writer changes it meanwhile.
         let row = tickets::find(tx, id)
             .await?
             .ok_or_else(|| Error::not_found("Ticket"))?;
         tx.touch_ticket(row.id);
-        Ok(Self::from_row(row, None, rules, now))
+        Self::from_row(row, None, rules, now)
     }
 
+    /// An error for a row whose status or priority no version of the server writes.
     fn from_row(
         row: TicketRow,
         actor: Option<Actor>,
         rules: &TicketRules,
         now: Timestamp,
-    ) -> Editing {
-        Editing {
+    ) -> Result<Editing> {
+        let (status, priority) = ticket::typed_state(&row)?;
+        Ok(Editing {
             row,
+            status,
+            priority,
             actor,
             rules: rules.clone(),
             now,
             origin: None,
             changed: false,
-        }
+        })
     }
 
     /// `Precondition failed.` unless the ticket is at one of `versions` (a client's `If-Match`;
@@ -118,11 +124,11 @@ impl Editing {
     }
 
     pub fn status(&self) -> Status {
-        Status::parse(&self.row.status).unwrap_or(Status::Open)
+        self.status
     }
 
     pub fn priority(&self) -> Priority {
-        Priority::from_rank(self.row.priority)
+        self.priority
     }
 
     /// Records a change: its activity entry, and its event (same properties) in the outbox.
@@ -187,6 +193,7 @@ impl Editing {
             }
             _ => {}
         }
+        self.status = next;
         self.row.status = next.as_str().to_string();
         self.log(
             tx,
@@ -227,6 +234,7 @@ impl Editing {
         if current == next {
             return Ok(false);
         }
+        self.priority = next;
         self.row.priority = next.rank();
         if let Some(policy_id) = self.row.sla_policy_id
             && let Some(policy) = ticket_links::sla_policy(tx, policy_id).await?
@@ -338,9 +346,8 @@ impl Editing {
     /// Adds tags the ticket does not have yet, each logged.
     pub async fn add_tags(&mut self, tx: &mut Tx, tags: &[TagRef]) -> Result<()> {
         let have = self.tag_ids(tx).await?;
-        let dialect = tx.dialect();
         for tag in tags.iter().filter(|t| !have.contains(&t.id)) {
-            tickets::add_tag(tx, dialect, self.row.id, tag.id).await?;
+            tickets::add_tag(tx, self.row.id, tag.id).await?;
             self.log(
                 tx,
                 Kind::TagAdded,
@@ -457,16 +464,15 @@ impl Editing {
             tickets::unfollow(tx, ticket, user).await?;
             Ok(false)
         } else {
-            let dialect = tx.dialect();
-            tickets::follow(tx, dialect, ticket, user, self.now).await?;
+            tickets::follow(tx, ticket, user, self.now).await?;
             Ok(true)
         }
     }
 
     /// Follows for the actor (no toggle), for macros.
     pub async fn follow(&mut self, tx: &mut Tx) -> Result<()> {
-        let (dialect, user) = (tx.dialect(), self.person()?.user_id);
-        tickets::follow(tx, dialect, self.row.id, user, self.now).await
+        let user = self.person()?.user_id;
+        tickets::follow(tx, self.row.id, user, self.now).await
     }
 
     /// Writes the row back when anything changed, with a `ticket.updated` event.

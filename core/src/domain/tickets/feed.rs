@@ -32,6 +32,7 @@ pub enum Change {
 
 /// Up to `limit` changes after change number `after`, and the number to resume from (the last
 /// one's, or `after` when nothing changed since). A fixed number of queries for any page.
+#[tracing::instrument(name = "change_feed", skip_all)]
 pub async fn after(
     store: &Store,
     after: i64,
@@ -54,8 +55,8 @@ pub async fn after(
         .await?
         .into_iter()
         .map(|v| {
-            let mine = files.remove(&v.row.id).unwrap_or_default();
-            (v.row.change_seq, Change::Ticket(Box::new(v), mine))
+            let mine = files.remove(&v.ticket.id).unwrap_or_default();
+            (v.ticket.change_seq, Change::Ticket(Box::new(v), mine))
         })
         .collect();
     changes.extend(deleted.into_iter().map(|r| {

@@ -27,6 +27,7 @@ pub struct SlaReport {
 
 /// Marks each target that fell due as breached (once, with `sla.breached`), and sends
 /// `sla.warning` once for each target due within `warning_seconds`.
+#[tracing::instrument(skip_all)]
 pub async fn check_sla(
     store: &Store,
     rules: &TicketRules,
@@ -136,6 +137,7 @@ async fn warn(
 }
 
 /// Closes tickets resolved more than `after_days` days before `now`; returns how many.
+#[tracing::instrument(skip_all)]
 pub async fn close_resolved(
     store: &Store,
     rules: &TicketRules,
@@ -165,6 +167,7 @@ pub async fn close_resolved(
 }
 
 /// Deletes activities older than `after_days` days; returns how many.
+#[tracing::instrument(skip_all)]
 pub async fn purge_activities(store: &Store, now: Timestamp, after_days: u32) -> Result<u64> {
     if after_days == 0 {
         return Ok(0);

@@ -13,14 +13,17 @@ pub mod list;
 pub mod operations;
 pub mod priority;
 pub mod rules;
+pub mod script_view;
 pub mod search;
 pub mod sla;
 pub mod status;
+pub mod ticket;
 pub mod view;
 
 pub use priority::{Priority, TicketType};
 pub use rules::TicketRules;
 pub use status::Status;
+pub use ticket::Ticket;
 
 use super::roles::Role;
 

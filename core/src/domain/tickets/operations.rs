@@ -21,11 +21,12 @@ pub struct Shown {
 
 /// Reads the ticket `reference` back inside `tx` for `viewer`, with its history written and
 /// its new version taken (see [`Tx::stamp_changes`]).
+#[tracing::instrument(skip_all, fields(reference = %reference))]
 pub async fn shown(tx: &mut Tx, reference: &str, viewer: i64) -> Result<Shown> {
     tx.write_history().await?;
     let version = tx.stamp_changes().await?;
     let view = view::load(tx, reference, viewer).await?;
-    let files = attachments::of_ticket(tx, view.row.id).await?;
+    let files = attachments::of_ticket(tx, view.ticket.id).await?;
     Ok(Shown {
         view,
         files,
@@ -65,6 +66,7 @@ pub async fn edit_versioned<T>(
     .await
 }
 
+#[tracing::instrument(skip_all, fields(reference = %reference))]
 async fn edit_checked<T, A>(
     store: &Store,
     (rules, now): (&TicketRules, Timestamp),
@@ -97,6 +99,7 @@ pub async fn edit<T>(
 }
 
 /// [`edit`] for an optional actor: `None` is the system (plugins acting for nobody, jobs).
+#[tracing::instrument(skip_all, fields(reference = %reference))]
 pub async fn edit_as<T>(
     store: &Store,
     (rules, now): (&TicketRules, Timestamp),
@@ -132,6 +135,7 @@ pub async fn toggle_follow(
 
 /// Soft-deletes at `now` if the ticket is at one of `expected` (when given): the ticket
 /// disappears from every read.
+#[tracing::instrument(skip_all, fields(reference = %reference))]
 pub async fn delete(
     store: &Store,
     (rules, now): (&TicketRules, Timestamp),

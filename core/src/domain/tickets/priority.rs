@@ -65,6 +65,11 @@ impl Priority {
         Priority::ALL[(rank.clamp(1, 5) - 1) as usize]
     }
 
+    /// The priority of a stored rank; `None` for a rank no priority has.
+    pub fn of_rank(rank: i64) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.rank() == rank)
+    }
+
     pub fn parse(text: &str) -> Option<Priority> {
         Priority::ALL.into_iter().find(|p| p.as_str() == text)
     }

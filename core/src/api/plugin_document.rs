@@ -4,8 +4,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{LoadedPlugin, PluginHost, check::Route};
-use crate::{api::errors::ERROR_STATUSES, api::security::SCHEME, domain::abilities::Ability};
+use super::{errors::ERROR_STATUSES, security::SCHEME};
+use crate::{
+    domain::abilities::Ability,
+    plugins::{LoadedPlugin, PluginHost, check::Route},
+};
 
 const JSON: &str = "application/json; charset=utf-8";
 

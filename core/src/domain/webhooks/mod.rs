@@ -1,6 +1,10 @@
 //! Outbound webhooks: endpoints that receive the events they subscribe to, signed with their
 //! own secret (delivery is `crate::webhooks`). The secret is shown once, when the endpoint is
-//! made; the delivery log keeps every attempt.
+//! made; the delivery log keeps every attempt. Where an endpoint may point ([`destination`])
+//! and how a delivery is signed ([`signing`]) are rules the admin API and the worker share.
+
+pub mod destination;
+pub mod signing;
 
 use std::collections::HashMap;
 
@@ -17,7 +21,6 @@ use crate::{
         webhooks::{self as db, AttemptRow, DeliveryRow, WebhookRow},
     },
     time::{self, Timestamp},
-    webhooks::{destination, signing},
 };
 
 /// Subscribes to every event.

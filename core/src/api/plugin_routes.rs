@@ -9,12 +9,12 @@ use escalated_plugin_sdk::{Request as PluginRequest, Response as PluginResponse,
 use poem::{Endpoint, Request, Response, http::StatusCode};
 use serde_json::{Value, json};
 
-use super::split_slug;
+use super::errors;
 use crate::{
-    api::errors,
     app::AppState,
     auth::Principal,
     error::{Credentials, Error, FieldErrors},
+    plugins::split_slug,
 };
 
 /// Mounted at `{prefix}/plugins`; sees paths below it (`/hello/greeting`).

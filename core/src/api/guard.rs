@@ -10,14 +10,14 @@ use poem::{
     http::{HeaderValue, header},
 };
 
-use super::{
-    Principal, access,
-    cache::CachedToken,
-    rate_limit::{BucketKey, Quota},
-};
+use super::errors;
 use crate::{
-    api::errors,
     app::AppState,
+    auth::{
+        Principal, access,
+        cache::CachedToken,
+        rate_limit::{BucketKey, Quota},
+    },
     domain::{roles::Role, tokens},
     error::{Credentials, Error},
     metrics,
@@ -87,8 +87,11 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                     .rate_limit
                     .map(|l| l.clamp(1, u32::MAX as i64) as u32)
                     .unwrap_or(state.config.api.rate_limit);
-                let requirement =
-                    access::route_requirement(&state.plugins, req.method(), req.uri().path());
+                let requirement = access::route_requirement(
+                    |method, rest| state.plugins.declared_ability(method, rest),
+                    req.method(),
+                    req.uri().path(),
+                );
                 let authorized = authorize(&entry, requirement);
                 // Refusals count too: a 403 is charged to the token's bucket.
                 let quota = state.limiter.hit(BucketKey::Token(token.id), limit);
