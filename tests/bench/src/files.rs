@@ -66,7 +66,7 @@ fn mib_per_s(bytes: usize, took: Duration) -> f64 {
     bytes as f64 / 1_048_576.0 / took.as_secs_f64()
 }
 
-/// The median of `rounds` timings of `step`, as MiB/s for `bytes` bytes each.
+/// The median of `times`, as MiB/s for `bytes` bytes each.
 fn median_rate(bytes: usize, mut times: Vec<Duration>) -> f64 {
     times.sort();
     mib_per_s(bytes, times[times.len() / 2])
