@@ -527,9 +527,8 @@ async fn main() -> anyhow::Result<()> {
             // The server's figure of the same operation in this run, if it was measured.
             let share = rows
                 .iter()
-                .filter(|m| m.op == direct.op())
+                .rfind(|m| m.op == direct.op())
                 .map(|m| m.rps())
-                .last()
                 .map(|served| served / rps * 100.0);
             println!(
                 "| {} | {rps:.0} | {} |",
