@@ -3,7 +3,11 @@
 //! the figures and how they were made.
 
 pub mod auth_cost;
+pub mod feed;
+pub mod files;
 pub mod load;
+pub mod reports;
+pub mod rss;
 pub mod seed;
 
 use load::Measured;
@@ -53,7 +57,7 @@ mod smoke {
 
     use escalated::{config::Config, server};
 
-    use super::{auth_cost, load, seed};
+    use super::{auth_cost, feed, files, load, reports, rss, seed};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn harness_seeds_serves_and_measures_every_operation() {
@@ -65,6 +69,7 @@ mod smoke {
         config.database.url = format!("sqlite://{}/bench.db", dir.display());
         config.api.rate_limit = 1_000_000;
         config.jobs.check_sla_seconds = 0;
+        config.attachments.store = format!("file://{}/files", dir.display());
         let running = server::start(
             config.clone(),
             escalated::time::Clock::system(),
@@ -103,11 +108,56 @@ mod smoke {
             .unwrap();
         assert!(containing > 0);
         assert_eq!(found["meta"]["total"], containing, "{found}");
+        let mut deep = load::DeepCursors::default();
+        for order in [load::Order::Newest, load::Order::Priority] {
+            let (cursors, pages) = load::DeepCursors::fetch(&base, &token, order, 1_000, 2)
+                .await
+                .unwrap();
+            assert_eq!(pages, [10, 24]);
+            match order {
+                load::Order::Newest => deep.newest = cursors,
+                load::Order::Priority => deep.priority = cursors,
+            }
+        }
         for op in load::Op::ALL {
-            let m = load::drive(&base, &token, op, 1_000, 4, Duration::from_millis(700)).await;
+            let m = load::drive(
+                &base,
+                &token,
+                op,
+                1_000,
+                4,
+                Duration::from_millis(700),
+                &deep,
+            )
+            .await;
             assert!(m.requests > 0, "{} made no requests", op.name());
             assert_eq!(m.errors, 0, "{} had errors", op.name());
         }
+        let sampler = rss::Sampler::start(std::process::id(), Duration::from_millis(10));
+
+        // The feed from its start holds every ticket once, the seeded ones included.
+        let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let followed = feed::follow(&base, &token, 300).await.unwrap();
+        assert_eq!(followed.tickets as i64, tickets);
+        assert_eq!(followed.pages as i64, (tickets + 299) / 300);
+
+        let times = reports::summary_ms(&base, &token, reports::ALL_TIME, 2)
+            .await
+            .unwrap();
+        assert_eq!(times.len(), 2);
+        let exported = reports::export_tickets_csv(&base, &token).await.unwrap();
+        assert_eq!(exported.rows as i64, tickets);
+
+        let figures = files::measure(&base, &token, 64 * 1024, 2, &dir.join("copies"))
+            .await
+            .unwrap();
+        assert!(figures.upload > 0.0 && figures.download > 0.0 && figures.range > 0.0);
+        assert!(figures.fs_copy > 0.0 && figures.read_write > 0.0);
+        let memory = sampler.finish().await.unwrap();
+        assert!(memory.samples >= 2 && memory.min_mib > 0.0);
         let cost = auth_cost::measure(&store, &token, Duration::from_millis(200))
             .await
             .unwrap();

@@ -14,7 +14,15 @@ pub enum Op {
     List,
     FilteredList,
     Show,
+    /// The first page of the list by priority (`sort_by=priority`).
+    ListByPriority,
+    /// A cursor page deep in the list (newest first), from cursors the server gave.
+    DeepPage,
+    /// A cursor page deep in the list by priority.
+    DeepPageByPriority,
     Create,
+    /// `create` with a fresh `Idempotency-Key` on every request: the key's cost.
+    CreateWithKey,
     Reply,
     StatusChange,
     /// Half the connections reply while the other half read the list and the filtered list in
@@ -23,11 +31,16 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 7] = [
+    /// Reads first, so the writes do not change what they read.
+    pub const ALL: [Op; 11] = [
         Op::List,
         Op::FilteredList,
         Op::Show,
+        Op::ListByPriority,
+        Op::DeepPage,
+        Op::DeepPageByPriority,
         Op::Create,
+        Op::CreateWithKey,
         Op::Reply,
         Op::StatusChange,
         Op::ListDuringReplies,
@@ -38,10 +51,114 @@ impl Op {
             Op::List => "list",
             Op::FilteredList => "list status+priority+search",
             Op::Show => "show",
+            Op::ListByPriority => "list sort=priority",
+            Op::DeepPage => "deep cursor page",
+            Op::DeepPageByPriority => "deep cursor page sort=priority",
             Op::Create => "create",
+            Op::CreateWithKey => "create with Idempotency-Key",
             Op::Reply => "reply",
             Op::StatusChange => "status change",
             Op::ListDuringReplies => "list and search during replies",
+        }
+    }
+
+    /// The operation's name on the command line (`--ops`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Op::List => "list",
+            Op::FilteredList => "filtered",
+            Op::Show => "show",
+            Op::ListByPriority => "list-priority",
+            Op::DeepPage => "deep",
+            Op::DeepPageByPriority => "deep-priority",
+            Op::Create => "create",
+            Op::CreateWithKey => "create-key",
+            Op::Reply => "reply",
+            Op::StatusChange => "status",
+            Op::ListDuringReplies => "mixed",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.key() == key)
+    }
+
+    /// The list order whose deep cursors this operation pages from.
+    pub fn deep_order(self) -> Option<Order> {
+        match self {
+            Op::DeepPage => Some(Order::Newest),
+            Op::DeepPageByPriority => Some(Order::Priority),
+            _ => None,
+        }
+    }
+}
+
+/// A list order the deep-page operations use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The default: newest first.
+    Newest,
+    /// `sort_by=priority` (descending, the default direction).
+    Priority,
+}
+
+impl Order {
+    /// The list's query string, before `&cursor=` or `&page=`.
+    pub fn query(self) -> &'static str {
+        match self {
+            Order::Newest => "per_page=25",
+            Order::Priority => "per_page=25&sort_by=priority",
+        }
+    }
+}
+
+/// Cursors deep in each list order, as the server gave them (`meta.next_cursor` of a page
+/// reached by `page=N`): genuine positions, not made up.
+#[derive(Debug, Clone, Default)]
+pub struct DeepCursors {
+    pub newest: Vec<String>,
+    pub priority: Vec<String>,
+}
+
+impl DeepCursors {
+    /// `count` cursors of `order` spread from a quarter of the list to near its end, each the
+    /// cursor after page `page` of 25 (read once with `page=`, however slowly). Returns the
+    /// pages they follow too.
+    pub async fn fetch(
+        base: &str,
+        token: &str,
+        order: Order,
+        tickets: i64,
+        count: usize,
+    ) -> anyhow::Result<(Vec<String>, Vec<i64>)> {
+        let client = reqwest::Client::new();
+        let pages = tickets / 25;
+        let mut cursors = Vec::new();
+        let mut at = Vec::new();
+        for i in 0..count {
+            // From 1/4 to 19/20 of the list.
+            let page = (pages / 4 + (pages * 7 / 10) * i as i64 / count.max(1) as i64).max(1);
+            let answer: serde_json::Value = client
+                .get(format!("{base}/tickets?{}&page={page}", order.query()))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let cursor = answer["meta"]["next_cursor"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("page {page} has no next_cursor: {answer}"))?;
+            cursors.push(cursor.to_string());
+            at.push(page);
+        }
+        Ok((cursors, at))
+    }
+
+    fn of(&self, order: Order) -> &[String] {
+        match order {
+            Order::Newest => &self.newest,
+            Order::Priority => &self.priority,
         }
     }
 }
@@ -83,6 +200,9 @@ struct Worker {
     turn: usize,
     /// In the mixed run, the connections that write, and are not timed.
     untimed: bool,
+    index: usize,
+    /// Seeded from the OS, unlike `rng` (which repeats its choices run after run).
+    nonce: u64,
 }
 
 impl Worker {
@@ -97,10 +217,17 @@ impl Worker {
             waiting: HashMap::new(),
             turn: 0,
             untimed: op == Op::ListDuringReplies && index.is_multiple_of(2),
+            index,
+            nonce: rand::rng().random(),
         }
     }
 
-    fn request(&mut self, client: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+    fn request(
+        &mut self,
+        client: &reqwest::Client,
+        base: &str,
+        deep: &DeepCursors,
+    ) -> reqwest::RequestBuilder {
         let random = self.rng.random_range(1..=self.tickets.max(1));
         let list = || client.get(format!("{base}/tickets"));
         let filtered_list = || {
@@ -113,16 +240,37 @@ impl Worker {
                 .post(format!("{base}/tickets/ESC-{random:05}/reply"))
                 .json(&json!({"body": "Thanks, we are looking into it."}))
         };
+        let create = || {
+            client.post(format!("{base}/tickets/create")).json(&json!({
+                "subject": "Printer jams on every page",
+                "description": "Since this morning the office printer jams on every page.",
+                "priority": "high",
+            }))
+        };
+        let deep_page = |order: Order, turn: usize| {
+            let cursors = deep.of(order);
+            client.get(format!(
+                "{base}/tickets?{}&cursor={}",
+                order.query(),
+                cursors[turn % cursors.len()]
+            ))
+        };
         self.turn += 1;
         match self.op {
             Op::List => list(),
             Op::FilteredList => filtered_list(),
             Op::Show => client.get(format!("{base}/tickets/ESC-{random:05}")),
-            Op::Create => client.post(format!("{base}/tickets/create")).json(&json!({
-                "subject": "Printer jams on every page",
-                "description": "Since this morning the office printer jams on every page.",
-                "priority": "high",
-            })),
+            Op::ListByPriority => client.get(format!("{base}/tickets?{}", Order::Priority.query())),
+            Op::DeepPage | Op::DeepPageByPriority => {
+                let order = self.op.deep_order().expect("a deep page has an order");
+                deep_page(order, self.turn + self.index)
+            }
+            Op::Create => create(),
+            // Fresh on every request, in every run: the worker's random nonce and its turn.
+            Op::CreateWithKey => create().header(
+                "Idempotency-Key",
+                format!("bench-{:016x}-{}", self.nonce, self.turn),
+            ),
             Op::Reply => reply(),
             Op::StatusChange => {
                 let id = if self.mine.is_empty() {
@@ -155,6 +303,7 @@ pub async fn drive(
     tickets: i64,
     concurrency: usize,
     duration: Duration,
+    deep: &DeepCursors,
 ) -> Measured {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
@@ -164,12 +313,13 @@ pub async fn drive(
     let started = Instant::now();
     let workers = (0..concurrency).map(|index| {
         let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
+        let deep = deep.clone();
         async move {
             let mut worker = Worker::new(op, tickets, index, concurrency);
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             while Instant::now() < deadline {
-                let request = worker.request(&client, &base);
+                let request = worker.request(&client, &base, &deep);
                 let sent = Instant::now();
                 match request.bearer_auth(&token).send().await {
                     Ok(resp) => {

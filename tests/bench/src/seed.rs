@@ -199,7 +199,7 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
         store,
         "INSERT INTO tickets (id, reference, subject, description, status, priority, ticket_type, \
          channel, requester_id, assignee_id, department_id, sla_policy_id, first_response_due_at, \
-         resolution_due_at, sla_breached, resolved_at, created_at, updated_at) ",
+         resolution_due_at, sla_breached, resolved_at, created_at, updated_at, change_seq) ",
         tickets.iter(),
         |mut b, t| {
             let resolved = matches!(t.status, "resolved" | "closed").then_some(t.created + 3600);
@@ -220,7 +220,9 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
                 .push_bind((t.id % 17 == 0) as i64)
                 .push_bind(resolved)
                 .push_bind(t.created)
-                .push_bind(t.created + 600);
+                .push_bind(t.created + 600)
+                // The change feed's order: as the migration numbers tickets that exist.
+                .push_bind(t.id);
         },
     )
     .await?;
@@ -295,6 +297,12 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
         },
     )
     .await?;
+    // The next change is numbered after every seeded ticket, as the migration leaves it.
+    sqlx::query("UPDATE change_sequence SET seq = ? WHERE id = 1 AND seq < ?")
+        .bind(n)
+        .bind(n)
+        .execute(store.pool())
+        .await?;
     Ok(Seeded {
         tickets: n,
         agents,
