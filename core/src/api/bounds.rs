@@ -13,6 +13,7 @@ use super::{
     ticket_scripts::DRY_RUN_BY_DEFAULT,
     tickets::INTERNAL_BY_DEFAULT,
 };
+use crate::domain::webhooks::signing;
 use crate::domain::{
     actions,
     admin::ACTIVE_ON_CREATE,
@@ -28,7 +29,6 @@ use crate::domain::{
     validate::{MAX_DESCRIPTION, MAX_EMAIL, MAX_NAME},
     webhooks,
 };
-use crate::webhooks::signing;
 
 /// A create schema and its update twin take the same bounds.
 type Schemas = &'static [&'static str];

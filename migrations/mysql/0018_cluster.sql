@@ -1,4 +1,4 @@
--- Several nodes (twin of migrations/sqlite/0030_cluster.sql, plus the outbox counter).
+-- Several nodes (twin of migrations/sqlite/0018_cluster.sql, plus the outbox counter).
 -- A transaction that writes events now *writes* the outbox row (`writes = writes + 1`) rather
 -- than only locking it: on a Galera cluster a row lock taken on one node does not hold back a
 -- transaction on another, but two writes of one row conflict at certification, and the loser
