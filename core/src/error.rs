@@ -156,12 +156,30 @@ impl From<sqlx::Error> for Error {
                 Error::Unavailable
             }
             err => {
-                if crate::store::conflicts::is_conflict(&err) {
+                if crate::conflicts::is_conflict(&err) {
                     // Rolled back whole; the request may be run again (`api::conflicts`).
-                    crate::store::conflicts::note_conflict();
+                    crate::conflicts::note_conflict();
                 }
                 Error::Internal(anyhow::Error::new(err).context("database"))
             }
+        }
+    }
+}
+
+impl Error {
+    /// Whether this is a serialization conflict (a deadlock, or a Galera certification
+    /// failure): the transaction was rolled back whole (see `crate::conflicts`).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Error::Internal(cause) => {
+                cause
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(crate::conflicts::is_conflict)
+                    || cause
+                        .downcast_ref::<crate::conflicts::LostTransaction>()
+                        .is_some()
+            }
+            _ => false,
         }
     }
 }

@@ -5,6 +5,10 @@
 
 /// Bottom first. Each entry may use the entries before it, never those after it.
 pub const LAYERS: &[(&str, &str)] = &[
+    (
+        "conflicts",
+        "which of a request's transactions met a serialization conflict",
+    ),
     ("error", "the error type every layer returns"),
     ("time", "timestamps and the server's clock"),
     ("metrics", "counters any layer bumps"),

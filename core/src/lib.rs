@@ -9,6 +9,7 @@ pub mod auth;
 pub mod blobs;
 pub mod cli;
 pub mod config;
+pub mod conflicts;
 pub mod domain;
 pub mod email;
 pub mod error;

@@ -1,6 +1,6 @@
 //! Runs a write request again when the database rolled its transaction back to resolve a
 //! conflict (a deadlock on MariaDB, a lost certification on Galera: error 1213, see
-//! `store::conflicts`), as long as none of its transactions had committed, so a second run
+//! `crate::conflicts`), as long as none of its transactions had committed, so a second run
 //! cannot write twice. After [`ATTEMPTS`] runs the answer is 503 with `Retry-After`.
 //!
 //! It sits inside the idempotency layer (a keyed request's claim stays while it runs again)
@@ -16,7 +16,7 @@ use poem::{
 };
 
 use super::errors;
-use crate::{app::AppState, error::Error, store::Dialect, store::conflicts};
+use crate::{app::AppState, conflicts, error::Error, store::Dialect};
 
 /// Runs of one request at most. Every ticket change writes the same two rows (the change
 /// sequence and the outbox), so on Galera concurrent changes through different nodes conflict

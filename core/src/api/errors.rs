@@ -159,8 +159,8 @@ impl ResponseError for Error {
                 // The cause chain goes to the log, never to the client. A conflict is expected
                 // under contention: `api::conflicts` runs the request again, and logs when it
                 // gives up or cannot.
-                use crate::store::conflicts;
-                if conflicts::in_attempt() && conflicts::is_conflict_error(self) {
+                use crate::conflicts;
+                if conflicts::in_attempt() && self.is_conflict() {
                     tracing::debug!(error = format!("{cause:#}"), "rolled back by a conflict");
                 } else {
                     tracing::error!(error = format!("{cause:#}"), "request failed");

@@ -172,14 +172,14 @@ async fn run_with(
         )
         .await?;
         tx.commit().await?;
-        Ok(got)
+        Ok::<_, crate::error::Error>(got)
     };
     match taken.await {
         Ok(true) => {}
         Ok(false) => return Ok(None),
         // Another node took it at the same moment: a deadlock over the lease row on MariaDB,
         // a lost certification on Galera. Either way that node runs it.
-        Err(err) if crate::store::conflicts::is_conflict_error(&err) => return Ok(None),
+        Err(err) if err.is_conflict() => return Ok(None),
         Err(err) => return Err(err),
     }
     let outcome = job.work(store, scripts, rules, config, now).await;

@@ -13,7 +13,7 @@
 
 use sqlx::{AnyConnection, AnyPool, Executor};
 
-use super::conflicts;
+use crate::conflicts;
 use crate::error::{Error, Result};
 
 /// Whether `pool` talks to a Galera node (`wsrep_on`); MySQL has no such variable.

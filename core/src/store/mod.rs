@@ -11,7 +11,6 @@ pub mod attachments;
 pub mod automations;
 pub mod canned_responses;
 mod checkpoint;
-pub mod conflicts;
 pub mod departments;
 mod dialect;
 pub mod email;
@@ -540,7 +539,7 @@ impl Tx {
             }
         };
         if outcome.is_ok() {
-            conflicts::note_commit();
+            crate::conflicts::note_commit();
         }
         if let (Ok(()), Some(claim)) = (&outcome, &claim) {
             idempotency::marked(claim);

@@ -59,28 +59,17 @@ pub fn is_conflict(err: &sqlx::Error) -> bool {
 #[error("the transaction was rolled back by a conflicting one from another node")]
 pub struct LostTransaction;
 
-/// True when `err` carries a conflict (see [`is_conflict`], [`LostTransaction`]).
-pub fn is_conflict_error(err: &crate::error::Error) -> bool {
-    match err {
-        crate::error::Error::Internal(cause) => {
-            cause.downcast_ref::<sqlx::Error>().is_some_and(is_conflict)
-                || cause.downcast_ref::<LostTransaction>().is_some()
-        }
-        _ => false,
-    }
-}
-
 /// True inside [`attempt`]: whoever runs it decides about (and logs) a conflict.
 pub fn in_attempt() -> bool {
     ATTEMPT.try_with(|_| ()).is_ok()
 }
 
 /// Notes a conflict in the current attempt, if there is one.
-pub(crate) fn note_conflict() {
+pub fn note_conflict() {
     let _ = ATTEMPT.try_with(|a| a.conflicted.store(true, Ordering::Release));
 }
 
 /// Notes a commit in the current attempt, if there is one.
-pub(crate) fn note_commit() {
+pub fn note_commit() {
     let _ = ATTEMPT.try_with(|a| a.committed.store(true, Ordering::Release));
 }
