@@ -271,7 +271,7 @@ pub async fn delivery_page(
     window: &Window,
 ) -> Result<Slice<DeliveryRow>> {
     let mut q = QueryBuilder::<Any>::new(select_deliveries!("WHERE 1 = 1"));
-    window.push_condition(&mut q, None, "d.id", true);
+    window.push_condition(&mut q, Dialect::of_connection(conn), None, "d.id", true);
     q.push(" ORDER BY d.id DESC");
     window.push_limit(&mut q);
     let rows = q.build_query_as().fetch_all(&mut *conn).await?;

@@ -10,6 +10,8 @@
 
 use sqlx::{Any, QueryBuilder};
 
+use super::Dialect;
+
 /// The value of a list's sort column at a row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
@@ -80,13 +82,16 @@ impl Window {
     }
 
     /// ` AND <rows after the position>` in a list ordered by `key` (if any) then `id`, both
-    /// `descending` or not. For `key` it is `key <= k AND (key < k OR id < i)`: the first half
-    /// is an index range on `(key, id)` on both databases (a row-value comparison is not on
-    /// every MariaDB), the second drops the few rows that share `k`. Nothing for an offset
-    /// page. Values are bound.
+    /// `descending` or not. For `key` on SQLite it is the row value `(key, id) < (k, i)`, a
+    /// seek on the `(key, id)` index even when many rows share `k` (a priority, a status).
+    /// MariaDB does not read a row value as a range, so there it is
+    /// `key <= k AND (key < k OR id < i)`: the first half is the index range, the second drops
+    /// the rows that share `k` before the position. Nothing for an offset page. Values are
+    /// bound.
     pub fn push_condition(
         &self,
         q: &mut QueryBuilder<Any>,
+        dialect: Dialect,
         key: Option<&'static str>,
         id: &'static str,
         descending: bool,
@@ -100,6 +105,12 @@ impl Window {
             (" >= ", " > ")
         };
         match (key, &after.key) {
+            (Some(column), Some(value)) if dialect == Dialect::Sqlite => {
+                q.push(" AND (").push(column).push(", ").push(id).push(")");
+                q.push(inner).push("(");
+                push_value(q, value);
+                q.push(", ").push_bind(after.id).push(")");
+            }
             (Some(column), Some(value)) => {
                 q.push(" AND ").push(column).push(outer);
                 push_value(q, value);

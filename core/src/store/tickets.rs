@@ -649,10 +649,25 @@ fn page_query(
 ) -> QueryBuilder<Any> {
     let mut q = QueryBuilder::<Any>::new(prefix);
     q.push(concat!(ticket_columns!("NULL"), "FROM "));
+    if dialect == Dialect::MySql && window.after().is_some() && filter.search.is_none() {
+        // A cursor page on MariaDB: the page's ids first, from the list's index alone, then
+        // their rows. Asked for the rows and the joins at once, MariaDB reads the list's index
+        // by `deleted_at` only and walks it from the top to the cursor (about 20 s half-way
+        // down a million tickets, against 25 ms for the ids).
+        q.push("(SELECT t.id FROM tickets t");
+        push_where(&mut q, dialect, filter);
+        window.push_condition(&mut q, dialect, Some(sort.sql()), "t.id", descending);
+        push_order(&mut q, sort, descending);
+        window.push_limit(&mut q);
+        q.push(") page JOIN tickets t ON t.id = page.id ");
+        q.push(ticket_joins!());
+        push_order(&mut q, sort, descending);
+        return q;
+    }
     push_source(&mut q, dialect, filter);
     q.push(ticket_joins!());
     push_where(&mut q, dialect, filter);
-    window.push_condition(&mut q, Some(sort.sql()), "t.id", descending);
+    window.push_condition(&mut q, dialect, Some(sort.sql()), "t.id", descending);
     push_order(&mut q, sort, descending);
     window.push_limit(&mut q);
     q
@@ -739,7 +754,7 @@ pub async fn page_among(
             .push(sort.sql())
             .push(" AS k FROM tickets t");
         push_where(&mut q, dialect, &filter);
-        window.push_condition(&mut q, Some(sort.sql()), "t.id", descending);
+        window.push_condition(&mut q, dialect, Some(sort.sql()), "t.id", descending);
         push_order(&mut q, sort, descending);
         q.push(" LIMIT ").push_bind(chunk);
         q.push(" OFFSET ").push_bind(walked);

@@ -3,7 +3,7 @@
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use super::{
-    insert_returning_id,
+    Dialect, insert_returning_id,
     keyset::{Slice, Window},
 };
 use crate::{error::Result, time::Timestamp};
@@ -52,7 +52,7 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRow>>
 /// A page of tokens by id (see [`Window`]), with the total.
 pub async fn page(conn: &mut AnyConnection, window: &Window) -> Result<Slice<TokenRow>> {
     let mut q = QueryBuilder::<Any>::new(select_tokens!("WHERE 1 = 1"));
-    window.push_condition(&mut q, None, "t.id", false);
+    window.push_condition(&mut q, Dialect::of_connection(conn), None, "t.id", false);
     q.push(" ORDER BY t.id");
     window.push_limit(&mut q);
     let rows = q.build_query_as().fetch_all(&mut *conn).await?;

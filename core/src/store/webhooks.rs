@@ -110,7 +110,7 @@ pub async fn delivery_page(
 ) -> Result<Slice<DeliveryRow>> {
     let mut q = QueryBuilder::<Any>::new(select_deliveries!("WHERE webhook_id = "));
     q.push_bind(webhook_id);
-    window.push_condition(&mut q, None, "id", true);
+    window.push_condition(&mut q, Dialect::of_connection(conn), None, "id", true);
     q.push(" ORDER BY id DESC");
     window.push_limit(&mut q);
     let rows = q.build_query_as().fetch_all(&mut *conn).await?;
