@@ -12,6 +12,22 @@ pub mod seed;
 
 use load::Measured;
 
+/// `GET url` with the bench token, as JSON; an error status is an error.
+pub async fn get_json(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
 /// A markdown table of one run.
 pub fn table(label: &str, rows: &[Measured]) -> String {
     let mut out = format!(

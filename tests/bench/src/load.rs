@@ -138,14 +138,8 @@ impl DeepCursors {
         for i in 0..count {
             // From 1/4 to 19/20 of the list.
             let page = (pages / 4 + (pages * 7 / 10) * i as i64 / count.max(1) as i64).max(1);
-            let answer: serde_json::Value = client
-                .get(format!("{base}/tickets?{}&page={page}", order.query()))
-                .bearer_auth(token)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
+            let url = format!("{base}/tickets?{}&page={page}", order.query());
+            let answer = crate::get_json(&client, url, token).await?;
             let cursor = answer["meta"]["next_cursor"]
                 .as_str()
                 .ok_or_else(|| anyhow::anyhow!("page {page} has no next_cursor: {answer}"))?;

@@ -18,14 +18,8 @@ pub async fn summary_ms(
     let mut times = Vec::new();
     for _ in 0..runs {
         let sent = Instant::now();
-        let answer: serde_json::Value = client
-            .get(format!("{base}/reports/summary?{query}"))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let url = format!("{base}/reports/summary?{query}");
+        let answer = crate::get_json(&client, url, token).await?;
         times.push(sent.elapsed().as_secs_f64() * 1000.0);
         anyhow::ensure!(
             answer["data"]["tickets_created"].is_u64(),
