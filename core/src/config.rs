@@ -256,6 +256,7 @@ pub struct JobsConfig {
     pub purge_activities_seconds: u64,
     pub purge_idempotency_keys_seconds: u64,
     pub purge_attachments_seconds: u64,
+    pub roll_up_reports_seconds: u64,
 }
 
 impl Default for JobsConfig {
@@ -267,6 +268,7 @@ impl Default for JobsConfig {
             purge_activities_seconds: 86_400,
             purge_idempotency_keys_seconds: 3600,
             purge_attachments_seconds: 3600,
+            roll_up_reports_seconds: 10,
         }
     }
 }

@@ -1,13 +1,19 @@
 //! Reports (contract §9.6): the summary's figures against hand-computed ones on a small data
 //! set, and the shape of the streamed exports.
 
-use escalated::time::rfc3339;
+use escalated::{
+    config::Config,
+    domain::reports::rollup::bucket,
+    jobs::{self, Job},
+    time::rfc3339,
+};
 use serde_json::{Value, json};
 
 use crate::{both_databases, support::TestApp};
 
 both_databases!(
     the_summary_matches_hand_computed_figures,
+    whole_days_come_from_the_rollup_with_or_without_the_job,
     reports_are_for_admins_and_check_the_period,
     exports_stream_csv_and_json,
     an_export_walks_every_row_across_batches,
@@ -30,7 +36,8 @@ async fn ticket(app: &TestApp, extra: Value) -> String {
         .to_string()
 }
 
-/// Sets a ticket's figures directly, so the expected numbers are known exactly.
+/// Sets a ticket's figures directly, so the expected numbers are known exactly, as a change
+/// (the ticket takes the next change number, as every write does).
 #[allow(clippy::too_many_arguments)]
 async fn set(
     app: &TestApp,
@@ -53,6 +60,24 @@ async fn set(
     .bind(first_response_at)
     .bind(resolved_at)
     .bind(breached)
+    .bind(reference)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    touch(app, reference).await;
+}
+
+/// Gives the ticket the next change number, as a write through the server would.
+async fn touch(app: &TestApp, reference: &str) {
+    let store = app.store().await;
+    sqlx::query("UPDATE change_sequence SET seq = seq + 1 WHERE id = 1")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE tickets SET change_seq = (SELECT seq FROM change_sequence WHERE id = 1) \
+         WHERE reference = ?",
+    )
     .bind(reference)
     .execute(store.pool())
     .await
@@ -109,6 +134,7 @@ async fn the_summary_matches_hand_computed_figures(app: TestApp) {
         .execute(store.pool())
         .await
         .unwrap();
+    touch(&app, &t3).await;
     // T4: created before the period, resolved in it.
     set(&app, &t4, "resolved", 2, P - 1000, None, Some(P + 500), 0).await;
     // T5: in the period but deleted: counted nowhere.
@@ -166,6 +192,202 @@ async fn the_summary_matches_hand_computed_figures(app: TestApp) {
     assert_eq!(r.data()["tickets_created"], 0);
     assert_eq!(r.data()["first_response_seconds"]["median"], Value::Null);
     assert_eq!(r.data()["sla"]["breach_rate"], Value::Null);
+}
+
+/// Runs the rollup job by hand; answers its line.
+async fn roll_up(app: &TestApp) -> String {
+    let store = app.store().await;
+    let line = jobs::run(Job::RollUpReports, &store, &Config::default(), P)
+        .await
+        .unwrap()
+        .expect("the lease is free");
+    store.close().await;
+    line
+}
+
+async fn summary(app: &TestApp, query: &str) -> Value {
+    app.get(&format!("/reports/summary?{query}"), &app.admin_token)
+        .await
+        .expect(200)
+        .data()
+        .clone()
+}
+
+async fn whole_days_come_from_the_rollup_with_or_without_the_job(app: TestApp) {
+    // D is 2023-11-14T00:00:00Z; the whole-day period is the 14th and the 15th.
+    const D: i64 = 1_699_920_000;
+    const DAY: i64 = 86_400;
+    let whole = "from=2023-11-14&to=2023-11-15".to_string();
+    // From 00:30 on the 14th to noon on the 17th: whole days 15th and 16th, exact edges.
+    let mixed = format!(
+        "from={}&to={}",
+        rfc3339(D + 1800),
+        rfc3339(D + 3 * DAY + 43_200)
+    );
+    let department = app
+        .post(
+            "/admin/departments/create",
+            &app.admin_token,
+            json!({"name": "Billing"}),
+        )
+        .await
+        .expect(201)
+        .data()["id"]
+        .clone();
+    let (agent, _) = app.agent(&["agent"]).await;
+    let a = ticket(&app, json!({"department_id": department})).await;
+    app.post(
+        &format!("/tickets/{a}/assign"),
+        &app.admin_token,
+        json!({"agent_id": agent}),
+    )
+    .await
+    .expect(200);
+    let (b, c, e, f, g) = (
+        ticket(&app, json!({})).await,
+        ticket(&app, json!({})).await,
+        ticket(&app, json!({})).await,
+        ticket(&app, json!({})).await,
+        ticket(&app, json!({})).await,
+    );
+    // A: day 1, high, Billing, assigned, first response after 10 min, resolved after 2 h.
+    set(
+        &app,
+        &a,
+        "resolved",
+        3,
+        D + 3600,
+        Some(D + 4200),
+        Some(D + 10_800),
+        0,
+    )
+    .await;
+    // B: day 2, open, breached, first response after 30 min.
+    set(
+        &app,
+        &b,
+        "open",
+        2,
+        D + DAY + 100,
+        Some(D + DAY + 1900),
+        None,
+        1,
+    )
+    .await;
+    // C: day 1, no policy, resolved three days later (after the whole-day period).
+    set(
+        &app,
+        &c,
+        "resolved",
+        2,
+        D + 200,
+        None,
+        Some(D + 200 + 3 * DAY),
+        0,
+    )
+    .await;
+    let store = app.store().await;
+    sqlx::query("UPDATE tickets SET sla_policy_id = NULL WHERE reference = ?")
+        .bind(&c)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    touch(&app, &c).await;
+    // E: created before, resolved on day 1.  F: day 1, deleted.  G: day 3, open.
+    set(&app, &e, "resolved", 2, D - 1000, None, Some(D + 500), 0).await;
+    set(&app, &f, "open", 5, D + 50, Some(D + 60), None, 1).await;
+    app.delete(&format!("/tickets/{f}"), &app.admin_token)
+        .await
+        .expect(200);
+    set(&app, &g, "open", 1, D + 2 * DAY + 10, None, None, 0).await;
+
+    let check_whole = |s: &Value| {
+        assert_eq!(s["tickets_created"], 3, "{s}");
+        assert_eq!(s["tickets_resolved"], 2, "{s}");
+        assert_eq!(s["open_now"], 2, "{s}");
+        assert_eq!(
+            s["first_response_seconds"],
+            json!({"count": 2, "median": bucket(600), "p90": bucket(1800)})
+        );
+        assert_eq!(
+            s["resolution_seconds"],
+            json!({"count": 2, "median": bucket(7200), "p90": bucket(3 * DAY)})
+        );
+        assert_eq!(
+            s["sla"],
+            json!({"tickets_with_policy": 2, "breached": 1, "breach_rate": 0.5})
+        );
+        assert_eq!(
+            s["by_status"],
+            json!([{"status": "open", "count": 1}, {"status": "resolved", "count": 2}])
+        );
+        assert_eq!(
+            s["by_priority"],
+            json!([{"priority": "medium", "count": 2}, {"priority": "high", "count": 1}])
+        );
+        assert_eq!(
+            s["by_department"],
+            json!([
+                {"department": null, "count": 2},
+                {"department": {"id": department, "name": "Billing"}, "count": 1}
+            ])
+        );
+        assert_eq!(s["by_agent"][1]["agent"]["id"], agent);
+        assert_eq!(s["by_agent"][1]["count"], 1);
+    };
+    let check_mixed = |s: &Value| {
+        // A (edge, exact durations), B and G (whole days); C before the start.
+        assert_eq!(s["tickets_created"], 3, "{s}");
+        // A on the first edge, C on the last (E before the start).
+        assert_eq!(s["tickets_resolved"], 2, "{s}");
+        assert_eq!(
+            s["first_response_seconds"],
+            json!({"count": 2, "median": 600, "p90": bucket(1800)})
+        );
+        assert_eq!(
+            s["by_status"],
+            json!([{"status": "open", "count": 2}, {"status": "resolved", "count": 1}])
+        );
+    };
+
+    // Nothing folded yet: the summary adds every change itself.
+    let (before_whole, before_mixed) = (summary(&app, &whole).await, summary(&app, &mixed).await);
+    check_whole(&before_whole);
+    check_mixed(&before_mixed);
+    let line = roll_up(&app).await;
+    assert!(line.starts_with("6 "), "{line}");
+    assert_eq!(summary(&app, &whole).await, before_whole);
+    assert_eq!(summary(&app, &mixed).await, before_mixed);
+    assert!(roll_up(&app).await.starts_with("0 "));
+
+    // Changes after the fold: B resolved now (outside the period), A deleted.
+    app.patch(
+        &format!("/tickets/{b}/status"),
+        &app.admin_token,
+        json!({"status": "resolved"}),
+    )
+    .await
+    .expect(200);
+    app.delete(&format!("/tickets/{a}"), &app.admin_token)
+        .await
+        .expect(200);
+    let check_changed = |s: &Value| {
+        assert_eq!(s["tickets_created"], 2, "{s}");
+        assert_eq!(s["tickets_resolved"], 1, "{s}");
+        assert_eq!(s["open_now"], 1, "{s}");
+        assert_eq!(s["first_response_seconds"]["count"], 1);
+        assert_eq!(s["resolution_seconds"]["count"], 2);
+        assert_eq!(s["by_status"], json!([{"status": "resolved", "count": 2}]));
+        assert_eq!(
+            s["by_department"],
+            json!([{"department": null, "count": 2}])
+        );
+        assert_eq!(s["by_agent"], json!([{"agent": null, "count": 2}]));
+    };
+    let pending = summary(&app, &whole).await;
+    check_changed(&pending);
+    assert!(roll_up(&app).await.starts_with("2 "));
+    assert_eq!(summary(&app, &whole).await, pending);
 }
 
 async fn reports_are_for_admins_and_check_the_period(app: TestApp) {

@@ -276,6 +276,7 @@ impl TestApp {
         );
         config.jobs.run_automations_seconds = 0;
         config.jobs.purge_idempotency_keys_seconds = 0;
+        config.jobs.roll_up_reports_seconds = 0;
         adjust(&mut config);
         config.validate().expect("test config is valid");
         let prefix = config.api.prefix.clone();

@@ -151,6 +151,7 @@ JOBS = [
     "purge-attachments",
     "run-automations",
     "purge-idempotency-keys",
+    "roll-up-reports",
 ]
 
 

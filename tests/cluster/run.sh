@@ -123,6 +123,7 @@ start_node() {
         ESCALATED_JOBS__PURGE_ACTIVITIES_SECONDS=$job_seconds \
         ESCALATED_JOBS__PURGE_IDEMPOTENCY_KEYS_SECONDS=$job_seconds \
         ESCALATED_JOBS__PURGE_ATTACHMENTS_SECONDS=$job_seconds \
+        ESCALATED_JOBS__ROLL_UP_REPORTS_SECONDS=$job_seconds \
         ESCALATED_SCRIPTS__DIR="$dir/scripts" \
         ESCALATED_PLUGINS__DIR="$dir/plugins" \
         ESCALATED_ATTACHMENTS__STORE="file://$dir/attachments" \

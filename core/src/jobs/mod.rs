@@ -7,7 +7,7 @@ use std::{path::PathBuf, time::Duration};
 use crate::{
     config::Config,
     domain::{
-        attachments, automations, idempotency,
+        attachments, automations, idempotency, reports,
         script_files::{self, Scripts},
         tickets::{TicketRules, housekeeping},
     },
@@ -34,16 +34,19 @@ pub enum Job {
     RunAutomations,
     /// Delete the kept answers of `Idempotency-Key` requests older than `api.idempotency_hours`.
     PurgeIdempotencyKeys,
+    /// Fold the ticket changes made since its last run into the reports' rollup.
+    RollUpReports,
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::CheckSla,
         Job::CloseResolved,
         Job::PurgeActivities,
         Job::PurgeAttachments,
         Job::RunAutomations,
         Job::PurgeIdempotencyKeys,
+        Job::RollUpReports,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Job {
             Job::PurgeAttachments => "purge-attachments",
             Job::RunAutomations => "run-automations",
             Job::PurgeIdempotencyKeys => "purge-idempotency-keys",
+            Job::RollUpReports => "roll-up-reports",
         }
     }
 
@@ -65,6 +69,7 @@ impl Job {
             Job::PurgeAttachments => config.jobs.purge_attachments_seconds,
             Job::RunAutomations => config.jobs.run_automations_seconds,
             Job::PurgeIdempotencyKeys => config.jobs.purge_idempotency_keys_seconds,
+            Job::RollUpReports => config.jobs.roll_up_reports_seconds,
         }
     }
 
@@ -111,6 +116,10 @@ impl Job {
             Job::PurgeIdempotencyKeys => {
                 let n = idempotency::purge(store, now, config.api.idempotency_hours).await?;
                 format!("{n} idempotency keys purged")
+            }
+            Job::RollUpReports => {
+                let n = reports::rollup::fold(store).await?;
+                format!("{n} ticket changes folded into the report rollup")
             }
         })
     }

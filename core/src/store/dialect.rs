@@ -63,6 +63,27 @@ macro_rules! upsert {
     };
 }
 
+/// An `INSERT` that adds its values of the columns `add` to the row already holding its
+/// unique `key`: `c = c + excluded.c` on SQLite, `c = c + VALUES(c)` on MySQL (counters).
+macro_rules! upsert_adding {
+    ($dialect:expr, $insert:literal, key: $key:literal, add: [$first:ident $(, $column:ident)*]) => {
+        match $dialect {
+            $crate::store::Dialect::Sqlite => concat!(
+                $insert, " ON CONFLICT (", $key, ") DO UPDATE SET ",
+                stringify!($first), " = ", stringify!($first), " + excluded.", stringify!($first)
+                $(, ", ", stringify!($column), " = ", stringify!($column), " + excluded.",
+                  stringify!($column))*
+            ),
+            $crate::store::Dialect::MySql => concat!(
+                $insert, " ON DUPLICATE KEY UPDATE ",
+                stringify!($first), " = ", stringify!($first), " + VALUES(", stringify!($first), ")"
+                $(, ", ", stringify!($column), " = ", stringify!($column), " + VALUES(",
+                  stringify!($column), ")")*
+            ),
+        }
+    };
+}
+
 /// A read that locks its rows for the rest of the transaction: `... FOR UPDATE` on MySQL; the
 /// plain read on SQLite, whose single writer already serialises writers.
 macro_rules! for_update {
@@ -74,7 +95,7 @@ macro_rules! for_update {
     };
 }
 
-pub(crate) use {for_update, insert_ignore, upsert};
+pub(crate) use {for_update, insert_ignore, upsert, upsert_adding};
 
 #[cfg(test)]
 mod tests {
@@ -87,6 +108,7 @@ mod tests {
                 insert_ignore!(d, "INTO t (a) VALUES (?)"),
                 upsert!(d, "INSERT INTO t (k, a, b) VALUES (?, ?, ?)", key: "k", set: [a, b]),
                 for_update!(d, "SELECT a FROM t WHERE k = ?"),
+                upsert_adding!(d, "INSERT INTO t (k, n) VALUES (?, ?)", key: "k", add: [n]),
             )
         };
         assert_eq!(
@@ -95,6 +117,7 @@ mod tests {
                 "INSERT OR IGNORE INTO t (a) VALUES (?)",
                 "INSERT INTO t (k, a, b) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET a = excluded.a, b = excluded.b",
                 "SELECT a FROM t WHERE k = ?",
+                "INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = n + excluded.n",
             )
         );
         assert_eq!(
@@ -103,6 +126,7 @@ mod tests {
                 "INSERT IGNORE INTO t (a) VALUES (?)",
                 "INSERT INTO t (k, a, b) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a), b = VALUES(b)",
                 "SELECT a FROM t WHERE k = ? FOR UPDATE",
+                "INSERT INTO t (k, n) VALUES (?, ?) ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
             )
         );
     }

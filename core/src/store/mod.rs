@@ -27,6 +27,7 @@ pub mod plugin_kv;
 pub mod records;
 pub mod remembered;
 pub mod replies;
+pub mod report_rollup;
 pub mod reports;
 pub mod sla;
 pub mod sla_policies;

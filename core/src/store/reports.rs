@@ -1,14 +1,18 @@
-//! The queries of the reports (contract §9.6). Every figure is bounded by an index range:
-//! tickets created in a period by `tickets_created (deleted_at, created_at, id)` (and its
-//! department twin `tickets_live_department`), resolved ones by `tickets_resolved
-//! (resolved_at)`, open ones by `tickets_live_status_priority (deleted_at, status, ...)`,
-//! replies by `replies_author (author_id, created_at)`. Exports page by keyset, never by
-//! offset, so each batch is one index seek.
+//! The queries of the reports (contract §9.6) besides the rollup's ([`super::report_rollup`]).
+//! Each is bounded by an index range: resolved tickets by `tickets_resolved (resolved_at)`,
+//! exported tickets by `tickets_created (deleted_at, created_at, id)`, replies by
+//! `replies_author (author_id, created_at)`. Exports page by keyset, never by offset, so each
+//! batch is one index seek.
 
-use futures::Stream;
-use sqlx::AnyConnection;
+use std::collections::HashMap;
 
-use super::placeholders;
+use sqlx::{Any, AnyConnection, QueryBuilder};
+
+use super::{
+    Dialect,
+    keyset::{Position, SortValue, Window},
+    placeholders,
+};
 use crate::{error::Result, time::Timestamp};
 
 /// `[from, to)` in Unix seconds.
@@ -18,119 +22,47 @@ pub struct Period {
     pub to: Timestamp,
 }
 
-const CREATED_IN: &str = "deleted_at IS NULL AND created_at >= ? AND created_at < ?";
-
-async fn count(conn: &mut AnyConnection, sql: &'static str, period: Option<Period>) -> Result<i64> {
-    let mut q = sqlx::query_scalar(sql);
-    if let Some(p) = period {
-        q = q.bind(p.from).bind(p.to);
-    }
-    Ok(q.fetch_one(conn).await?)
-}
-
-pub async fn created(conn: &mut AnyConnection, period: Period) -> Result<i64> {
-    count(
-        conn,
-        "SELECT COUNT(*) FROM tickets WHERE deleted_at IS NULL AND created_at >= ? AND created_at < ?",
-        Some(period),
-    )
-    .await
-}
-
+/// Live tickets whose `resolved_at` falls in `period` (`tickets_resolved`).
 pub async fn resolved(conn: &mut AnyConnection, period: Period) -> Result<i64> {
-    count(
-        conn,
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM tickets WHERE resolved_at >= ? AND resolved_at < ? \
          AND deleted_at IS NULL",
-        Some(period),
-    )
-    .await
-}
-
-pub async fn open_now(conn: &mut AnyConnection) -> Result<i64> {
-    count(
-        conn,
-        "SELECT COUNT(*) FROM tickets WHERE deleted_at IS NULL \
-         AND status NOT IN ('resolved', 'closed')",
-        None,
-    )
-    .await
-}
-
-/// `(key, count)` of the tickets created in `period`, grouped by `column` (a fixed name chosen
-/// by the caller from [`Group`], never user input).
-#[derive(Debug, Clone, Copy)]
-pub enum Group {
-    Status,
-    Priority,
-    Department,
-    Assignee,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct GroupCount {
-    pub group_key: Option<String>,
-    pub id: Option<i64>,
-    pub name: Option<String>,
-    pub n: i64,
-}
-
-pub async fn grouped(
-    conn: &mut AnyConnection,
-    period: Period,
-    by: Group,
-) -> Result<Vec<GroupCount>> {
-    let sql = match by {
-        Group::Status => {
-            "SELECT status AS group_key, CAST(NULL AS SIGNED) AS id, CAST(NULL AS CHAR) AS name, \
-             COUNT(*) AS n FROM tickets WHERE {CREATED} GROUP BY status ORDER BY status"
-        }
-        Group::Priority => {
-            "SELECT CAST(NULL AS CHAR) AS group_key, priority AS id, CAST(NULL AS CHAR) AS name, \
-             COUNT(*) AS n FROM tickets WHERE {CREATED} GROUP BY priority ORDER BY priority"
-        }
-        Group::Department => {
-            "SELECT CAST(NULL AS CHAR) AS group_key, g.id, d.name, g.n FROM \
-             (SELECT department_id AS id, COUNT(*) AS n FROM tickets WHERE {CREATED} \
-             GROUP BY department_id) g LEFT JOIN departments d ON d.id = g.id ORDER BY g.id"
-        }
-        Group::Assignee => {
-            "SELECT CAST(NULL AS CHAR) AS group_key, g.id, u.name, g.n FROM \
-             (SELECT assignee_id AS id, COUNT(*) AS n FROM tickets WHERE {CREATED} \
-             GROUP BY assignee_id) g LEFT JOIN users u ON u.id = g.id ORDER BY g.id"
-        }
-    };
-    Ok(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.replace("{CREATED}", CREATED_IN)))
-            .bind(period.from)
-            .bind(period.to)
-            .fetch_all(conn)
-            .await?,
-    )
-}
-
-/// What the summary's time figures need of a ticket created in the period.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Timing {
-    pub sla_policy_id: Option<i64>,
-    pub created_at: Timestamp,
-    pub first_response_at: Option<Timestamp>,
-    pub resolved_at: Option<Timestamp>,
-    pub sla_breached: i64,
-}
-
-/// The tickets created in `period`, streamed row by row (never collected here).
-pub fn timings<'c>(
-    conn: &'c mut AnyConnection,
-    period: Period,
-) -> impl Stream<Item = std::result::Result<Timing, sqlx::Error>> + 'c {
-    sqlx::query_as(
-        "SELECT sla_policy_id, created_at, first_response_at, resolved_at, sla_breached \
-         FROM tickets WHERE deleted_at IS NULL AND created_at >= ? AND created_at < ?",
     )
     .bind(period.from)
     .bind(period.to)
-    .fetch(conn)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// `id -> name` of the rows `ids` of `table` (a fixed name, never user input).
+async fn names(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, name FROM {table} WHERE id IN ({})",
+        placeholders(ids.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?.into_iter().collect())
+}
+
+pub async fn department_names(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    names(conn, "departments", ids).await
+}
+
+pub async fn user_names(conn: &mut AnyConnection, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    names(conn, "users", ids).await
 }
 
 /// Every SLA policy, for its clock.
@@ -188,7 +120,8 @@ pub async fn tickets_after(
     with_sla_only: bool,
     limit: i64,
 ) -> Result<Vec<TicketExportRow>> {
-    let mut sql = String::from(
+    let dialect = Dialect::of_connection(conn);
+    let mut q = QueryBuilder::<Any>::new(
         "SELECT t.id, t.reference, t.subject, t.status, t.priority, t.ticket_type, t.channel, \
          r.email AS requester_email, t.assignee_id, a.name AS assignee_name, t.department_id, \
          d.name AS department_name, t.sla_policy_id, t.first_response_due_at, \
@@ -197,25 +130,30 @@ pub async fn tickets_after(
          t.updated_at FROM tickets t LEFT JOIN users r ON r.id = t.requester_id \
          LEFT JOIN users a ON a.id = t.assignee_id \
          LEFT JOIN departments d ON d.id = t.department_id \
-         WHERE t.deleted_at IS NULL AND t.created_at >= ? AND t.created_at < ?",
+         WHERE t.deleted_at IS NULL AND t.created_at < ",
     );
-    if after.is_some() {
-        sql.push_str(" AND (t.created_at > ? OR (t.created_at = ? AND t.id > ?))");
+    q.push_bind(period.to);
+    match after {
+        None => {
+            q.push(" AND t.created_at >= ").push_bind(period.from);
+        }
+        // The position is inside the period, so it is the only lower bound: the range seeks
+        // straight to it on `tickets_created` (keyset.rs says how on each database).
+        Some(after) => Window::After {
+            limit,
+            after: Some(Position {
+                key: Some(SortValue::Int(after.created_at)),
+                id: after.id,
+            }),
+        }
+        .push_condition(&mut q, dialect, Some("t.created_at"), "t.id", false),
     }
     if with_sla_only {
-        sql.push_str(" AND t.sla_policy_id IS NOT NULL");
+        q.push(" AND t.sla_policy_id IS NOT NULL");
     }
-    sql.push_str(" ORDER BY t.created_at, t.id LIMIT ?");
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(period.from)
-        .bind(period.to);
-    if let Some(after) = after {
-        q = q
-            .bind(after.created_at)
-            .bind(after.created_at)
-            .bind(after.id);
-    }
-    Ok(q.bind(limit).fetch_all(conn).await?)
+    q.push(" ORDER BY t.created_at, t.id LIMIT ")
+        .push_bind(limit);
+    Ok(q.build_query_as().fetch_all(conn).await?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,23 +1,29 @@
-//! Reports (contract §9.6): the summary of a period, and the exports of tickets, agents and
-//! SLA figures, read in keyset batches so an export of any size runs in constant memory.
+//! Reports (contract §9.6): the summary of a period (served by a rollup, [`rollup`]), and the
+//! exports of tickets, agents and SLA figures, read in keyset batches so an export of any size
+//! runs in constant memory.
 //!
 //! The period is `[from, to)`. "Created", the time figures, the SLA breach rate and the
 //! breakdowns count the tickets created in the period (as they are now); "resolved" counts
 //! tickets whose `resolved_at` falls in it; "open now" is every ticket not resolved or closed.
 //! Times are seconds on the ticket's SLA clock (business hours when its policy has them,
-//! calendar time otherwise, and for tickets without a policy); percentiles are nearest-rank.
+//! calendar time otherwise, and for tickets without a policy); percentiles are nearest-rank,
+//! over durations kept within 3% on whole days ([`rollup::bucket`]).
 
 use std::collections::HashMap;
 
-use futures::TryStreamExt;
 use serde_json::{Value, json};
 
+pub mod rollup;
+mod summary;
+
+pub use summary::{Summary, summary};
+
 use crate::{
-    domain::tickets::{Priority, sla::Clock},
+    domain::tickets::Priority,
     error::{Error, FieldErrors, Result},
     store::{
         Store,
-        reports::{self, After, Group, Period},
+        reports::{self, After, Period},
     },
     time::{self, Timestamp},
 };
@@ -57,187 +63,6 @@ pub fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Pe
         return Err(Error::field("from", "The from field must be before to."));
     }
     Ok(Period { from, to })
-}
-
-/// Nearest-rank percentile `p` (0..=100) of `values`, reordering them.
-fn percentile(values: &mut [i64], p: u32) -> Option<i64> {
-    if values.is_empty() {
-        return None;
-    }
-    let rank = (u64::from(p) * values.len() as u64).div_ceil(100).max(1) as usize;
-    let (_, nth, _) = values.select_nth_unstable(rank - 1);
-    Some(*nth)
-}
-
-/// Median and 90th percentile of a set of durations, in seconds.
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct Spread {
-    /// How many tickets the figures are taken over.
-    pub count: i64,
-    pub median: Option<i64>,
-    pub p90: Option<i64>,
-}
-
-fn spread(mut values: Vec<i64>) -> Spread {
-    Spread {
-        count: values.len() as i64,
-        median: percentile(&mut values, 50),
-        p90: percentile(&mut values, 90),
-    }
-}
-
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct SlaFigures {
-    /// Tickets created in the period that have an SLA policy.
-    pub tickets_with_policy: i64,
-    /// Of those, how many breached a target (first response or resolution).
-    pub breached: i64,
-    /// `breached / tickets_with_policy`; null without such tickets.
-    pub breach_rate: Option<f64>,
-}
-
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct Named {
-    pub id: i64,
-    pub name: Option<String>,
-}
-
-/// How many of the period's tickets have one value of a field.
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct StatusCount {
-    pub status: String,
-    pub count: i64,
-}
-
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct PriorityCount {
-    pub priority: Priority,
-    pub count: i64,
-}
-
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct DepartmentCount {
-    /// Null: tickets without a department.
-    pub department: Option<Named>,
-    pub count: i64,
-}
-
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct AgentCount {
-    /// Null: unassigned tickets.
-    pub agent: Option<Named>,
-    pub count: i64,
-}
-
-/// The figures of a period (contract §9.6).
-#[derive(Debug, Clone, poem_openapi::Object)]
-pub struct Summary {
-    #[oai(rename = "from")]
-    pub from_at: String,
-    #[oai(rename = "to")]
-    pub to_at: String,
-    /// Tickets created in the period.
-    pub tickets_created: i64,
-    /// Tickets whose `resolved_at` falls in the period.
-    pub tickets_resolved: i64,
-    /// Tickets not resolved or closed, now.
-    pub open_now: i64,
-    /// Time to the first agent response of the period's tickets that have one (SLA clock).
-    pub first_response_seconds: Spread,
-    /// Time to resolution of the period's tickets that are resolved (SLA clock).
-    pub resolution_seconds: Spread,
-    pub sla: SlaFigures,
-    pub by_status: Vec<StatusCount>,
-    pub by_priority: Vec<PriorityCount>,
-    pub by_department: Vec<DepartmentCount>,
-    pub by_agent: Vec<AgentCount>,
-}
-
-/// The summary of `period` (see the module's notes for what each figure counts).
-pub async fn summary(store: &Store, period: Period) -> Result<Summary> {
-    let mut conn = store.conn().await?;
-    let created = reports::created(&mut conn, period).await?;
-    let resolved = reports::resolved(&mut conn, period).await?;
-    let open = reports::open_now(&mut conn).await?;
-    let clocks: HashMap<i64, Clock> = reports::sla_policies(&mut conn)
-        .await?
-        .iter()
-        .map(|p| (p.id, Clock::of(p)))
-        .collect();
-
-    // One pass over the period's tickets; only two numbers per ticket are kept.
-    let (mut first_response, mut resolution) = (Vec::new(), Vec::new());
-    let (mut with_policy, mut breached) = (0i64, 0i64);
-    {
-        let mut rows = reports::timings(&mut conn, period);
-        while let Some(t) = rows.try_next().await? {
-            let clock = t
-                .sla_policy_id
-                .and_then(|id| clocks.get(&id))
-                .unwrap_or(&Clock::Calendar);
-            if let Some(at) = t.first_response_at {
-                first_response.push(clock.elapsed(t.created_at, at));
-            }
-            if let Some(at) = t.resolved_at {
-                resolution.push(clock.elapsed(t.created_at, at));
-            }
-            if t.sla_policy_id.is_some() {
-                with_policy += 1;
-                breached += t.sla_breached;
-            }
-        }
-    }
-    let named = |id: Option<i64>, name: Option<String>| id.map(|id| Named { id, name });
-    let by_status = reports::grouped(&mut conn, period, Group::Status)
-        .await?
-        .into_iter()
-        .map(|g| StatusCount {
-            status: g.group_key.unwrap_or_default(),
-            count: g.n,
-        })
-        .collect();
-    let by_priority = reports::grouped(&mut conn, period, Group::Priority)
-        .await?
-        .into_iter()
-        .map(|g| PriorityCount {
-            priority: Priority::from_rank(g.id.unwrap_or_default()),
-            count: g.n,
-        })
-        .collect();
-    let by_department = reports::grouped(&mut conn, period, Group::Department)
-        .await?
-        .into_iter()
-        .map(|g| DepartmentCount {
-            department: named(g.id, g.name),
-            count: g.n,
-        })
-        .collect();
-    let by_agent = reports::grouped(&mut conn, period, Group::Assignee)
-        .await?
-        .into_iter()
-        .map(|g| AgentCount {
-            agent: named(g.id, g.name),
-            count: g.n,
-        })
-        .collect();
-    Ok(Summary {
-        from_at: time::rfc3339(period.from),
-        to_at: time::rfc3339(period.to),
-        tickets_created: created,
-        tickets_resolved: resolved,
-        open_now: open,
-        first_response_seconds: spread(first_response),
-        resolution_seconds: spread(resolution),
-        sla: SlaFigures {
-            tickets_with_policy: with_policy,
-            breached,
-            breach_rate: (with_policy > 0).then(|| breached as f64 / with_policy as f64),
-        },
-        by_status,
-        by_priority,
-        by_department,
-        by_agent,
-    })
 }
 
 /// What can be exported.
@@ -449,21 +274,6 @@ pub fn json_cell(cell: &Cell) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        assert_eq!(percentile(&mut [], 50), None);
-        assert_eq!(percentile(&mut [7], 90), Some(7));
-        assert_eq!(percentile(&mut [4, 1, 3, 2], 50), Some(2));
-        assert_eq!(
-            percentile(&mut [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 90),
-            Some(90)
-        );
-        assert_eq!(
-            percentile(&mut [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 90),
-            Some(10)
-        );
-    }
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
