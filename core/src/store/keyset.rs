@@ -137,7 +137,8 @@ impl Window {
     }
 }
 
-fn push_value(q: &mut QueryBuilder<Any>, value: &SortValue) {
+/// The value bound into `q`.
+pub(super) fn push_value(q: &mut QueryBuilder<Any>, value: &SortValue) {
     match value {
         SortValue::Int(n) => q.push_bind(*n),
         SortValue::Text(s) => q.push_bind(s.clone()),
