@@ -19,6 +19,7 @@ both_databases!(
     a_claim_left_running_is_409_then_taken_over_once_abandoned,
     a_claim_whose_write_committed_is_never_run_again,
     the_purge_job_forgets_keys_after_idempotency_hours,
+    a_key_adds_one_lookup_and_one_answer_to_a_create,
 );
 
 const CREATE: &str = "/tickets/create";
@@ -302,4 +303,44 @@ async fn insert_claim(
     .await
     .unwrap();
     store.close().await;
+}
+
+/// What a key costs a create: looking the key up, and keeping the answer; the claim itself is
+/// one more statement inside the create's own commit, never a transaction of its own.
+async fn a_key_adds_one_lookup_and_one_answer_to_a_create(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    let auth = format!("Bearer {token}");
+    let json = ("content-type", "application/json");
+    let body = json!({"subject": "Cost", "description": "Counted"}).to_string();
+    let (plain, plain_statements) = app
+        .raw_recording_queries(
+            Method::POST,
+            CREATE,
+            &token,
+            &[("authorization", &auth), json],
+            &body,
+        )
+        .await;
+    plain.expect(201);
+    let headers = [
+        ("authorization", auth.as_str()),
+        json,
+        ("idempotency-key", "cost"),
+    ];
+    let (keyed, keyed_statements) = app
+        .raw_recording_queries(Method::POST, CREATE, &token, &headers, &body)
+        .await;
+    keyed.expect(201);
+    let extra: Vec<&String> = keyed_statements
+        .iter()
+        .filter(|s| s.contains("idempotency_keys"))
+        .collect();
+    assert_eq!(extra.len(), 3, "{extra:#?}");
+    assert!(extra[0].starts_with("SELECT"), "{}", extra[0]);
+    assert!(extra[2].starts_with("UPDATE"), "{}", extra[2]);
+    // The lookup, the claim (on SQLite inside the commit's one batch) and the answer's own
+    // short transaction (begin, update, commit). A claim taken in a transaction of its own
+    // before the write, as before, cost two more.
+    let more = keyed_statements.len() - plain_statements.len();
+    assert!(more <= 5, "{more} more statements: {keyed_statements:#?}");
 }

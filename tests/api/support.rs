@@ -718,6 +718,21 @@ pub mod queries {
 impl TestApp {
     /// A GET that also reports the SQL statements the server ran for it (see [`queries`]).
     pub async fn get_recording_queries(&self, path: &str, token: &str) -> (Reply, Vec<String>) {
+        let auth = format!("Bearer {token}");
+        self.raw_recording_queries(Method::GET, path, token, &[("authorization", &auth)], "")
+            .await
+    }
+
+    /// [`TestApp::raw`] on `path`, with the statements the request ran (after renewing
+    /// `token`'s cache entry, so its lookup is not among them).
+    pub async fn raw_recording_queries(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (Reply, Vec<String>) {
         queries::install();
         // The token's cache entry lives `auth.token_cache_seconds`: renew it first, so a slow
         // test does not count the token's lookup among the request's statements.
@@ -725,15 +740,9 @@ impl TestApp {
             .await
             .expect(200);
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let resp = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .header("x-request-id", &id)
-            .send()
-            .await
-            .expect("request sent");
-        let reply = self.read(&Method::GET, resp).await;
+        let mut headers = headers.to_vec();
+        headers.push(("x-request-id", &id));
+        let reply = self.raw(method, &self.url(path), &headers, body).await;
         (reply, queries::of(&id))
     }
 

@@ -84,6 +84,12 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             Err(err) => return Ok(poem::error::ResponseError::as_response(&err)),
         };
         let response = scope(held.marker.clone(), run(&self.inner, req)).await;
+        if held.marker.lost() {
+            // A concurrent duplicate committed first; this one's write was rolled back whole.
+            return Ok(poem::error::ResponseError::as_response(
+                &idempotency::in_progress(),
+            ));
+        }
         let (parts, body) = response.into_parts();
         let bytes = body.into_bytes().await.unwrap_or_default();
         let answer = String::from_utf8(bytes.to_vec()).ok().map(|body| Answer {

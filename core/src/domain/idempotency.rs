@@ -1,9 +1,13 @@
 //! Idempotency keys (contract §9.3): a retried POST, PATCH or DELETE carrying the same
 //! `Idempotency-Key` gets the first answer again instead of repeating the write.
 //!
-//! Keys belong to the token owner. The first request with a key claims it (a row in the
-//! database, so a retry that reaches another node is recognised too) and its answer is kept
-//! for `api.idempotency_hours`. A retry is answered from the claim:
+//! Keys belong to the token owner. A request with a key that has no claim runs; its write
+//! inserts the claim (a row in the database, so a retry that reaches another node is
+//! recognised too) in the write's own commit, and its answer is then kept for
+//! `api.idempotency_hours` (a refusal that wrote nothing is kept too). Of concurrent
+//! duplicates that all found no claim, exactly one write commits: the others' commits meet
+//! the claim's unique key, roll back whole, and are answered 409. A retry is answered from
+//! the claim:
 //!
 //! - same method, path and body, first answer kept → that answer again;
 //! - another method, path or body → 422 on `idempotency_key`;
@@ -15,7 +19,8 @@
 //!   [`ABANDONED_AFTER`] it may still be storing its answer, so the retry is told to try again.
 //!
 //! A claim whose request has not finished after [`ABANDONED_AFTER`] seconds is taken to be
-//! abandoned by a node that died; if nothing of it committed, a retry takes it over.
+//! abandoned by a node that died; if nothing of it committed (a claim written before this
+//! release), a retry takes it over.
 
 use std::sync::Arc;
 
@@ -76,22 +81,21 @@ pub struct Answer {
 
 /// The outcome of presenting a key.
 pub enum Claim {
-    /// This request holds the key: run it inside [`claims::scope`] with the marker, then
-    /// [`finish`] it.
+    /// No request holds the key: run it inside [`claims::scope`] with the marker (its write
+    /// inserts the claim), then [`finish`] it.
     Run(Held),
     /// A retry of a finished request: its answer.
     Replay(Answer),
 }
 
-/// A claim this request holds.
+/// The claim a running request will insert with its write.
 pub struct Held {
-    id: i64,
-    created_at: Timestamp,
     pub marker: Arc<ClaimMarker>,
 }
 
-/// Claims `key` for `user_id`'s request `fingerprint` at `now`; claims older than `keep_hours`
-/// are expired and start afresh.
+/// Presents `key` for `user_id`'s request `fingerprint` at `now`; claims older than
+/// `keep_hours` are expired and start afresh. Writes nothing unless a claim has expired or
+/// been abandoned.
 pub async fn claim(
     store: &Store,
     user_id: i64,
@@ -101,24 +105,13 @@ pub async fn claim(
     keep_hours: u32,
 ) -> Result<Claim> {
     let expired_before = now - i64::from(keep_hours) * 3600;
-    // A claim found expired or abandoned is removed and the insert tried again; two rounds
-    // settle it unless other retries keep racing for the same key.
+    // An expired or abandoned claim is removed and the key looked up again; two rounds settle
+    // it unless other retries keep racing for the same key.
     for _ in 0..3 {
-        let mut tx = store.begin().await?;
-        match claims::insert(&mut tx, user_id, key, fingerprint, now).await {
-            Ok(id) => {
-                tx.commit().await?;
-                return Ok(Claim::Run(Held {
-                    id,
-                    created_at: now,
-                    marker: ClaimMarker::new(id),
-                }));
-            }
-            Err(err) if is_unique_violation(&err) => drop(tx),
-            Err(err) => return Err(err),
-        }
         let Some(found) = claims::find(&mut *store.conn().await?, user_id, key).await? else {
-            continue;
+            return Ok(Claim::Run(Held {
+                marker: ClaimMarker::new(user_id, key, fingerprint, now),
+            }));
         };
         if found.created_at <= expired_before {
             let mut tx = store.begin().await?;
@@ -143,8 +136,8 @@ pub async fn claim(
                 body: found.response_body.unwrap_or_default(),
             }));
         }
-        // No answer yet: the first request is still running (its write may have committed
-        // already, its answer is on the way), unless it has been too long.
+        // No answer yet: the first request's write committed and its answer is on the way,
+        // unless it has been too long.
         if found.created_at > now - ABANDONED_AFTER {
             return Err(in_progress());
         }
@@ -163,27 +156,36 @@ pub async fn claim(
     Err(in_progress())
 }
 
-fn in_progress() -> Error {
+/// The answer to a duplicate whose write lost the claim to a concurrent request.
+pub fn in_progress() -> Error {
     Error::Conflict {
         message: "A request with this Idempotency-Key is still being processed.".into(),
         retry_after: Some(1),
     }
 }
 
-/// Records how the held claim's request ended: its answer is kept, unless it is a server error
-/// (or not text), in which case a retry may run again if nothing of it committed.
+/// Records how the held claim's request ended: its answer is kept, unless it is a server
+/// error (or not text). After a server error a retry runs again if nothing of it committed,
+/// and is told the write was applied if it did. A request that lost the claim keeps nothing.
 pub async fn finish(store: &Store, held: Held, answer: Option<Answer>) -> Result<()> {
+    let claim = &held.marker;
+    let Some(answer) = answer.filter(|a| a.status < 500 && !claim.lost()) else {
+        return Ok(());
+    };
+    let headers = serde_json::to_string(&answer.headers)?;
     let mut tx = store.begin().await?;
-    match answer.filter(|a| a.status < 500) {
-        Some(answer) => {
-            let headers = serde_json::to_string(&answer.headers)?;
-            claims::keep_answer(&mut tx, held.id, answer.status, &headers, &answer.body).await?;
-        }
-        None => {
-            claims::release_uncommitted(&mut tx, held.id, held.created_at).await?;
-        }
+    let kept = if claim.committed() {
+        let key = (claim.user_id, claim.key.as_str());
+        claims::keep_answer(&mut tx, key, answer.status, &headers, &answer.body).await
+    } else {
+        claims::insert_answer(&mut tx, claim, answer.status, &headers, &answer.body).await
+    };
+    match kept {
+        Ok(()) => tx.commit().await,
+        // A duplicate that wrote nothing either kept its answer first: the same refusal.
+        Err(err) if is_unique_violation(&err) => Ok(()),
+        Err(err) => Err(err),
     }
-    tx.commit().await
 }
 
 /// Deletes the claims older than `keep_hours` at `now` (the purge job); returns how many.

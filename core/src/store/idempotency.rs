@@ -1,9 +1,11 @@
-//! Idempotency keys: the claim a keyed request takes before it runs, and the answer it leaves.
+//! Idempotency keys: the claim a keyed request's write leaves, and the answer it keeps.
 //!
-//! A claim is one row, unique per token owner and key. The request that inserts it runs; any
-//! other finds it and is answered from it (see `domain::idempotency`). Write transactions
-//! made while a claim is [`scope`]d mark it committed in their own commit ([`super::Tx`]), so
-//! whether the keyed write happened is known even when its answer was never recorded.
+//! A claim is one row, unique per token owner and key. A keyed request that finds none runs,
+//! and its first write transaction inserts the claim in its own commit ([`super::Tx`], while
+//! the claim is [`scope`]d): so the claim exists exactly when the write does, and of two
+//! requests with one key only one write can commit (the other's insert meets the unique key
+//! and its whole transaction rolls back). Requests that find a claim are answered from it (see
+//! `domain::idempotency`).
 
 use std::{
     future::Future,
@@ -15,7 +17,6 @@ use std::{
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
-use super::insert_returning_id;
 use crate::{error::Result, time::Timestamp};
 
 /// A stored claim, as a retry finds it.
@@ -32,23 +33,6 @@ pub struct ClaimRow {
     pub created_at: Timestamp,
 }
 
-/// Inserts a claim; a unique violation (someone holds the key) is the caller's to recognise.
-pub async fn insert(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    key: &str,
-    fingerprint: &str,
-    now: Timestamp,
-) -> Result<i64> {
-    insert_returning_id(
-        conn,
-        "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, created_at) \
-         VALUES (?, ?, ?, ?)",
-        |q| q.bind(user_id).bind(key).bind(fingerprint).bind(now),
-    )
-    .await
-}
-
 pub async fn find(conn: &mut AnyConnection, user_id: i64, key: &str) -> Result<Option<ClaimRow>> {
     Ok(sqlx::query_as(
         "SELECT id, fingerprint, status_code, response_headers, response_body, committed_at, \
@@ -60,22 +44,48 @@ pub async fn find(conn: &mut AnyConnection, user_id: i64, key: &str) -> Result<O
     .await?)
 }
 
-/// Keeps the answer of the claim's request.
+/// Keeps the answer of the request whose write inserted the claim of `user_id`'s `key`.
 pub async fn keep_answer(
     conn: &mut AnyConnection,
-    id: i64,
+    (user_id, key): (i64, &str),
     status: u16,
     headers: &str,
     body: &str,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE idempotency_keys SET status_code = ?, response_headers = ?, response_body = ? \
-         WHERE id = ?",
+         WHERE user_id = ? AND idem_key = ?",
     )
     .bind(i64::from(status))
     .bind(headers)
     .bind(body)
-    .bind(id)
+    .bind(user_id)
+    .bind(key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the answer of a request that wrote nothing (a refusal), as a claim of its own; a
+/// unique violation (a duplicate got there first) is the caller's to recognise.
+pub async fn insert_answer(
+    conn: &mut AnyConnection,
+    claim: &ClaimMarker,
+    status: u16,
+    headers: &str,
+    body: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, created_at, status_code, \
+         response_headers, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(claim.user_id)
+    .bind(claim.key.clone())
+    .bind(claim.fingerprint.clone())
+    .bind(claim.created_at)
+    .bind(i64::from(status))
+    .bind(headers)
+    .bind(body)
     .execute(conn)
     .await?;
     Ok(())
@@ -116,23 +126,37 @@ pub async fn purge(conn: &mut AnyConnection, before: Timestamp) -> Result<u64> {
     Ok(done.rows_affected())
 }
 
-/// The claim of the request this task is serving, seen by its write transactions.
+/// The claim of the request this task is serving, for its write transactions to insert.
 pub struct ClaimMarker {
-    id: i64,
+    pub user_id: i64,
+    pub key: String,
+    pub fingerprint: String,
+    pub created_at: Timestamp,
     committed: AtomicBool,
+    lost: AtomicBool,
 }
 
 impl ClaimMarker {
-    pub fn new(id: i64) -> Arc<ClaimMarker> {
+    pub fn new(user_id: i64, key: &str, fingerprint: &str, now: Timestamp) -> Arc<ClaimMarker> {
         Arc::new(ClaimMarker {
-            id,
+            user_id,
+            key: key.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            created_at: now,
             committed: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
         })
     }
 
-    /// Whether a write transaction of the request committed.
+    /// Whether a write transaction of the request committed (with the claim).
     pub fn committed(&self) -> bool {
         self.committed.load(Ordering::Acquire)
+    }
+
+    /// Whether a write of the request was rolled back because another request with the same
+    /// key committed the claim first.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
     }
 }
 
@@ -153,15 +177,28 @@ pub(super) fn unmarked_claim() -> Option<Arc<ClaimMarker>> {
         .filter(|claim| !claim.committed())
 }
 
-/// Adds the statement that marks `claim` committed to a commit's statements.
-pub(super) fn push_mark(q: &mut QueryBuilder<Any>, claim: &ClaimMarker, now: Timestamp) {
-    q.push("UPDATE idempotency_keys SET committed_at = ")
-        .push_bind(now)
-        .push(" WHERE id = ")
-        .push_bind(claim.id);
+/// Adds the statement that inserts `claim`, committed at `now`, to a commit's statements.
+pub(super) fn push_claim(q: &mut QueryBuilder<Any>, claim: &ClaimMarker, now: Timestamp) {
+    q.push(
+        "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, created_at, committed_at) \
+         VALUES (",
+    );
+    let mut values = q.separated(", ");
+    values
+        .push_bind(claim.user_id)
+        .push_bind(claim.key.clone())
+        .push_bind(claim.fingerprint.clone())
+        .push_bind(claim.created_at)
+        .push_bind(now);
+    q.push(")");
 }
 
-/// Records that the commit carrying [`push_mark`] succeeded.
-pub(super) fn marked(claim: &ClaimMarker) {
-    claim.committed.store(true, Ordering::Release);
+/// Records how the commit carrying [`push_claim`] ended: committed, or lost to another
+/// request's claim (`err` a unique violation).
+pub(super) fn settle(claim: &ClaimMarker, outcome: std::result::Result<(), &crate::error::Error>) {
+    match outcome {
+        Ok(()) => claim.committed.store(true, Ordering::Release),
+        Err(err) if super::is_unique_violation(err) => claim.lost.store(true, Ordering::Release),
+        Err(_) => {}
+    }
 }

@@ -58,7 +58,11 @@ use sqlx::{
 };
 use tokio::sync::Notify;
 
-use crate::{config::DatabaseConfig, error::Result, time::Clock};
+use crate::{
+    config::DatabaseConfig,
+    error::{Error, Result},
+    time::Clock,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/mysql");
@@ -456,7 +460,8 @@ impl Tx {
     /// Galera cluster too.
     pub async fn commit(mut self) -> Result<()> {
         let events = std::mem::take(&mut self.events);
-        // A keyed request's first commit records, in itself, that its write happened.
+        // A keyed request's first commit inserts its claim, so the claim exists exactly when
+        // the write does.
         let claim = idempotency::unmarked_claim();
         let touched = std::mem::take(&mut self.touched);
         let after_commit = self
@@ -467,9 +472,15 @@ impl Tx {
             // MySQL's prepared statements take one statement per call.
             self.write_history().await?;
             if let Some(claim) = &claim {
+                // First: a duplicate's insert waits here for the first claim's commit, then
+                // fails, before this transaction takes the sequence or outbox locks.
                 let mut q = QueryBuilder::<Any>::new("");
-                idempotency::push_mark(&mut q, claim, crate::time::now());
-                q.build().execute(&mut *self).await?;
+                idempotency::push_claim(&mut q, claim, crate::time::now());
+                let inserted = q.build().execute(&mut *self).await.map_err(Error::from);
+                if let Err(err) = inserted {
+                    idempotency::settle(claim, Err(&err));
+                    return Err(err);
+                }
             }
             // The sequence row's lock is held to the commit, so change numbers become visible
             // in order (like event ids under the outbox lock, which is always taken second).
@@ -499,6 +510,10 @@ impl Tx {
                 q.push("; ");
             }
         };
+        if let Some(claim) = claim.as_deref().filter(|_| self.dialect == Dialect::Sqlite) {
+            next(&mut q);
+            idempotency::push_claim(&mut q, claim, crate::time::now());
+        }
         if !activities.is_empty() {
             next(&mut q);
             activities::push_insert(&mut q, &activities);
@@ -514,10 +529,6 @@ impl Tx {
         if !events.is_empty() {
             next(&mut q);
             events::push_insert(&mut q, &events);
-        }
-        if let Some(claim) = claim.as_deref().filter(|_| self.dialect == Dialect::Sqlite) {
-            next(&mut q);
-            idempotency::push_mark(&mut q, claim, crate::time::now());
         }
         let outcome = match self.conn {
             TxConn::Member(member) => member.commit(q, queued, self.adds_search_text).await,
@@ -542,8 +553,8 @@ impl Tx {
         if outcome.is_ok() {
             crate::conflicts::note_commit();
         }
-        if let (Ok(()), Some(claim)) = (&outcome, &claim) {
-            idempotency::marked(claim);
+        if let Some(claim) = &claim {
+            idempotency::settle(claim, outcome.as_ref().map(|_| ()));
         }
         if let (Ok(()), Some(hook)) = (&outcome, after_commit) {
             hook().await;
