@@ -5,7 +5,10 @@
 //! the document, must equal what this run answers (rewrite it with
 //! `ESCALATED_UPDATE_EXAMPLES=1 cargo test --test api try_it`, then regenerate the document).
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+};
 
 use escalated::{config::Config, time::Timestamp};
 use reqwest::Method;
@@ -248,12 +251,13 @@ pub fn examples_path() -> PathBuf {
 /// items (the meta still counts them all; a text to its first three lines), secrets masked,
 /// and times read from the system clock rather than the server's (admin records and tokens are
 /// stamped so) shown as if the run started at the demo's moment, whole days kept (a token
-/// expiring in 90 days still does).
-fn as_example(value: &Value, started_at: Timestamp) -> Value {
-    let as_example = |value: &Value| as_example(value, started_at);
+/// expiring in 90 days still does). Times in `sent` (the request examples' own, such as a
+/// token's new expiry) are fixed dates, kept as they are.
+fn as_example(value: &Value, started_at: Timestamp, sent: &BTreeSet<String>) -> Value {
+    let as_example = |value: &Value| as_example(value, started_at, sent);
     // A text in an object is kept whole; a text answer (a CSV) is cut.
     let field = |text: &str| match escalated::time::parse_rfc3339(text) {
-        Some(at) if text.contains('T') && at >= started_at => {
+        Some(at) if text.contains('T') && at >= started_at && !sent.contains(text) => {
             json!(escalated::time::rfc3339(
                 DEMO_NOW + (at - started_at) / 86_400 * 86_400
             ))
@@ -287,6 +291,18 @@ fn as_example(value: &Value, started_at: Timestamp) -> Value {
     }
 }
 
+/// Every time written in the schemas' examples (the request bodies the runs send).
+fn request_times(value: &Value) -> BTreeSet<String> {
+    match value {
+        Value::String(text) if escalated::time::parse_rfc3339(text).is_some() => {
+            BTreeSet::from([text.clone()])
+        }
+        Value::Array(items) => items.iter().flat_map(request_times).collect(),
+        Value::Object(object) => object.values().flat_map(request_times).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
 async fn documented_examples_succeed_on_the_demo_data(app: TestApp) {
     let doc = document();
     let operations = operations(&doc);
@@ -301,6 +317,7 @@ async fn documented_examples_succeed_on_the_demo_data(app: TestApp) {
             "{id} is neither run nor listed as not run: add it to ORDER"
         );
     }
+    let sent = request_times(&doc["components"]["schemas"]);
     let mut made = Made::default();
     let mut examples: BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>> = BTreeMap::new();
     let mut failed = Vec::new();
@@ -341,7 +358,7 @@ async fn documented_examples_succeed_on_the_demo_data(app: TestApp) {
                 .or_default()
                 .entry(status.to_string())
                 .or_default()
-                .insert(media.clone(), as_example(body, app.started_at));
+                .insert(media.clone(), as_example(body, app.started_at, &sent));
         }
     }
     assert!(
