@@ -22,11 +22,14 @@ pub struct Period {
     pub to: Timestamp,
 }
 
-/// Live tickets whose `resolved_at` falls in `period` (`tickets_resolved`).
+/// Live tickets whose `resolved_at` falls in `period` (`tickets_resolved`). The `+` keeps
+/// SQLite's planner off the indexes that start with `deleted_at`: without statistics it takes
+/// `deleted_at IS NULL` for a selective equality and walks every live ticket (3 s at a
+/// million, where the range on `resolved_at` takes a millisecond).
 pub async fn resolved(conn: &mut AnyConnection, period: Period) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM tickets WHERE resolved_at >= ? AND resolved_at < ? \
-         AND deleted_at IS NULL",
+         AND +deleted_at IS NULL",
     )
     .bind(period.from)
     .bind(period.to)
