@@ -7,10 +7,10 @@
 
 use super::{
     Removal,
-    script_files::{self, FileBacked, FileSet},
+    scripts::{self, FileBacked, FileSet},
 };
 use crate::{
-    domain::script_files::Scripts,
+    domain::scripts::Scripts,
     error::{Error, Result},
     store::{
         Store,
@@ -80,7 +80,7 @@ pub trait AdminResource: Sized + Clone + Send + Sync {
         let files = cx.scripts.files();
         let stored = |window| page_rows::<Self>(cx.store, window);
         let key = Self::Origin::file_key;
-        script_files::merged_page(Self::Origin::list(&files), key, window, stored).await
+        scripts::merged_page(Self::Origin::list(&files), key, window, stored).await
     }
 
     /// The record `id`, or 404.
@@ -150,10 +150,10 @@ impl<T: FileBacked> RecordOrigin<T> for AlsoFiles {
         T::all(files)
     }
     fn find(scripts: &Scripts, id: i64) -> Option<Result<T>> {
-        (id < 0).then(|| script_files::find(scripts, id))
+        (id < 0).then(|| scripts::find(scripts, id))
     }
     fn refuse_change(scripts: &Scripts, id: i64) -> Result<()> {
-        script_files::refuse_change::<T>(scripts, id)
+        scripts::refuse_change::<T>(scripts, id)
     }
     fn file_key(item: &T) -> &str {
         item.file().unwrap_or_default()

@@ -20,6 +20,7 @@ pub mod plugin_kv;
 pub mod reports;
 pub mod roles;
 pub mod script_files;
+pub mod scripts;
 pub mod sla_policies;
 pub mod tags;
 pub mod ticket_actions;
