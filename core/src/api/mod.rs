@@ -43,6 +43,7 @@ pub mod security;
 pub mod ticket_bulk;
 pub mod ticket_resources;
 pub mod ticket_scripts;
+pub mod ticket_writes;
 pub mod tickets;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
@@ -95,6 +96,7 @@ pub fn endpoints() -> impl OpenApi {
         // A tuple implements OpenApi up to 16 members: nested here to make room.
         (
             tickets::TicketsApi,
+            tickets::TicketApi,
             ticket_bulk::TicketBulkApi,
             attachments::AttachmentsApi,
             reports::ReportsApi,
