@@ -53,6 +53,36 @@ macro_rules! after_write {
 }
 pub(crate) use after_write;
 
+/// `From<$body> for $input`, one line per body: each field of the input from the body's field
+/// of the same name, as it is or through the function after its `:` (`Some` for a required
+/// field of a create body, `Into::into` for a `MaybeUndefined`, [`some_into`], [`map_into`]).
+macro_rules! into_input {
+    ($body:ty => $input:ident { $($field:ident $(: $convert:expr)?),* $(,)? }) => {
+        impl From<$body> for $input {
+            fn from(body: $body) -> Self {
+                $input { $($field: $crate::api::admin::into_input!(@field body.$field $(, $convert)?),)* }
+            }
+        }
+    };
+    (@field $value:expr) => {
+        $value
+    };
+    (@field $value:expr, $convert:expr) => {
+        $convert($value)
+    };
+}
+pub(crate) use into_input;
+
+/// A required value converted, as an input's optional field.
+pub fn some_into<A: Into<B>, B>(value: A) -> Option<B> {
+    Some(value.into())
+}
+
+/// An optional value converted.
+pub fn map_into<A: Into<B>, B>(value: Option<A>) -> Option<B> {
+    value.map(Into::into)
+}
+
 /// The list's cursor key: a script file's name, else the id.
 fn key_kind<T: AdminResource>() -> KeyKind {
     if <T::Origin as RecordOrigin<T>>::FILES {

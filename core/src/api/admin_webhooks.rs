@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    admin::admin_api,
+    admin::{admin_api, into_input},
     envelope::{Written, written},
     errors::ApiResult,
     params::{Listed, PageRequest},
@@ -181,27 +181,9 @@ impl From<(Webhook, String)> for CreatedWebhook {
     }
 }
 
-impl From<CreateWebhookRequest> for WebhookInput {
-    fn from(body: CreateWebhookRequest) -> Self {
-        WebhookInput {
-            url: Some(body.url),
-            events: Some(body.events),
-            secret: body.secret,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { CreateWebhookRequest => WebhookInput { url: Some, events: Some, secret, is_active } }
 
-impl From<UpdateWebhookRequest> for WebhookInput {
-    fn from(body: UpdateWebhookRequest) -> Self {
-        WebhookInput {
-            url: body.url,
-            events: body.events,
-            secret: body.secret,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { UpdateWebhookRequest => WebhookInput { url, events, secret, is_active } }
 
 admin_api! {
     AdminWebhooksApi for Webhook {

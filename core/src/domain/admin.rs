@@ -34,6 +34,45 @@ pub struct Context<'a> {
     pub allow_private: bool,
 }
 
+/// The head of an [`AdminResource`] impl, alike in every kind: its name as messages and 404s
+/// give it, its row, where its records come from ([`Database`] or [`AlsoFiles`]), its create
+/// and update inputs (`input` for one type for both), what a create answers (the record unless
+/// `created` says otherwise), and `id` from its `id` field:
+/// `admin_kind! { "Tag": row TagRow, origin Database, input TagInput }`.
+macro_rules! admin_kind {
+    ($kind:literal: row $row:ty, origin $origin:ty, input $input:ty) => {
+        $crate::domain::admin::admin_kind! {
+            $kind: row $row, origin $origin, create $input, update $input, created Self
+        }
+    };
+    ($kind:literal: row $row:ty, origin $origin:ty, input $input:ty, created $created:ty) => {
+        $crate::domain::admin::admin_kind! {
+            $kind: row $row, origin $origin, create $input, update $input, created $created
+        }
+    };
+    ($kind:literal: row $row:ty, origin $origin:ty, create $create:ty, update $update:ty) => {
+        $crate::domain::admin::admin_kind! {
+            $kind: row $row, origin $origin, create $create, update $update, created Self
+        }
+    };
+    (
+        $kind:literal: row $row:ty, origin $origin:ty,
+        create $create:ty, update $update:ty, created $created:ty
+    ) => {
+        const KIND: &'static str = $kind;
+        type Row = $row;
+        type Origin = $origin;
+        type Create = $create;
+        type Update = $update;
+        type Created = $created;
+
+        fn id(&self) -> i64 {
+            self.id
+        }
+    };
+}
+pub(crate) use admin_kind;
+
 /// A kind of record admins manage.
 #[allow(async_fn_in_trait)] // Called with concrete kinds only, whose futures are `Send`.
 pub trait AdminResource: Sized + Clone + Send + Sync {

@@ -20,7 +20,7 @@ pub mod record;
 pub use record::Automation;
 
 use super::{
-    admin::{self, AdminResource, AlsoFiles, Context},
+    admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
     events,
     scripts::{self, FileScript, Scripts},
     tickets::{
@@ -167,17 +167,7 @@ pub fn from_file(
 }
 
 impl AdminResource for Automation {
-    const KIND: &'static str = "Automation";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = AutomationRow;
-    type Origin = AlsoFiles;
-    type Create = AutomationInput;
-    type Update = AutomationInput;
-    type Created = Automation;
+    admin_kind! { "Automation": row AutomationRow, origin AlsoFiles, input AutomationInput }
 
     async fn create(cx: Context<'_>, input: AutomationInput) -> Result<Automation> {
         let mut row = blank_row(time::now());

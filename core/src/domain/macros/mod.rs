@@ -10,7 +10,7 @@ pub use record::{Macro, MacroBody};
 
 use super::{
     actions::{self, Action, RawAction},
-    admin::{self, AdminResource, AlsoFiles, Context},
+    admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
     scripts::{self, FileScript, Scripts},
     share,
     tickets::{
@@ -123,17 +123,7 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: MacroInput) -> Res
 }
 
 impl AdminResource for Macro {
-    const KIND: &'static str = "Macro";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = MacroRow;
-    type Origin = AlsoFiles;
-    type Create = MacroInput;
-    type Update = MacroInput;
-    type Created = Macro;
+    admin_kind! { "Macro": row MacroRow, origin AlsoFiles, input MacroInput }
 
     async fn create(cx: Context<'_>, input: MacroInput) -> Result<Macro> {
         create(cx.store, cx.scripts, cx.actor, input).await

@@ -11,7 +11,7 @@ pub mod record;
 pub use record::TicketAction;
 
 use super::{
-    admin::{self, AdminResource, AlsoFiles, Context},
+    admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
     scripts::{self, ACTION_KEY_PREFIX, FileScript, Scripts},
     tickets::{
         Actor, TicketRules,
@@ -146,17 +146,7 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: ActionInput) -> Re
 }
 
 impl AdminResource for TicketAction {
-    const KIND: &'static str = "Action";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = TicketActionRow;
-    type Origin = AlsoFiles;
-    type Create = ActionInput;
-    type Update = ActionInput;
-    type Created = TicketAction;
+    admin_kind! { "Action": row TicketActionRow, origin AlsoFiles, input ActionInput }
 
     async fn create(cx: Context<'_>, input: ActionInput) -> Result<TicketAction> {
         let mut row = blank_row(time::now());
