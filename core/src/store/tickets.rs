@@ -10,6 +10,7 @@ use super::{
     dialect::{for_update, insert_ignore},
     insert_returning_id,
     keyset::{Position, SortValue, Window},
+    push_in_list,
 };
 use crate::{error::Result, time::Timestamp};
 
@@ -73,10 +74,7 @@ pub fn push_stamp_changes(q: &mut QueryBuilder<Any>, ids: &[i64]) {
         "UPDATE tickets SET change_seq = (SELECT seq FROM change_sequence WHERE id = 1) \
          WHERE id IN (",
     );
-    let mut list = q.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
+    push_in_list(q, ids.iter().copied());
     q.push(")");
 }
 
@@ -504,7 +502,7 @@ fn push_source(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
     };
     if !search.references.is_empty() {
         q.push(" UNION SELECT id FROM tickets WHERE reference IN (");
-        push_list(q, &search.references);
+        push_in_list(q, search.references.iter().cloned());
         q.push(")");
     }
     // CROSS JOIN fixes SQLite's join order (matches first); MariaDB reads the materialised
@@ -545,18 +543,10 @@ fn push_subject_search(q: &mut QueryBuilder<Any>, search: &TicketSearch) {
     q.push(")");
     if !search.references.is_empty() {
         q.push(" OR t.reference IN (");
-        push_list(q, &search.references);
+        push_in_list(q, search.references.iter().cloned());
         q.push(")");
     }
     q.push(")");
-}
-
-/// `?, ?, ...` binding each value.
-fn push_list(q: &mut QueryBuilder<Any>, values: &[String]) {
-    let mut list = q.separated(", ");
-    for value in values {
-        list.push_bind(value.clone());
-    }
 }
 
 fn push_where(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
@@ -785,10 +775,7 @@ pub async fn page_among(
     }
     let mut q = QueryBuilder::<Any>::new(concat!(ticket_columns!("NULL"), "FROM tickets t "));
     q.push(ticket_joins!()).push(" WHERE t.id IN (");
-    let mut list = q.separated(", ");
-    for id in &page {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut q, page.iter().copied());
     q.push(")");
     let mut rows: Vec<TicketRow> = q.build_query_as().fetch_all(conn).await?;
     rows.sort_by_key(|row| page.iter().position(|id| *id == row.id));
@@ -830,10 +817,7 @@ pub async fn tags_of(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<Vec
         "SELECT tt.ticket_id, g.id, g.name, g.color FROM ticket_tags tt \
          JOIN tags g ON g.id = tt.tag_id WHERE tt.ticket_id IN (",
     );
-    let mut ids = q.separated(", ");
-    for id in ticket_ids {
-        ids.push_bind(*id);
-    }
+    push_in_list(&mut q, ticket_ids.iter().copied());
     q.push(") ORDER BY g.name, g.id");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }
@@ -883,10 +867,7 @@ pub async fn follower_stats(
     );
     q.push_bind(user_id)
         .push(" THEN 1 ELSE 0 END) AS following FROM ticket_followers WHERE ticket_id IN (");
-    let mut ids = q.separated(", ");
-    for id in ticket_ids {
-        ids.push_bind(*id);
-    }
+    push_in_list(&mut q, ticket_ids.iter().copied());
     q.push(") GROUP BY ticket_id");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }
