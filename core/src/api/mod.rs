@@ -104,7 +104,10 @@ pub fn endpoints() -> impl OpenApi {
         ticket_scripts::TicketScriptsApi,
         dashboard::DashboardApi,
         realtime::RealtimeApi,
-        admin_tokens::AdminTokensApi,
+        (
+            admin_tokens::AdminTokensApi,
+            admin_tokens::AdminTokenListApi,
+        ),
         resources::ResourcesApi,
         admin_users::AdminUsersApi,
         admin_departments::AdminDepartmentsApi,
@@ -112,7 +115,10 @@ pub fn endpoints() -> impl OpenApi {
         admin_canned_responses::AdminCannedResponsesApi,
         admin_macros::AdminMacrosApi,
         admin_sla_policies::AdminSlaPoliciesApi,
-        admin_webhooks::AdminWebhooksApi,
+        (
+            admin_webhooks::AdminWebhooksApi,
+            admin_webhooks::AdminWebhookDeliveriesApi,
+        ),
         admin_actions::AdminActionsApi,
         // A tuple implements OpenApi up to 16 members; later ones nest.
         (
