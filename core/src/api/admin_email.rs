@@ -8,7 +8,11 @@ use super::{
     errors::ApiResult,
     params::{self, Listed, PageParams, paged_list},
 };
-use crate::{api::date_time::DateTime, app::AppState, domain::email, store::email::DeliveryRow};
+use crate::{
+    api::date_time::DateTime,
+    app::AppState,
+    domain::email::{self, DeliveryRow},
+};
 
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "snake_case")]

@@ -14,9 +14,8 @@ use super::{
     scalar_type::scalar_type,
 };
 use crate::{
-    domain::paging::{self, KeyKind},
+    domain::paging::{self, KeyKind, Position, Slice, Window},
     error::{Error, FieldErrors},
-    store::keyset::{Position, Slice, Window},
 };
 
 pub const DEFAULT_PER_PAGE: i64 = 25;

@@ -27,21 +27,21 @@ use crate::{
     app::AppState,
     auth::Principal,
     domain::{
-        attachments,
-        paging::KeyKind,
+        Tx,
+        attachments::{self, AttachmentRow},
+        paging::{KeyKind, Position},
         tickets::{
             Priority, Status, TicketType,
             create::{self, NewTicketInput, RequesterInput},
             editing::Editing,
             feed,
-            list::{self, ListQuery},
+            list::{self, ListQuery, SortColumn},
             operations::{self, Shown, edit_shown, edit_versioned},
             view,
         },
         validate,
     },
     error::Error,
-    store::{Tx, attachments::AttachmentRow, keyset::Position, tickets::SortColumn},
 };
 
 pub struct TicketsApi;

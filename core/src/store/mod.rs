@@ -202,6 +202,12 @@ impl Store {
         self.dialect
     }
 
+    /// Whether a transaction can lose to a concurrent one and be rolled back (MySQL and
+    /// MariaDB: deadlocks, Galera certification); SQLite's single writer never does.
+    pub fn may_conflict(&self) -> bool {
+        self.dialect == Dialect::MySql
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
