@@ -8,7 +8,19 @@
 use poem::Request;
 
 use super::{conditional, security::Caller};
-use crate::{app::AppState, auth::Principal, domain::tickets::Actor};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        Tx,
+        tickets::{
+            Actor,
+            editing::Editing,
+            operations::{self, Shown},
+        },
+    },
+    error::Result,
+};
 
 /// One write to the ticket `reference`, as the endpoint received it.
 pub struct Write<'a> {
@@ -44,6 +56,26 @@ impl<'a> Write<'a> {
 
     pub fn actor(&self) -> Actor {
         self.caller.actor()
+    }
+
+    /// Runs `change` on the ticket as the caller, under the `If-Match` check, and reads the
+    /// ticket back as the caller sees it, in one transaction (`operations::edit_shown`).
+    pub async fn edit_shown<T>(
+        &self,
+        change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T>,
+    ) -> Result<(T, Shown)> {
+        let state = self.state;
+        let (actor, target) = (self.actor(), self.target());
+        let viewer = self.caller.user_id;
+        operations::edit_shown(
+            &state.store,
+            state.rules_now(),
+            &actor,
+            target,
+            viewer,
+            change,
+        )
+        .await
     }
 }
 

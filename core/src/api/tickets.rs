@@ -36,7 +36,7 @@ use crate::{
             editing::Editing,
             feed,
             list::{self, ListQuery, SortColumn},
-            operations::{self, Shown, edit_shown, edit_versioned},
+            operations::{self, Shown, edit_versioned},
             view,
         },
         validate,
@@ -226,17 +226,8 @@ async fn edit_and_show<T>(
     message: &str,
     change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T, Error>,
 ) -> ApiResult<Changed<TicketResource>> {
-    let state = write.state;
-    let (_, ticket) = edit_shown(
-        &state.store,
-        state.rules_now(),
-        &write.actor(),
-        write.target(),
-        write.caller.user_id,
-        change,
-    )
-    .await?;
-    let (ticket, etag) = shown(state, ticket);
+    let (_, ticket) = write.edit_shown(change).await?;
+    let (ticket, etag) = shown(write.state, ticket);
     Ok(changed(ticket, message, etag))
 }
 
@@ -571,48 +562,36 @@ async fn reply(
     )
 }
 
-async fn status(
-    write: Write<'_>,
-    body: DeferredJson<StatusRequest>,
-) -> ApiResult<Changed<TicketResource>> {
-    edit_and_show(write, "Status updated.", async |t, tx| {
-        t.set_status(tx, body.parse()?.status).await
-    })
-    .await
+/// The writes whose body is one change to the ticket, answered with the ticket as it now is:
+/// `name(Body) "message" |t, tx, body| change`, where `body` is the parsed body (parsed only
+/// once the ticket is found and its `If-Match` holds) and `change` a call on the `Editing`.
+macro_rules! one_change {
+    ($($name:ident($body:ty) $message:literal |$t:ident, $tx:ident, $parsed:ident| $change:expr;)*) => {$(
+        async fn $name(
+            write: Write<'_>,
+            body: DeferredJson<$body>,
+        ) -> ApiResult<Changed<TicketResource>> {
+            edit_and_show(write, $message, async |$t, $tx| {
+                let $parsed = body.parse()?;
+                $change.await
+            })
+            .await
+        }
+    )*};
 }
 
-async fn priority(
-    write: Write<'_>,
-    body: DeferredJson<PriorityRequest>,
-) -> ApiResult<Changed<TicketResource>> {
-    edit_and_show(write, "Priority updated.", async |t, tx| {
-        t.set_priority(tx, body.parse()?.priority).await
-    })
-    .await
-}
-
-async fn tags(
-    write: Write<'_>,
-    body: DeferredJson<TagsRequest>,
-) -> ApiResult<Changed<TicketResource>> {
-    edit_and_show(write, "Tags updated.", async |t, tx| {
-        t.sync_tags(tx, &body.parse()?.tag_ids).await
-    })
-    .await
+one_change! {
+    status(StatusRequest) "Status updated." |t, tx, body| t.set_status(tx, body.status);
+    priority(PriorityRequest) "Priority updated." |t, tx, body| t.set_priority(tx, body.priority);
+    tags(TagsRequest) "Tags updated." |t, tx, body| t.sync_tags(tx, &body.tag_ids);
 }
 
 async fn assign(
     write: Write<'_>,
     body: DeferredJson<AssignRequest>,
 ) -> ApiResult<Changed<TicketResource>> {
-    let state = write.state;
-    let (agent, ticket) = edit_shown(
-        &state.store,
-        state.rules_now(),
-        &write.actor(),
-        write.target(),
-        write.caller.user_id,
-        async |t, tx| {
+    let (agent, ticket) = write
+        .edit_shown(async |t, tx| {
             let agent = match body.parse()?.agent_id {
                 MaybeUndefined::Undefined => {
                     return Err(Error::field("agent_id", validate::required("agent_id")));
@@ -622,15 +601,14 @@ async fn assign(
             };
             t.assign(tx, agent).await?;
             Ok(agent)
-        },
-    )
-    .await?;
+        })
+        .await?;
     let message = if agent.is_some() {
         "Ticket assigned."
     } else {
         "Ticket unassigned."
     };
-    let (ticket, etag) = shown(state, ticket);
+    let (ticket, etag) = shown(write.state, ticket);
     Ok(changed(ticket, message, etag))
 }
 
