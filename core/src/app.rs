@@ -7,7 +7,7 @@ use crate::{
     blobs::{self, Blobs},
     config::{Config, ConfigError},
     domain::{
-        script_files::Scripts,
+        scripts::Scripts,
         tickets::{TicketRules, status},
     },
     events::EventBus,

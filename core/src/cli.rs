@@ -194,7 +194,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = ready_store(&config).await?;
             let rules = crate::app::ticket_rules(&config)?;
             let clock = Clock::system();
-            let scripts = crate::domain::script_files::Scripts::new(&config.scripts);
+            let scripts = crate::domain::scripts::Scripts::new(&config.scripts);
             let blobs = crate::blobs::Blobs::open(&config.attachments)?;
             // One transaction: a failure anywhere leaves the database as it was.
             let (admin_token, report) = store

@@ -2,6 +2,14 @@
 //! every arrow points down (api → domain → store) and no two modules can form a loop. The test
 //! reads the `crate::` paths of every file under `core/src`; a new top-level module must be
 //! given its place in [`LAYERS`] before the test passes.
+//!
+//! Inside `domain`, which is too large for one list, the modules are kept free of loops
+//! instead: every file under `src/domain` is a module (`tickets::bulk`, `macros::record`), the
+//! `crate::domain::..` and `super::..` paths it names are its arrows (to the deepest module the
+//! path names, so `tickets::Actor` points at `tickets`, `tickets::apply::run` at
+//! `tickets::apply`), and a module's `pub use child::..` re-exports are arrows to that child.
+//! A module may use its own parents (a child of `script_files` uses its `Scripts`); any other
+//! circle fails the test, which names it.
 
 /// Bottom first. Each entry may use the entries before it, never those after it.
 pub const LAYERS: &[(&str, &str)] = &[
@@ -41,7 +49,7 @@ pub const LAYERS: &[(&str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use std::{
-        collections::BTreeSet,
+        collections::{BTreeMap, BTreeSet},
         fs,
         path::{Path, PathBuf},
     };
@@ -155,6 +163,217 @@ mod tests {
             wrong.is_empty(),
             "imports pointing up:\n{}",
             wrong.join("\n")
+        );
+    }
+
+    /// The paths a `use` tree (or a plain path) at the start of `text` names, as segments:
+    /// `{a::{self as b, C}, d}` gives `a::self`, `a::C` and `d`.
+    fn tree_paths(text: &str) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        walk_tree(text, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Reads one tree from the start of `text` below `prefix`; answers how much it read.
+    fn walk_tree(text: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+        let blank = |at: usize| text[at..].len() - text[at..].trim_start().len();
+        let mut read = blank(0);
+        if text[read..].starts_with('{') {
+            read += 1;
+            loop {
+                read += walk_tree(&text[read..], prefix, out);
+                read += blank(read);
+                match text[read..].chars().next() {
+                    Some(',') => read += 1,
+                    Some('}') => return read + 1,
+                    _ => return read,
+                }
+            }
+        }
+        let ident = |at: usize| -> String {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let name = ident(read);
+        if name.is_empty() {
+            return read;
+        }
+        read += name.len();
+        prefix.push(name);
+        if text[read..].starts_with("::") {
+            read += 2 + walk_tree(&text[read + 2..], prefix, out);
+        } else {
+            out.push(prefix.clone());
+            // `self as db`: the alias names nothing new.
+            let after = read + blank(read);
+            if text[after..].starts_with("as ") {
+                let alias = after + 3 + blank(after + 3);
+                read = alias + ident(alias).len();
+            }
+        }
+        prefix.pop();
+        read
+    }
+
+    /// The module of a file under `src/domain`, as a path below `domain`: `tickets::bulk` for
+    /// `tickets/bulk.rs`, `tickets` for `tickets/mod.rs`, `` for `mod.rs` itself.
+    fn domain_module(domain: &Path, file: &Path) -> String {
+        let relative = file.strip_prefix(domain).unwrap_or(file).with_extension("");
+        let mut parts: Vec<String> = relative
+            .components()
+            .filter_map(|c| c.as_os_str().to_str().map(str::to_string))
+            .collect();
+        if parts.last().is_some_and(|last| last == "mod") {
+            parts.pop();
+        }
+        parts.join("::")
+    }
+
+    /// The domain modules `code` (of the module `me`) points at, by the rules of the module
+    /// doc; paths that name no module below `domain` are left out.
+    fn domain_arrows(me: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+        let here: Vec<String> = me
+            .split("::")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut named: Vec<Vec<String>> = Vec::new();
+        let starts = |pattern: &str| -> Vec<usize> {
+            code.match_indices(pattern)
+                .filter(|(at, _)| {
+                    !code[..*at].ends_with(|c: char| {
+                        c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '$'
+                    })
+                })
+                .map(|(at, _)| at + pattern.len())
+                .collect()
+        };
+        for at in starts("crate::") {
+            for path in tree_paths(&code[at..]) {
+                if path.first().is_some_and(|first| first == "domain") {
+                    named.push(path[1..].to_vec());
+                }
+            }
+        }
+        for at in starts("super::") {
+            let mut ups = 1;
+            let mut rest = &code[at..];
+            while let Some(after) = rest.strip_prefix("super::") {
+                ups += 1;
+                rest = after;
+            }
+            let Some(base) = here.len().checked_sub(ups) else {
+                continue;
+            };
+            for path in tree_paths(rest) {
+                named.push([&here[..base], &path[..]].concat());
+            }
+        }
+        for at in starts("pub use ") {
+            for path in tree_paths(&code[at..]) {
+                if !matches!(path[0].as_str(), "crate" | "super" | "self" | "std") {
+                    named.push([&here[..], &path[..]].concat());
+                }
+            }
+        }
+        named
+            .iter()
+            .filter_map(|path| {
+                (1..=path.len())
+                    .map(|len| path[..len].join("::"))
+                    .take_while(|prefix| modules.contains(prefix))
+                    .last()
+            })
+            .filter(|to| to != me && !me.starts_with(&format!("{to}::")))
+            .collect()
+    }
+
+    /// One circle in `arrows`, as the modules along it, if there is any.
+    fn find_circle(arrows: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+        fn visit(
+            at: &str,
+            arrows: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(from) = path.iter().position(|m| m == at) {
+                let mut circle = path[from..].to_vec();
+                circle.push(at.to_string());
+                return Some(circle);
+            }
+            if done.contains(at) {
+                return None;
+            }
+            path.push(at.to_string());
+            for next in arrows.get(at).into_iter().flatten() {
+                if let Some(circle) = visit(next, arrows, path, done) {
+                    return Some(circle);
+                }
+            }
+            path.pop();
+            done.insert(at.to_string());
+            None
+        }
+        let mut done = BTreeSet::new();
+        arrows
+            .keys()
+            .find_map(|start| visit(start, arrows, &mut Vec::new(), &mut done))
+    }
+
+    #[test]
+    fn no_loop_between_the_modules_of_the_domain() {
+        let domain = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+        let mut files = Vec::new();
+        rust_files(&domain, &mut files);
+        let modules: BTreeSet<String> = files.iter().map(|f| domain_module(&domain, f)).collect();
+        let mut arrows: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &files {
+            let me = domain_module(&domain, file);
+            let text = fs::read_to_string(file).expect("read source");
+            let to = domain_arrows(&me, &code(&text), &modules);
+            arrows.entry(me).or_default().extend(to);
+        }
+        assert_eq!(
+            find_circle(&arrows),
+            None,
+            "modules of the domain that use each other in a circle"
+        );
+    }
+
+    #[test]
+    fn the_domain_reader_follows_trees_super_and_re_exports() {
+        let modules: BTreeSet<String> = [
+            "",
+            "tickets",
+            "tickets::apply",
+            "tickets::bulk",
+            "macros",
+            "macros::record",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        let arrows = domain_arrows(
+            "tickets::bulk",
+            "use super::{Actor, apply::{self as a, Run}};\nuse crate::{domain::{macros::prepare}, store::Tx};\nsuper::super::macros::record::Macro",
+            &modules,
+        );
+        assert_eq!(
+            arrows.into_iter().collect::<Vec<_>>(),
+            ["macros", "macros::record", "tickets::apply"],
+            "a parent (`tickets`) is no arrow"
+        );
+        let facade = domain_arrows("macros", "pub use record::{Macro, MacroBody};", &modules);
+        assert_eq!(facade.into_iter().collect::<Vec<_>>(), ["macros::record"]);
+        let circle: BTreeMap<String, BTreeSet<String>> = [("a", "b"), ("b", "c"), ("c", "a")]
+            .into_iter()
+            .map(|(from, to)| (from.to_string(), BTreeSet::from([to.to_string()])))
+            .collect();
+        assert_eq!(
+            find_circle(&circle).expect("a circle"),
+            ["a", "b", "c", "a"]
         );
     }
 

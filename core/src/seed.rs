@@ -17,7 +17,7 @@ use crate::{
         departments::{self, DepartmentInput},
         macros::{self, MacroInput},
         roles::Role,
-        script_files::Scripts,
+        scripts::Scripts,
         tags::{self, TagInput},
         tickets::{
             Actor, Priority, Status, TicketRules, TicketType,

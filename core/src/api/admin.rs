@@ -53,6 +53,36 @@ macro_rules! after_write {
 }
 pub(crate) use after_write;
 
+/// `From<$body> for $input`, one line per body: each field of the input from the body's field
+/// of the same name, as it is or through the function after its `:` (`Some` for a required
+/// field of a create body, `Into::into` for a `MaybeUndefined`, [`some_into`], [`map_into`]).
+macro_rules! into_input {
+    ($body:ty => $input:ident { $($field:ident $(: $convert:expr)?),* $(,)? }) => {
+        impl From<$body> for $input {
+            fn from(body: $body) -> Self {
+                $input { $($field: $crate::api::admin::into_input!(@field body.$field $(, $convert)?),)* }
+            }
+        }
+    };
+    (@field $value:expr) => {
+        $value
+    };
+    (@field $value:expr, $convert:expr) => {
+        $convert($value)
+    };
+}
+pub(crate) use into_input;
+
+/// A required value converted, as an input's optional field.
+pub fn some_into<A: Into<B>, B>(value: A) -> Option<B> {
+    Some(value.into())
+}
+
+/// An optional value converted.
+pub fn map_into<A: Into<B>, B>(value: Option<A>) -> Option<B> {
+    value.map(Into::into)
+}
+
 /// The list's cursor key: a script file's name, else the id.
 fn key_kind<T: AdminResource>() -> KeyKind {
     if <T::Origin as RecordOrigin<T>>::FILES {
@@ -182,23 +212,27 @@ where
 /// with the record, the bodies, the path, the operation ids and each operation's doc comment
 /// (its first line is the summary), followed by any endpoints of the kind's own.
 macro_rules! admin_api {
+    // The impl itself, with the writes to one record (update, delete) from one template.
     (
-        $api:ident for $kind:ty {
+        @impl $api:ident for $kind:ty {
             tag: $tag:tt,
             path: $path:tt,
             record: $record:ty,
             created: $created:ty,
             create: $create:ty,
-            update: $update:ty,
-            $(after_write: $after:expr,)?
-            ids: [$list_id:tt, $show_id:tt, $create_id:tt, $update_id:tt, $delete_id:tt],
+            after: $after:tt,
+            ids: [$list_id:tt, $show_id:tt, $create_id:tt],
         }
-        $(#[doc = $list_doc:tt])* list;
-        $(#[doc = $show_doc:tt])* show;
-        $(#[doc = $create_doc:tt])* create;
-        $(#[doc = $update_doc:tt])* update;
-        $(#[doc = $delete_doc:tt])* delete;
-        $($own:tt)*
+        docs: [[$(#[doc = $list_doc:tt])*] [$(#[doc = $show_doc:tt])*] [$(#[doc = $create_doc:tt])*]],
+        writes: [$({
+            $write:ident $write_path:tt $write_method:tt $write_id:tt,
+            docs: [$(#[doc = $write_doc:tt])*],
+            if_match: $if_match:tt,
+            call: ($($call:tt)*),
+            body: [$($body:ty)?],
+            answer: $answer:ty,
+        })*],
+        own: [$($own:tt)*]
     ) => {
         pub struct $api;
 
@@ -265,57 +299,84 @@ macro_rules! admin_api {
                 .await
             }
 
-            $(#[doc = $update_doc])*
-            #[oai(path = "/:id/update", method = "patch", operation_id = $update_id)]
-            async fn update(
-                &self,
-                caller: $crate::api::security::Caller,
-                state: poem::web::Data<&$crate::app::AppState>,
-                id: poem_openapi::param::Path<i64>,
-                /// An `ETag` of this record: change it only if it is still the same; else 412
-                /// `Precondition failed.` and nothing changes.
-                #[oai(name = "If-Match")]
-                if_match: poem_openapi::param::Header<Option<String>>,
-                body: $crate::api::body::DeferredJson<$update>,
-            ) -> $crate::api::errors::ApiResult<$crate::api::envelope::Changed<$record>> {
-                let after = $crate::api::admin::after_write!($($after)?);
-                $crate::api::admin::update::<$kind, $record, $update>(
-                    &state,
-                    &caller,
-                    (id.0, if_match.0.as_deref()),
-                    body,
-                    after,
-                )
-                .await
-            }
-
-            $(#[doc = $delete_doc])*
-            #[oai(path = "/:id/delete", method = "delete", operation_id = $delete_id)]
-            async fn delete(
-                &self,
-                caller: $crate::api::security::Caller,
-                state: poem::web::Data<&$crate::app::AppState>,
-                id: poem_openapi::param::Path<i64>,
-                /// An `ETag` of this record: delete it only if it is still the same; else 412
-                /// `Precondition failed.` and nothing changes.
-                #[oai(name = "If-Match")]
-                if_match: poem_openapi::param::Header<Option<String>>,
-            ) -> $crate::api::errors::ApiResult<
-                poem_openapi::payload::Json<
-                    $crate::api::envelope::Written<$crate::api::removal::RemovalResult>,
-                >,
-            > {
-                let after = $crate::api::admin::after_write!($($after)?);
-                $crate::api::admin::delete::<$kind, $record>(
-                    &state,
-                    &caller,
-                    (id.0, if_match.0.as_deref()),
-                    after,
-                )
-                .await
-            }
+            $(
+                $(#[doc = $write_doc])*
+                #[oai(path = $write_path, method = $write_method, operation_id = $write_id)]
+                async fn $write(
+                    &self,
+                    caller: $crate::api::security::Caller,
+                    state: poem::web::Data<&$crate::app::AppState>,
+                    id: poem_openapi::param::Path<i64>,
+                    #[doc = $if_match]
+                    #[doc = " `Precondition failed.` and nothing changes."]
+                    #[oai(name = "If-Match")]
+                    if_match: poem_openapi::param::Header<Option<String>>,
+                    $(body: $crate::api::body::DeferredJson<$body>,)?
+                ) -> $crate::api::errors::ApiResult<$answer> {
+                    $($call)*(
+                        &state,
+                        &caller,
+                        (id.0, if_match.0.as_deref()),
+                        $({ let body: $crate::api::body::DeferredJson<$body> = body; body },)?
+                        $after,
+                    )
+                    .await
+                }
+            )*
 
             $($own)*
+        }
+    };
+    (
+        $api:ident for $kind:ty {
+            tag: $tag:tt,
+            path: $path:tt,
+            record: $record:ty,
+            created: $created:ty,
+            create: $create:ty,
+            update: $update:ty,
+            $(after_write: $after:expr,)?
+            ids: [$list_id:tt, $show_id:tt, $create_id:tt, $update_id:tt, $delete_id:tt],
+        }
+        $(#[doc = $list_doc:tt])* list;
+        $(#[doc = $show_doc:tt])* show;
+        $(#[doc = $create_doc:tt])* create;
+        $(#[doc = $update_doc:tt])* update;
+        $(#[doc = $delete_doc:tt])* delete;
+        $($own:tt)*
+    ) => {
+        $crate::api::admin::admin_api! {
+            @impl $api for $kind {
+                tag: $tag,
+                path: $path,
+                record: $record,
+                created: $created,
+                create: $create,
+                after: { $crate::api::admin::after_write!($($after)?) },
+                ids: [$list_id, $show_id, $create_id],
+            }
+            docs: [[$(#[doc = $list_doc])*] [$(#[doc = $show_doc])*] [$(#[doc = $create_doc])*]],
+            writes: [
+                {
+                    update "/:id/update" "patch" $update_id,
+                    docs: [$(#[doc = $update_doc])*],
+                    if_match: " An `ETag` of this record: change it only if it is still the same; else 412",
+                    call: ($crate::api::admin::update::<$kind, $record, $update>),
+                    body: [$update],
+                    answer: $crate::api::envelope::Changed<$record>,
+                }
+                {
+                    delete "/:id/delete" "delete" $delete_id,
+                    docs: [$(#[doc = $delete_doc])*],
+                    if_match: " An `ETag` of this record: delete it only if it is still the same; else 412",
+                    call: ($crate::api::admin::delete::<$kind, $record>),
+                    body: [],
+                    answer: poem_openapi::payload::Json<
+                        $crate::api::envelope::Written<$crate::api::removal::RemovalResult>,
+                    >,
+                }
+            ],
+            own: [$($own)*]
         }
     };
 }

@@ -3,7 +3,11 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{ApiTags, admin::admin_api, admin_macros::origin};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+    admin_macros::origin,
+};
 use crate::{
     api::date_time::DateTime,
     domain::ticket_actions::{ActionInput, TicketAction},
@@ -67,27 +71,11 @@ pub struct UpdateActionRequest {
     pub is_active: Option<bool>,
 }
 
-impl From<CreateActionRequest> for ActionInput {
-    fn from(body: CreateActionRequest) -> Self {
-        ActionInput {
-            key: Some(body.key),
-            label: Some(body.label),
-            script: Some(body.script),
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { CreateActionRequest => ActionInput {
+    key: Some, label: Some, script: Some, is_active
+} }
 
-impl From<UpdateActionRequest> for ActionInput {
-    fn from(body: UpdateActionRequest) -> Self {
-        ActionInput {
-            key: body.key,
-            label: body.label,
-            script: body.script,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { UpdateActionRequest => ActionInput { key, label, script, is_active } }
 
 admin_api! {
     AdminActionsApi for TicketAction {

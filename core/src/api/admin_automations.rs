@@ -3,7 +3,11 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{ApiTags, admin::admin_api, admin_macros::origin};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+    admin_macros::origin,
+};
 use crate::{
     api::date_time::DateTime,
     domain::automations::{Automation, AutomationInput},
@@ -76,29 +80,13 @@ pub struct UpdateAutomationRequest {
     pub is_active: Option<bool>,
 }
 
-impl From<CreateAutomationRequest> for AutomationInput {
-    fn from(body: CreateAutomationRequest) -> Self {
-        AutomationInput {
-            name: Some(body.name),
-            script: Some(body.script),
-            trigger: Some(body.trigger),
-            interval_minutes: body.interval_minutes,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { CreateAutomationRequest => AutomationInput {
+    name: Some, script: Some, trigger: Some, interval_minutes, is_active
+} }
 
-impl From<UpdateAutomationRequest> for AutomationInput {
-    fn from(body: UpdateAutomationRequest) -> Self {
-        AutomationInput {
-            name: body.name,
-            script: body.script,
-            trigger: body.trigger,
-            interval_minutes: body.interval_minutes,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { UpdateAutomationRequest => AutomationInput {
+    name, script, trigger, interval_minutes, is_active
+} }
 
 admin_api! {
     AdminAutomationsApi for Automation {

@@ -4,7 +4,10 @@
 use poem_openapi::{Object, types::MaybeUndefined};
 use serde::Deserialize;
 
-use super::{ApiTags, admin::admin_api};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+};
 use crate::{
     api::date_time::DateTime,
     domain::{
@@ -82,27 +85,13 @@ pub struct UpdateCannedResponseRequest {
     pub is_shared: Option<bool>,
 }
 
-impl From<CreateCannedResponseRequest> for CannedInput {
-    fn from(body: CreateCannedResponseRequest) -> Self {
-        CannedInput {
-            title: Some(body.title),
-            body: Some(body.body),
-            category: Some(body.category),
-            is_shared: body.is_shared,
-        }
-    }
-}
+into_input! { CreateCannedResponseRequest => CannedInput {
+    title: Some, body: Some, category: Some, is_shared
+} }
 
-impl From<UpdateCannedResponseRequest> for CannedInput {
-    fn from(body: UpdateCannedResponseRequest) -> Self {
-        CannedInput {
-            title: body.title,
-            body: body.body,
-            category: body.category.into(),
-            is_shared: body.is_shared,
-        }
-    }
-}
+into_input! { UpdateCannedResponseRequest => CannedInput {
+    title, body, category: Into::into, is_shared
+} }
 
 admin_api! {
     AdminCannedResponsesApi for CannedResponse {

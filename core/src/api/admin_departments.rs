@@ -3,7 +3,10 @@
 use poem_openapi::{Object, types::MaybeUndefined};
 use serde::Deserialize;
 
-use super::{ApiTags, admin::admin_api};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+};
 use crate::{
     api::date_time::DateTime,
     domain::departments::{Department, DepartmentInput, Member},
@@ -87,29 +90,13 @@ pub struct UpdateDepartmentRequest {
     pub sla_policy_id: MaybeUndefined<i64>,
 }
 
-impl From<CreateDepartmentRequest> for DepartmentInput {
-    fn from(body: CreateDepartmentRequest) -> Self {
-        DepartmentInput {
-            name: Some(body.name),
-            description: Some(body.description),
-            is_active: body.is_active,
-            agent_ids: body.agent_ids,
-            sla_policy_id: Some(body.sla_policy_id),
-        }
-    }
-}
+into_input! { CreateDepartmentRequest => DepartmentInput {
+    name: Some, description: Some, is_active, agent_ids, sla_policy_id: Some
+} }
 
-impl From<UpdateDepartmentRequest> for DepartmentInput {
-    fn from(body: UpdateDepartmentRequest) -> Self {
-        DepartmentInput {
-            name: body.name,
-            description: body.description.into(),
-            is_active: body.is_active,
-            agent_ids: body.agent_ids,
-            sla_policy_id: body.sla_policy_id.into(),
-        }
-    }
-}
+into_input! { UpdateDepartmentRequest => DepartmentInput {
+    name, description: Into::into, is_active, agent_ids, sla_policy_id: Into::into
+} }
 
 admin_api! {
     AdminDepartmentsApi for Department {

@@ -1,22 +1,18 @@
 //! `GET /admin/email/deliveries`: the log of notifications sent by email.
 
-use poem::web::Data as State;
-use poem_openapi::{Enum, Object, OpenApi, param::Query};
+use poem::http::Uri;
+use poem_openapi::{Enum, Object};
 
 use super::{
     ApiTags,
     errors::ApiResult,
-    params::{Listed, PageRequest},
-    security::Caller,
+    params::{self, Listed, PageParams, paged_list},
 };
 use crate::{
     api::date_time::DateTime,
     app::AppState,
-    domain::{email, paging::KeyKind},
-    store::{email::DeliveryRow, keyset::Position},
+    domain::email::{self, DeliveryRow},
 };
-
-pub struct AdminEmailApi;
 
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -104,38 +100,24 @@ impl From<DeliveryRow> for EmailDelivery {
     }
 }
 
-#[OpenApi(tag = "ApiTags::Email")]
-impl AdminEmailApi {
+paged_list! {
     /// List email deliveries
     ///
     /// Requires the `admin` ability and an admin owner. Every notification queued for
     /// sending by SMTP, newest first. Paginated (`page` or `cursor`, `per_page` 1..100). Empty while
     /// `email.smtp_url` is not set (nothing is queued).
-    #[oai(
-        path = "/admin/email/deliveries",
-        method = "get",
-        operation_id = "admin_email.deliveries"
-    )]
-    async fn deliveries(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        req: &poem::Request,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-        /// Continues the list after the page that gave it (`meta.next_cursor`).
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Listed<EmailDelivery>> {
-        let request = PageRequest::parse(
-            page.0,
-            per_page.0,
-            cursor.0,
-            "email:deliveries",
-            KeyKind::IdOnly,
-        )?;
-        let items = email::deliveries(&state.store, &request.window).await?;
-        Ok(request.paged(req.original_uri(), items, |d: &DeliveryRow| {
-            Position::id(d.id)
-        }))
-    }
+    AdminEmailApi (tag = "ApiTags::Email")
+    deliveries: "/admin/email/deliveries" "admin_email.deliveries" => EmailDelivery = deliveries;
+}
+
+async fn deliveries(
+    state: &AppState,
+    uri: &Uri,
+    asked: PageParams,
+) -> ApiResult<Listed<EmailDelivery>> {
+    let fetch = async |window: &_| email::deliveries(&state.store, window).await;
+    params::by_id(uri, asked, "email:deliveries", fetch, |d: &DeliveryRow| {
+        d.id
+    })
+    .await
 }

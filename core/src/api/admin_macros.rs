@@ -4,7 +4,11 @@ use poem_openapi::{Enum, Object, types::MaybeUndefined};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiTags, admin::admin_api, admin_canned_responses::ContentOwner};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+    admin_canned_responses::ContentOwner,
+};
 use crate::{
     api::date_time::DateTime,
     domain::{
@@ -160,31 +164,13 @@ pub struct UpdateMacroRequest {
     pub script: Option<String>,
 }
 
-impl From<CreateMacroRequest> for MacroInput {
-    fn from(body: CreateMacroRequest) -> Self {
-        MacroInput {
-            name: Some(body.name),
-            description: Some(body.description),
-            is_shared: body.is_shared,
-            order: body.order,
-            actions: raw_actions(body.actions),
-            script: body.script,
-        }
-    }
-}
+into_input! { CreateMacroRequest => MacroInput {
+    name: Some, description: Some, is_shared, order, actions: raw_actions, script
+} }
 
-impl From<UpdateMacroRequest> for MacroInput {
-    fn from(body: UpdateMacroRequest) -> Self {
-        MacroInput {
-            name: body.name,
-            description: body.description.into(),
-            is_shared: body.is_shared,
-            order: body.order,
-            actions: raw_actions(body.actions),
-            script: body.script,
-        }
-    }
-}
+into_input! { UpdateMacroRequest => MacroInput {
+    name, description: Into::into, is_shared, order, actions: raw_actions, script
+} }
 
 admin_api! {
     AdminMacrosApi for Macro {

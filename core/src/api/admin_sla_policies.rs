@@ -8,7 +8,11 @@ use poem_openapi::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiTags, admin::admin_api, scalar_type::scalar_type};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input, map_into, some_into},
+    scalar_type::scalar_type,
+};
 use crate::{
     api::date_time::DateTime,
     domain::sla_policies::{PriorityHours, SlaPolicy, SlaPolicyInput, hours_json},
@@ -146,33 +150,15 @@ pub struct UpdateSlaPolicyRequest {
     pub business_hours: MaybeUndefined<Value>,
 }
 
-impl From<CreateSlaPolicyRequest> for SlaPolicyInput {
-    fn from(body: CreateSlaPolicyRequest) -> Self {
-        SlaPolicyInput {
-            name: Some(body.name),
-            description: Some(body.description),
-            is_default: body.is_default,
-            is_active: body.is_active,
-            first_response_hours: Some(body.first_response_hours.into()),
-            resolution_hours: Some(body.resolution_hours.into()),
-            business_hours: Some(body.business_hours),
-        }
-    }
-}
+into_input! { CreateSlaPolicyRequest => SlaPolicyInput {
+    name: Some, description: Some, is_default, is_active, first_response_hours: some_into,
+    resolution_hours: some_into, business_hours: Some
+} }
 
-impl From<UpdateSlaPolicyRequest> for SlaPolicyInput {
-    fn from(body: UpdateSlaPolicyRequest) -> Self {
-        SlaPolicyInput {
-            name: body.name,
-            description: body.description.into(),
-            is_default: body.is_default,
-            is_active: body.is_active,
-            first_response_hours: body.first_response_hours.map(Into::into),
-            resolution_hours: body.resolution_hours.map(Into::into),
-            business_hours: body.business_hours.into(),
-        }
-    }
-}
+into_input! { UpdateSlaPolicyRequest => SlaPolicyInput {
+    name, description: Into::into, is_default, is_active, first_response_hours: map_into,
+    resolution_hours: map_into, business_hours: Into::into
+} }
 
 admin_api! {
     AdminSlaPoliciesApi for SlaPolicy {

@@ -3,7 +3,10 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{ApiTags, admin::admin_api};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+};
 use crate::{
     api::date_time::DateTime,
     domain::tags::{Tag, TagInput},
@@ -50,23 +53,9 @@ pub struct UpdateTagRequest {
     pub color: Option<String>,
 }
 
-impl From<CreateTagRequest> for TagInput {
-    fn from(body: CreateTagRequest) -> Self {
-        TagInput {
-            name: Some(body.name),
-            color: body.color,
-        }
-    }
-}
+into_input! { CreateTagRequest => TagInput { name: Some, color } }
 
-impl From<UpdateTagRequest> for TagInput {
-    fn from(body: UpdateTagRequest) -> Self {
-        TagInput {
-            name: body.name,
-            color: body.color,
-        }
-    }
-}
+into_input! { UpdateTagRequest => TagInput { name, color } }
 
 admin_api! {
     AdminTagsApi for Tag {

@@ -1,12 +1,7 @@
 //! `/admin/api-tokens`: list, create, update and revoke API tokens (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::MaybeUndefined,
-};
+use poem::{http::Uri, web::Data as State};
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
 use serde::Deserialize;
 
 use super::{
@@ -14,17 +9,13 @@ use super::{
     body::{DeferredJson, JsonBody},
     envelope::{Created, Done, Written, created, done, location, written},
     errors::ApiResult,
-    params::{Listed, PageRequest},
+    params::{self, Listed, PageParams, paged_list},
     security::Caller,
 };
 use crate::{
     api::date_time::DateTime,
     app::AppState,
-    domain::{
-        paging::KeyKind,
-        tokens::{self, Expiry, NewTokenInput, Token, TokenChanges},
-    },
-    store::keyset::Position,
+    domain::tokens::{self, Expiry, NewTokenInput, Token, TokenChanges},
     time,
 };
 
@@ -115,32 +106,26 @@ pub struct UpdateTokenRequest {
     pub rate_limit: MaybeUndefined<i64>,
 }
 
-#[OpenApi(tag = "ApiTags::AdminTokens")]
-impl AdminTokensApi {
+paged_list! {
     /// List API tokens
     ///
     /// Requires the `admin` ability and an admin owner. By id; paginated (`page` or `cursor`,
     /// `per_page` 1..100).
-    #[oai(
-        path = "/admin/api-tokens",
-        method = "get",
-        operation_id = "admin_tokens.list"
-    )]
-    async fn list(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        req: &poem::Request,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-        /// Continues the list after the page that gave it (`meta.next_cursor`).
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Listed<ApiToken>> {
-        let request = PageRequest::parse(page.0, per_page.0, cursor.0, "Token", KeyKind::IdOnly)?;
-        let tokens = tokens::page(&state.store, &request.window).await?;
-        Ok(request.paged(req.original_uri(), tokens, |t: &Token| Position::id(t.id)))
-    }
+    AdminTokenListApi (tag = "ApiTags::AdminTokens")
+    list: "/admin/api-tokens" "admin_tokens.list" => ApiToken = tokens_page;
+}
 
+async fn tokens_page(
+    state: &AppState,
+    uri: &Uri,
+    asked: PageParams,
+) -> ApiResult<Listed<ApiToken>> {
+    let fetch = async |window: &_| tokens::page(&state.store, window).await;
+    params::by_id(uri, asked, "Token", fetch, |t: &Token| t.id).await
+}
+
+#[OpenApi(tag = "ApiTags::AdminTokens")]
+impl AdminTokensApi {
     /// Create an API token
     ///
     /// Requires the `admin` ability and an admin owner. The answer carries

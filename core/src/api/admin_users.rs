@@ -3,7 +3,10 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::{ApiTags, admin::admin_api};
+use super::{
+    ApiTags,
+    admin::{admin_api, into_input},
+};
 use crate::{
     api::date_time::DateTime,
     app::AppState,
@@ -60,27 +63,9 @@ pub struct UpdateUserRequest {
     pub is_active: Option<bool>,
 }
 
-impl From<CreateUserRequest> for NewUser {
-    fn from(body: CreateUserRequest) -> Self {
-        NewUser {
-            name: body.name,
-            email: body.email,
-            role: body.role,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { CreateUserRequest => NewUser { name, email, role, is_active } }
 
-impl From<UpdateUserRequest> for UserChanges {
-    fn from(body: UpdateUserRequest) -> Self {
-        UserChanges {
-            name: body.name,
-            email: body.email,
-            role: body.role,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { UpdateUserRequest => UserChanges { name, email, role, is_active } }
 
 /// A changed user's tokens are read again on their next request, so a new role or status
 /// applies at once.

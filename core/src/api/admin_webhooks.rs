@@ -1,30 +1,22 @@
 //! `/admin/webhooks`: outbound webhook endpoints, their delivery log and redelivery
 //! (requires `admin`).
 
-use poem::web::Data as State;
-use poem_openapi::{
-    Enum, Object,
-    param::{Path, Query},
-    payload::Json,
-};
+use poem::{http::Uri, web::Data as State};
+use poem_openapi::{Enum, Object, param::Path, payload::Json};
 use serde::Deserialize;
 
 use super::{
     ApiTags,
-    admin::admin_api,
+    admin::{admin_api, into_input},
     envelope::{Written, written},
     errors::ApiResult,
-    params::{Listed, PageRequest},
+    params::{self, Listed, PageParams, paged_list},
     security::Caller,
 };
 use crate::{
     api::date_time::DateTime,
     app::AppState,
-    domain::{
-        paging::KeyKind,
-        webhooks::{self, Delivery, Webhook, WebhookInput},
-    },
-    store::keyset::Position,
+    domain::webhooks::{self, Delivery, Webhook, WebhookInput},
 };
 
 /// A webhook endpoint as listed; its secret is shown only in the create answer.
@@ -181,27 +173,9 @@ impl From<(Webhook, String)> for CreatedWebhook {
     }
 }
 
-impl From<CreateWebhookRequest> for WebhookInput {
-    fn from(body: CreateWebhookRequest) -> Self {
-        WebhookInput {
-            url: Some(body.url),
-            events: Some(body.events),
-            secret: body.secret,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { CreateWebhookRequest => WebhookInput { url: Some, events: Some, secret, is_active } }
 
-impl From<UpdateWebhookRequest> for WebhookInput {
-    fn from(body: UpdateWebhookRequest) -> Self {
-        WebhookInput {
-            url: body.url,
-            events: body.events,
-            secret: body.secret,
-            is_active: body.is_active,
-        }
-    }
-}
+into_input! { UpdateWebhookRequest => WebhookInput { url, events, secret, is_active } }
 
 admin_api! {
     AdminWebhooksApi for Webhook {
@@ -238,35 +212,6 @@ admin_api! {
     /// Requires the `admin` ability and an admin owner. Its delivery log goes with it.
     delete;
 
-    /// List a webhook's deliveries
-    ///
-    /// Requires the `admin` ability and an admin owner. Newest first, each with every
-    /// attempt. Paginated (`page` or `cursor`, `per_page` 1..100).
-    #[oai(
-        path = "/:id/deliveries",
-        method = "get",
-        operation_id = "admin_webhooks.deliveries"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn deliveries(
-        &self,
-        _caller: Caller,
-        state: State<&AppState>,
-        req: &poem::Request,
-        id: Path<i64>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-        /// Continues the list after the page that gave it (`meta.next_cursor`).
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Listed<DeliveryRecord>> {
-        let list = format!("webhook:{}:deliveries", id.0);
-        let request = PageRequest::parse(page.0, per_page.0, cursor.0, list, KeyKind::IdOnly)?;
-        let items = webhooks::deliveries(&state.store, id.0, &request.window).await?;
-        Ok(request.paged(req.original_uri(), items, |d: &webhooks::Delivery| {
-            Position::id(d.row.id)
-        }))
-    }
-
     /// Redeliver
     ///
     /// Requires the `admin` ability and an admin owner. Queues a fresh run of attempts for
@@ -287,4 +232,25 @@ admin_api! {
         let queued = webhooks::redeliver(&state.store, id.0, delivery_id.0).await?;
         Ok(written(queued.into(), "Redelivery queued."))
     }
+}
+
+paged_list! {
+    /// List a webhook's deliveries
+    ///
+    /// Requires the `admin` ability and an admin owner. Newest first, each with every
+    /// attempt. Paginated (`page` or `cursor`, `per_page` 1..100).
+    AdminWebhookDeliveriesApi (tag = "ApiTags::AdminWebhooks")
+    deliveries: "/admin/webhooks/:id/deliveries" "admin_webhooks.deliveries", path id: i64
+        => DeliveryRecord = deliveries;
+}
+
+async fn deliveries(
+    state: &AppState,
+    uri: &Uri,
+    id: i64,
+    asked: PageParams,
+) -> ApiResult<Listed<DeliveryRecord>> {
+    let fetch = async |window: &_| webhooks::deliveries(&state.store, id, window).await;
+    let list = format!("webhook:{id}:deliveries");
+    params::by_id(uri, asked, list, fetch, |d: &webhooks::Delivery| d.row.id).await
 }

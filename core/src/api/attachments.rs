@@ -20,7 +20,11 @@ use super::{
     multipart::{Form, UploadForm, form_error},
     security::Caller,
 };
-use crate::{app::AppState, domain::attachments, error::Error, store::attachments::AttachmentRow};
+use crate::{
+    app::AppState,
+    domain::attachments::{self, AttachmentRow},
+    error::Error,
+};
 
 pub struct AttachmentsApi;
 

@@ -16,7 +16,7 @@ use poem::{
 };
 
 use super::errors;
-use crate::{app::AppState, conflicts, error::Error, store::Dialect};
+use crate::{app::AppState, conflicts, error::Error};
 
 /// Runs of one request at most. Every ticket change writes the same two rows (the change
 /// sequence and the outbox), so on Galera concurrent changes through different nodes conflict
@@ -34,7 +34,7 @@ impl RetryConflicts {
         RetryConflicts {
             max_body: state.config.server.max_body_bytes,
             // SQLite has one writer at a time and never answers with a conflict.
-            enabled: state.store.dialect() == Dialect::MySql,
+            enabled: state.store.may_conflict(),
         }
     }
 }

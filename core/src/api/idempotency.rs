@@ -15,8 +15,7 @@ use super::errors;
 use crate::{
     app::AppState,
     auth::Principal,
-    domain::idempotency::{self, Answer, Claim, KEPT_HEADERS},
-    store::idempotency::scope,
+    domain::idempotency::{self, Answer, Claim, KEPT_HEADERS, scope},
     time,
 };
 

@@ -43,6 +43,7 @@ pub mod security;
 pub mod ticket_bulk;
 pub mod ticket_resources;
 pub mod ticket_scripts;
+pub mod ticket_writes;
 pub mod tickets;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
@@ -95,6 +96,7 @@ pub fn endpoints() -> impl OpenApi {
         // A tuple implements OpenApi up to 16 members: nested here to make room.
         (
             tickets::TicketsApi,
+            tickets::TicketApi,
             ticket_bulk::TicketBulkApi,
             attachments::AttachmentsApi,
             reports::ReportsApi,
@@ -102,7 +104,10 @@ pub fn endpoints() -> impl OpenApi {
         ticket_scripts::TicketScriptsApi,
         dashboard::DashboardApi,
         realtime::RealtimeApi,
-        admin_tokens::AdminTokensApi,
+        (
+            admin_tokens::AdminTokensApi,
+            admin_tokens::AdminTokenListApi,
+        ),
         resources::ResourcesApi,
         admin_users::AdminUsersApi,
         admin_departments::AdminDepartmentsApi,
@@ -110,7 +115,10 @@ pub fn endpoints() -> impl OpenApi {
         admin_canned_responses::AdminCannedResponsesApi,
         admin_macros::AdminMacrosApi,
         admin_sla_policies::AdminSlaPoliciesApi,
-        admin_webhooks::AdminWebhooksApi,
+        (
+            admin_webhooks::AdminWebhooksApi,
+            admin_webhooks::AdminWebhookDeliveriesApi,
+        ),
         admin_actions::AdminActionsApi,
         // A tuple implements OpenApi up to 16 members; later ones nest.
         (

@@ -8,14 +8,14 @@ use poem_openapi::{
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
 };
 
+use super::errors::ApiResult;
 use super::{
     envelope::{PageMeta, Paged},
     scalar_type::scalar_type,
 };
 use crate::{
-    domain::paging::{self, KeyKind},
+    domain::paging::{self, KeyKind, Position, Slice, Window},
     error::{Error, FieldErrors},
-    store::keyset::{Position, Slice, Window},
 };
 
 pub const DEFAULT_PER_PAGE: i64 = 25;
@@ -198,3 +198,59 @@ impl ParseFromParameter for Flag {
         }
     }
 }
+
+/// The `page`, `per_page` and `cursor` a list endpoint received, unchecked.
+pub type PageParams = (Option<i64>, Option<i64>, Option<String>);
+
+/// A page of `list`, a list keyed by id alone: `fetch` reads the items of the asked-for window,
+/// and the answer links to the pages around it from `uri`.
+pub async fn by_id<T, R>(
+    uri: &Uri,
+    (page, per_page, cursor): PageParams,
+    list: impl Into<String>,
+    fetch: impl AsyncFnOnce(&Window) -> crate::error::Result<Slice<T>>,
+    id: impl Fn(&T) -> i64,
+) -> ApiResult<Listed<R>>
+where
+    R: From<T> + ParseFromJSON + ToJSON + Send,
+{
+    let request = PageRequest::parse(page, per_page, cursor, list, KeyKind::IdOnly)?;
+    let items = fetch(&request.window).await?;
+    Ok(request.paged(uri, items, |item| Position::id(id(item))))
+}
+
+/// A paged list that is an `#[OpenApi]` struct of its own: `paged_list! { docs Api (tag = ..)
+/// name: "/path" "operation.id", path id: i64 => Item = function; }`. The endpoint takes the
+/// path parameters, `page`, `per_page` and `cursor`, and answers what
+/// `function(&state, uri, path parameters.., PageParams)` does (for most, [`by_id`]).
+macro_rules! paged_list {
+    (
+        $(#[doc = $doc:tt])*
+        $api:ident (tag = $tag:tt)
+        $name:ident: $path:tt $id:tt $(, path $param:ident: $param_type:ty)* => $item:ty = $list:path;
+    ) => {
+        pub struct $api;
+
+        #[poem_openapi::OpenApi(tag = $tag)]
+        impl $api {
+            $(#[doc = $doc])*
+            #[oai(path = $path, method = "get", operation_id = $id)]
+            #[allow(clippy::too_many_arguments)]
+            async fn $name(
+                &self,
+                _caller: $crate::api::security::Caller,
+                state: poem::web::Data<&$crate::app::AppState>,
+                req: &poem::Request,
+                $($param: poem_openapi::param::Path<$param_type>,)*
+                page: poem_openapi::param::Query<Option<i64>>,
+                per_page: poem_openapi::param::Query<Option<i64>>,
+                /// Continues the list after the page that gave it (`meta.next_cursor`).
+                cursor: poem_openapi::param::Query<Option<String>>,
+            ) -> $crate::api::errors::ApiResult<$crate::api::params::Listed<$item>> {
+                let asked = (page.0, per_page.0, cursor.0);
+                $list(&state, req.original_uri(), $($param.0,)* asked).await
+            }
+        }
+    };
+}
+pub(crate) use paged_list;

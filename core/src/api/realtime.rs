@@ -21,10 +21,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::events::{EVENT_NAMES, envelope},
-    store::{
+    domain::{
         Store,
-        events::{self, EventRow},
+        events::{self, EVENT_NAMES, EventRow, envelope},
     },
 };
 

@@ -2,11 +2,7 @@
 //! `GET /tickets/{reference}/actions`, `POST /tickets/{reference}/actions/{key}`.
 
 use poem::web::Data as State;
-use poem_openapi::{
-    Object, OpenApi,
-    param::{Header, Path},
-    payload::Json,
-};
+use poem_openapi::{Object, param::Path, payload::Json};
 use serde::Deserialize;
 
 use super::{
@@ -18,6 +14,7 @@ use super::{
     errors::ApiResult,
     security::Caller,
     ticket_resources::TicketResource,
+    ticket_writes::{Write, ticket_writes},
 };
 use crate::{
     app::AppState,
@@ -90,8 +87,50 @@ async fn existing(state: &AppState, reference: &str) -> crate::error::Result<()>
     view::exists(&mut conn, reference).await
 }
 
-#[OpenApi(tag = "ApiTags::Tickets")]
-impl TicketScriptsApi {
+ticket_writes! {
+    TicketScriptsApi (tag = "ApiTags::Tickets") {
+        /// List the custom actions of a ticket
+        ///
+        /// Requires `tickets:read`. The active actions whose `visible(ticket, user)` is true for
+        /// this ticket and caller, each with `enabled`: the database's by label, then those of
+        /// script files (keys `file:{file name}`) by label.
+        #[oai(
+            path = "/tickets/:reference/actions",
+            method = "get",
+            operation_id = "ticket_actions.list"
+        )]
+        async fn actions(
+            &self,
+            caller: Caller,
+            state: State<&AppState>,
+            reference: Path<String>,
+        ) -> ApiResult<Json<Data<Vec<TicketActionItem>>>> {
+            let listed = ticket_actions::for_ticket(
+                &state.store,
+                &state.scripts,
+                state.rules_now(),
+                &caller.0.actor(),
+                &script_user(&caller.0),
+                &reference.0,
+            )
+            .await?;
+            Ok(data(
+                listed
+                    .into_iter()
+                    .map(|(a, enabled)| TicketActionItem {
+                        key: a.key,
+                        label: a.label,
+                        enabled,
+                    })
+                    .collect(),
+            ))
+        }
+    }
+    if_match: [
+        " An `ETag` of this ticket: apply only if it is still at that version; else 412"
+        " `Precondition failed.` and nothing changes."
+    ];
+
     /// Apply a macro
     ///
     /// Requires `tickets:write`. Applies every change of the macro (declarative actions or a
@@ -99,123 +138,65 @@ impl TicketScriptsApi {
     /// it. An unknown or invisible `macro_id` is 422 on `macro_id`; a change the rules refuse, a
     /// script error or a script over a limit is 422 `Macro failed.` with `errors.script` (or
     /// the refused field). `dry_run: true` answers the same and writes nothing.
-    #[oai(
-        path = "/tickets/:reference/macro",
-        method = "post",
-        operation_id = "tickets.apply_macro"
-    )]
-    async fn apply_macro(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: apply only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-        body: DeferredJson<ApplyMacroRequest>,
-    ) -> ApiResult<Changed<AppliedChanges>> {
-        existing(&state, &reference.0).await?;
-        let body = body.parse()?;
-        let dry_run = body.dry_run.unwrap_or(DRY_RUN_BY_DEFAULT);
-        let expected = conditional::versions(if_match.0.as_deref());
-        let (found, applied) = macros::apply_to_ticket(
-            &state.store,
-            &state.scripts,
-            state.rules_now(),
-            (&caller.0.actor(), script_user(&caller.0)),
-            (&reference.0, expected.as_deref()),
-            body.macro_id,
-            dry_run,
-        )
-        .await?;
-        let message = if dry_run {
-            "Dry run: nothing was changed.".to_string()
-        } else {
-            format!("Macro \"{}\" applied.", found.name)
-        };
-        let etag = conditional::ticket(applied.version);
-        Ok(changed(
-            AppliedChanges::new(applied, &state.rules),
-            &message,
-            etag,
-        ))
-    }
-
-    /// List the custom actions of a ticket
-    ///
-    /// Requires `tickets:read`. The active actions whose `visible(ticket, user)` is true for
-    /// this ticket and caller, each with `enabled`: the database's by label, then those of
-    /// script files (keys `file:{file name}`) by label.
-    #[oai(
-        path = "/tickets/:reference/actions",
-        method = "get",
-        operation_id = "ticket_actions.list"
-    )]
-    async fn actions(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-    ) -> ApiResult<Json<Data<Vec<TicketActionItem>>>> {
-        let listed = ticket_actions::for_ticket(
-            &state.store,
-            &state.scripts,
-            state.rules_now(),
-            &caller.0.actor(),
-            &script_user(&caller.0),
-            &reference.0,
-        )
-        .await?;
-        Ok(data(
-            listed
-                .into_iter()
-                .map(|(a, enabled)| TicketActionItem {
-                    key: a.key,
-                    label: a.label,
-                    enabled,
-                })
-                .collect(),
-        ))
-    }
+    apply_macro: "post" "/tickets/:reference/macro" "tickets.apply_macro",
+        body DeferredJson<ApplyMacroRequest> => Changed<AppliedChanges> = apply_macro;
 
     /// Run a custom action on a ticket
     ///
     /// Requires `tickets:write`. 404 for an unknown, inactive or invisible action; 403 when it
     /// is not enabled. What `run(ticket, user)` records is applied in one transaction, like a
     /// macro; a refused change or a script error is 422 `Action failed.` and writes nothing.
-    #[oai(
-        path = "/tickets/:reference/actions/:key",
-        method = "post",
-        operation_id = "ticket_actions.run"
-    )]
-    async fn run_action(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        key: Path<String>,
-        /// An `ETag` of this ticket: apply only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-    ) -> ApiResult<Changed<AppliedChanges>> {
-        let expected = conditional::versions(if_match.0.as_deref());
-        let (action, applied) = ticket_actions::run(
-            &state.store,
-            &state.scripts,
-            state.rules_now(),
-            &caller.0.actor(),
-            script_user(&caller.0),
-            (&reference.0, expected.as_deref()),
-            &key.0,
-        )
-        .await?;
-        let etag = conditional::ticket(applied.version);
-        Ok(changed(
-            AppliedChanges::new(applied, &state.rules),
-            &format!("Action \"{}\" done.", action.label),
-            etag,
-        ))
-    }
+    run_action: "post" "/tickets/:reference/actions/:key" "ticket_actions.run",
+        path key: String => Changed<AppliedChanges> = run_action;
+}
+
+async fn apply_macro(
+    write: Write<'_>,
+    body: DeferredJson<ApplyMacroRequest>,
+) -> ApiResult<Changed<AppliedChanges>> {
+    let state = write.state;
+    existing(state, write.reference).await?;
+    let body = body.parse()?;
+    let dry_run = body.dry_run.unwrap_or(DRY_RUN_BY_DEFAULT);
+    let (found, applied) = macros::apply_to_ticket(
+        &state.store,
+        &state.scripts,
+        state.rules_now(),
+        (&write.actor(), script_user(write.caller)),
+        write.target(),
+        body.macro_id,
+        dry_run,
+    )
+    .await?;
+    let message = if dry_run {
+        "Dry run: nothing was changed.".to_string()
+    } else {
+        format!("Macro \"{}\" applied.", found.name)
+    };
+    let etag = conditional::ticket(applied.version);
+    Ok(changed(
+        AppliedChanges::new(applied, &state.rules),
+        &message,
+        etag,
+    ))
+}
+
+async fn run_action(write: Write<'_>, key: String) -> ApiResult<Changed<AppliedChanges>> {
+    let state = write.state;
+    let (action, applied) = ticket_actions::run(
+        &state.store,
+        &state.scripts,
+        state.rules_now(),
+        &write.actor(),
+        script_user(write.caller),
+        write.target(),
+        &key,
+    )
+    .await?;
+    let etag = conditional::ticket(applied.version);
+    Ok(changed(
+        AppliedChanges::new(applied, &state.rules),
+        &format!("Action \"{}\" done.", action.label),
+        etag,
+    ))
 }

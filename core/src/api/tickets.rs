@@ -20,27 +20,28 @@ use super::{
     params::{Flag, Listed, PageRequest},
     security::Caller,
     ticket_resources::{TicketResource, TicketSummary},
+    ticket_writes::{Write, ticket_writes},
 };
 use crate::{
     api::date_time::DateTime,
     app::AppState,
     auth::Principal,
     domain::{
-        attachments,
-        paging::KeyKind,
+        Tx,
+        attachments::{self, AttachmentRow},
+        paging::{KeyKind, Position},
         tickets::{
             Priority, Status, TicketType,
             create::{self, NewTicketInput, RequesterInput},
             editing::Editing,
             feed,
-            list::{self, ListQuery},
-            operations::{self, Shown, edit_shown, edit_versioned},
+            list::{self, ListQuery, SortColumn},
+            operations::{self, Shown, edit_versioned},
             view,
         },
         validate,
     },
     error::Error,
-    store::{Tx, attachments::AttachmentRow, keyset::Position, tickets::SortColumn},
 };
 
 pub struct TicketsApi;
@@ -217,27 +218,16 @@ fn shown(state: &AppState, shown: Shown) -> (TicketResource, String) {
     )
 }
 
-/// Runs `change` on the ticket `reference` in one transaction if the ticket is still at a
-/// version `if_match` names (when sent), and answers with the ticket as it now is (read in that
+/// Runs `change` on the ticket of `write` in one transaction if the ticket is still at a
+/// version `If-Match` names (when sent), and answers with the ticket as it now is (read in that
 /// transaction), its ETag and `message`.
 async fn edit_and_show<T>(
-    state: &AppState,
-    caller: &Principal,
-    (reference, if_match): (&str, Option<&str>),
+    write: Write<'_>,
     message: &str,
     change: impl AsyncFnOnce(&mut Editing, &mut Tx) -> Result<T, Error>,
 ) -> ApiResult<Changed<TicketResource>> {
-    let expected = conditional::versions(if_match);
-    let (_, ticket) = edit_shown(
-        &state.store,
-        state.rules_now(),
-        &caller.actor(),
-        (reference, expected.as_deref()),
-        caller.user_id,
-        change,
-    )
-    .await?;
-    let (ticket, etag) = shown(state, ticket);
+    let (_, ticket) = write.edit_shown(change).await?;
+    let (ticket, etag) = shown(write.state, ticket);
     Ok(changed(ticket, message, etag))
 }
 
@@ -443,299 +433,217 @@ impl TicketsApi {
             },
         }))
     }
+}
 
-    /// Show a ticket
-    ///
-    /// Requires `tickets:read`. With its replies (internal notes included, marked) and activities.
-    #[oai(
-        path = "/tickets/:reference",
-        method = "get",
-        operation_id = "tickets.show"
-    )]
-    async fn get(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: 304 (no body) while it is current.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
-    ) -> ApiResult<Tagged<TicketResource>> {
-        let (ticket, version) = show(&state, &reference.0, &caller.0).await?;
-        let etag = conditional::ticket(version);
-        Ok(Tagged::new(ticket, etag, if_none_match.0.as_deref()))
+/// One ticket: `GET /tickets/{reference}` and the writes to it.
+pub struct TicketApi;
+
+ticket_writes! {
+    TicketApi (tag = "ApiTags::Tickets") {
+        /// Show a ticket
+        ///
+        /// Requires `tickets:read`. With its replies (internal notes included, marked) and activities.
+        #[oai(
+            path = "/tickets/:reference",
+            method = "get",
+            operation_id = "tickets.show"
+        )]
+        async fn get(
+            &self,
+            caller: Caller,
+            state: State<&AppState>,
+            reference: Path<String>,
+            /// An `ETag` of this ticket: 304 (no body) while it is current.
+            #[oai(name = "If-None-Match")]
+            if_none_match: Header<Option<String>>,
+        ) -> ApiResult<Tagged<TicketResource>> {
+            let (ticket, version) = show(&state, &reference.0, &caller.0).await?;
+            let etag = conditional::ticket(version);
+            Ok(Tagged::new(ticket, etag, if_none_match.0.as_deref()))
+        }
     }
+    if_match: [
+        " An `ETag` of this ticket: write only if it is still at that version; else 412"
+        " `Precondition failed.` and nothing changes."
+    ];
 
     /// Reply, or add an internal note
     ///
     /// Requires `tickets:write`. The first public reply by an agent records the SLA first response.
-    #[oai(
-        path = "/tickets/:reference/reply",
-        method = "post",
-        operation_id = "tickets.reply"
-    )]
-    async fn reply(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        req: &Request,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-        body: DeferredJsonOrForm<ReplyRequest>,
-    ) -> ApiResult<Created<ReplyCreated>> {
-        let actor = caller.0.actor();
-        let (rules, now) = state.rules_now();
-        let expected = conditional::versions(if_match.0.as_deref());
-        let ((id, body, internal, files), version) = edit_versioned(
-            &state.store,
-            (rules, now),
-            &actor,
-            (&reference.0, expected.as_deref()),
-            async |t, tx| {
-                let body = body.parse()?;
-                let internal = body.is_internal_note.unwrap_or(INTERNAL_BY_DEFAULT);
-                let ids = body.attachment_ids.unwrap_or_default();
-                let id = t.reply_with(tx, &body.body, internal, &ids).await?;
-                // Read before the commit, like every write's answer.
-                let files = if ids.is_empty() {
-                    Vec::new()
-                } else {
-                    attachments::by_ids(tx, &ids).await?
-                };
-                Ok((id, body.body, internal, files))
-            },
-        )
-        .await?;
-        let reply = ReplyCreated {
-            id,
-            body,
-            is_internal_note: internal,
-            author: super::ticket_resources::NamedRef {
-                id: caller.0.user_id,
-                name: caller.0.name.clone(),
-            },
-            created_at: DateTime(now),
-            attachments: files
-                .iter()
-                .map(|row| Attachment::from_row(&state, row))
-                .collect(),
-        };
-        let message = if internal {
-            "Note added."
-        } else {
-            "Reply sent."
-        };
-        Ok(created(reply, message, location(req.original_uri(), None))
-            .tagged(conditional::ticket(version)))
-    }
+    reply: "post" "/tickets/:reference/reply" "tickets.reply",
+        body DeferredJsonOrForm<ReplyRequest> => Created<ReplyCreated> = reply;
 
     /// Change the status
     ///
     /// Requires `tickets:write`. A transition the state machine forbids is 422 on `status`;
     /// the current status again changes nothing.
-    #[oai(
-        path = "/tickets/:reference/status",
-        method = "patch",
-        operation_id = "tickets.status"
-    )]
-    async fn status(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-        body: DeferredJson<StatusRequest>,
-    ) -> ApiResult<Changed<TicketResource>> {
-        edit_and_show(
-            &state,
-            &caller.0,
-            (&reference.0, if_match.0.as_deref()),
-            "Status updated.",
-            async |t, tx| t.set_status(tx, body.parse()?.status).await,
-        )
-        .await
-    }
+    status: "patch" "/tickets/:reference/status" "tickets.status",
+        body DeferredJson<StatusRequest> => Changed<TicketResource> = status;
 
     /// Change the priority
     ///
     /// Requires `tickets:write`. SLA due times follow the new priority.
-    #[oai(
-        path = "/tickets/:reference/priority",
-        method = "patch",
-        operation_id = "tickets.priority"
-    )]
-    async fn priority(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-        body: DeferredJson<PriorityRequest>,
-    ) -> ApiResult<Changed<TicketResource>> {
-        edit_and_show(
-            &state,
-            &caller.0,
-            (&reference.0, if_match.0.as_deref()),
-            "Priority updated.",
-            async |t, tx| t.set_priority(tx, body.parse()?.priority).await,
-        )
-        .await
-    }
+    priority: "patch" "/tickets/:reference/priority" "tickets.priority",
+        body DeferredJson<PriorityRequest> => Changed<TicketResource> = priority;
 
     /// Assign or unassign
     ///
     /// Requires `tickets:write`. `agent_id` must be an active agent or admin; `null` unassigns.
     /// The status is not changed.
-    #[oai(
-        path = "/tickets/:reference/assign",
-        method = "post",
-        operation_id = "tickets.assign"
-    )]
-    async fn assign(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-        body: DeferredJson<AssignRequest>,
-    ) -> ApiResult<Changed<TicketResource>> {
-        let expected = conditional::versions(if_match.0.as_deref());
-        let (agent, ticket) = edit_shown(
-            &state.store,
-            state.rules_now(),
-            &caller.0.actor(),
-            (&reference.0, expected.as_deref()),
-            caller.0.user_id,
-            async |t, tx| {
-                let agent = match body.parse()?.agent_id {
-                    MaybeUndefined::Undefined => {
-                        return Err(Error::field("agent_id", validate::required("agent_id")));
-                    }
-                    MaybeUndefined::Null => None,
-                    MaybeUndefined::Value(id) => Some(id),
-                };
-                t.assign(tx, agent).await?;
-                Ok(agent)
-            },
-        )
-        .await?;
-        let message = if agent.is_some() {
-            "Ticket assigned."
-        } else {
-            "Ticket unassigned."
-        };
-        let (ticket, etag) = shown(&state, ticket);
-        Ok(changed(ticket, message, etag))
-    }
+    assign: "post" "/tickets/:reference/assign" "tickets.assign",
+        body DeferredJson<AssignRequest> => Changed<TicketResource> = assign;
 
     /// Follow or unfollow
     ///
     /// Requires `tickets:write`. Toggles whether the caller follows the ticket.
-    #[oai(
-        path = "/tickets/:reference/follow",
-        method = "post",
-        operation_id = "tickets.follow"
-    )]
-    async fn follow(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-    ) -> ApiResult<Changed<FollowState>> {
-        let expected = conditional::versions(if_match.0.as_deref());
-        let (following, followers_count, version) = operations::toggle_follow(
-            &state.store,
-            state.rules_now(),
-            &caller.0.actor(),
-            (&reference.0, expected.as_deref()),
-        )
-        .await?;
-        let message = if following {
-            "Following ticket."
-        } else {
-            "Unfollowed ticket."
-        };
-        Ok(changed(
-            FollowState {
-                following,
-                followers_count,
-            },
-            message,
-            conditional::ticket(version),
-        ))
-    }
+    follow: "post" "/tickets/:reference/follow" "tickets.follow"
+        => Changed<FollowState> = follow;
 
     /// Set the tags
     ///
     /// Requires `tickets:write`. `tag_ids` is the complete set; each addition and removal is logged.
-    #[oai(
-        path = "/tickets/:reference/tags",
-        method = "post",
-        operation_id = "tickets.tags"
-    )]
-    async fn tags(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-        body: DeferredJson<TagsRequest>,
-    ) -> ApiResult<Changed<TicketResource>> {
-        edit_and_show(
-            &state,
-            &caller.0,
-            (&reference.0, if_match.0.as_deref()),
-            "Tags updated.",
-            async |t, tx| t.sync_tags(tx, &body.parse()?.tag_ids).await,
-        )
-        .await
-    }
+    tags: "post" "/tickets/:reference/tags" "tickets.tags",
+        body DeferredJson<TagsRequest> => Changed<TicketResource> = tags;
 
     /// Delete a ticket
     ///
     /// Requires `tickets:delete` and an admin owner. A soft delete: afterwards the ticket is 404.
-    #[oai(
-        path = "/tickets/:reference",
-        method = "delete",
-        operation_id = "tickets.delete"
-    )]
-    async fn delete(
-        &self,
-        caller: Caller,
-        state: State<&AppState>,
-        reference: Path<String>,
-        /// An `ETag` of this ticket: write only if it is still at that version; else 412
-        /// `Precondition failed.` and nothing changes.
-        #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
-    ) -> ApiResult<Json<Done>> {
-        let expected = conditional::versions(if_match.0.as_deref());
-        operations::delete(
-            &state.store,
-            state.rules_now(),
-            &caller.0.actor(),
-            (&reference.0, expected.as_deref()),
-        )
+    delete: "delete" "/tickets/:reference" "tickets.delete" => Json<Done> = delete;
+}
+
+async fn reply(
+    write: Write<'_>,
+    body: DeferredJsonOrForm<ReplyRequest>,
+) -> ApiResult<Created<ReplyCreated>> {
+    let (state, caller) = (write.state, write.caller);
+    let (rules, now) = state.rules_now();
+    let ((id, body, internal, files), version) = edit_versioned(
+        &state.store,
+        (rules, now),
+        &write.actor(),
+        write.target(),
+        async |t, tx| {
+            let body = body.parse()?;
+            let internal = body.is_internal_note.unwrap_or(INTERNAL_BY_DEFAULT);
+            let ids = body.attachment_ids.unwrap_or_default();
+            let id = t.reply_with(tx, &body.body, internal, &ids).await?;
+            // Read before the commit, like every write's answer.
+            let files = if ids.is_empty() {
+                Vec::new()
+            } else {
+                attachments::by_ids(tx, &ids).await?
+            };
+            Ok((id, body.body, internal, files))
+        },
+    )
+    .await?;
+    let reply = ReplyCreated {
+        id,
+        body,
+        is_internal_note: internal,
+        author: super::ticket_resources::NamedRef {
+            id: caller.user_id,
+            name: caller.name.clone(),
+        },
+        created_at: DateTime(now),
+        attachments: files
+            .iter()
+            .map(|row| Attachment::from_row(state, row))
+            .collect(),
+    };
+    let message = if internal {
+        "Note added."
+    } else {
+        "Reply sent."
+    };
+    Ok(
+        created(reply, message, location(write.req.original_uri(), None))
+            .tagged(conditional::ticket(version)),
+    )
+}
+
+/// The writes whose body is one change to the ticket, answered with the ticket as it now is:
+/// `name(Body) "message" |t, tx, body| change`, where `body` is the parsed body (parsed only
+/// once the ticket is found and its `If-Match` holds) and `change` a call on the `Editing`.
+macro_rules! one_change {
+    ($($name:ident($body:ty) $message:literal |$t:ident, $tx:ident, $parsed:ident| $change:expr;)*) => {$(
+        async fn $name(
+            write: Write<'_>,
+            body: DeferredJson<$body>,
+        ) -> ApiResult<Changed<TicketResource>> {
+            edit_and_show(write, $message, async |$t, $tx| {
+                let $parsed = body.parse()?;
+                $change.await
+            })
+            .await
+        }
+    )*};
+}
+
+one_change! {
+    status(StatusRequest) "Status updated." |t, tx, body| t.set_status(tx, body.status);
+    priority(PriorityRequest) "Priority updated." |t, tx, body| t.set_priority(tx, body.priority);
+    tags(TagsRequest) "Tags updated." |t, tx, body| t.sync_tags(tx, &body.tag_ids);
+}
+
+async fn assign(
+    write: Write<'_>,
+    body: DeferredJson<AssignRequest>,
+) -> ApiResult<Changed<TicketResource>> {
+    let (agent, ticket) = write
+        .edit_shown(async |t, tx| {
+            let agent = match body.parse()?.agent_id {
+                MaybeUndefined::Undefined => {
+                    return Err(Error::field("agent_id", validate::required("agent_id")));
+                }
+                MaybeUndefined::Null => None,
+                MaybeUndefined::Value(id) => Some(id),
+            };
+            t.assign(tx, agent).await?;
+            Ok(agent)
+        })
         .await?;
-        Ok(done("Ticket deleted."))
-    }
+    let message = if agent.is_some() {
+        "Ticket assigned."
+    } else {
+        "Ticket unassigned."
+    };
+    let (ticket, etag) = shown(write.state, ticket);
+    Ok(changed(ticket, message, etag))
+}
+
+async fn follow(write: Write<'_>) -> ApiResult<Changed<FollowState>> {
+    let state = write.state;
+    let (following, followers_count, version) = operations::toggle_follow(
+        &state.store,
+        state.rules_now(),
+        &write.actor(),
+        write.target(),
+    )
+    .await?;
+    let message = if following {
+        "Following ticket."
+    } else {
+        "Unfollowed ticket."
+    };
+    Ok(changed(
+        FollowState {
+            following,
+            followers_count,
+        },
+        message,
+        conditional::ticket(version),
+    ))
+}
+
+async fn delete(write: Write<'_>) -> ApiResult<Json<Done>> {
+    let state = write.state;
+    operations::delete(
+        &state.store,
+        state.rules_now(),
+        &write.actor(),
+        write.target(),
+    )
+    .await?;
+    Ok(done("Ticket deleted."))
 }

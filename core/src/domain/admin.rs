@@ -7,10 +7,10 @@
 
 use super::{
     Removal,
-    script_files::{self, FileBacked, FileSet},
+    scripts::{self, FileBacked, FileSet},
 };
 use crate::{
-    domain::script_files::Scripts,
+    domain::scripts::Scripts,
     error::{Error, Result},
     store::{
         Store,
@@ -33,6 +33,45 @@ pub struct Context<'a> {
     /// `webhooks.allow_private`: whether webhook URLs may point at private addresses.
     pub allow_private: bool,
 }
+
+/// The head of an [`AdminResource`] impl, alike in every kind: its name as messages and 404s
+/// give it, its row, where its records come from ([`Database`] or [`AlsoFiles`]), its create
+/// and update inputs (`input` for one type for both), what a create answers (the record unless
+/// `created` says otherwise), and `id` from its `id` field:
+/// `admin_kind! { "Tag": row TagRow, origin Database, input TagInput }`.
+macro_rules! admin_kind {
+    ($kind:literal: row $row:ty, origin $origin:ty, input $input:ty) => {
+        $crate::domain::admin::admin_kind! {
+            $kind: row $row, origin $origin, create $input, update $input, created Self
+        }
+    };
+    ($kind:literal: row $row:ty, origin $origin:ty, input $input:ty, created $created:ty) => {
+        $crate::domain::admin::admin_kind! {
+            $kind: row $row, origin $origin, create $input, update $input, created $created
+        }
+    };
+    ($kind:literal: row $row:ty, origin $origin:ty, create $create:ty, update $update:ty) => {
+        $crate::domain::admin::admin_kind! {
+            $kind: row $row, origin $origin, create $create, update $update, created Self
+        }
+    };
+    (
+        $kind:literal: row $row:ty, origin $origin:ty,
+        create $create:ty, update $update:ty, created $created:ty
+    ) => {
+        const KIND: &'static str = $kind;
+        type Row = $row;
+        type Origin = $origin;
+        type Create = $create;
+        type Update = $update;
+        type Created = $created;
+
+        fn id(&self) -> i64 {
+            self.id
+        }
+    };
+}
+pub(crate) use admin_kind;
 
 /// A kind of record admins manage.
 #[allow(async_fn_in_trait)] // Called with concrete kinds only, whose futures are `Send`.
@@ -80,7 +119,7 @@ pub trait AdminResource: Sized + Clone + Send + Sync {
         let files = cx.scripts.files();
         let stored = |window| page_rows::<Self>(cx.store, window);
         let key = Self::Origin::file_key;
-        script_files::merged_page(Self::Origin::list(&files), key, window, stored).await
+        scripts::merged_page(Self::Origin::list(&files), key, window, stored).await
     }
 
     /// The record `id`, or 404.
@@ -150,10 +189,10 @@ impl<T: FileBacked> RecordOrigin<T> for AlsoFiles {
         T::all(files)
     }
     fn find(scripts: &Scripts, id: i64) -> Option<Result<T>> {
-        (id < 0).then(|| script_files::find(scripts, id))
+        (id < 0).then(|| scripts::find(scripts, id))
     }
     fn refuse_change(scripts: &Scripts, id: i64) -> Result<()> {
-        script_files::refuse_change::<T>(scripts, id)
+        scripts::refuse_change::<T>(scripts, id)
     }
     fn file_key(item: &T) -> &str {
         item.file().unwrap_or_default()

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use tokio::io::AsyncRead;
 
+/// A stored attachment as the domain hands it out.
+pub use crate::store::attachments::AttachmentRow;
+
 use super::tickets::Actor;
 use crate::{
     blobs::{Blobs, PutError},
@@ -18,7 +21,7 @@ use crate::{
     error::{Error, Result},
     store::{
         Store, Tx,
-        attachments::{self, AttachmentRow, NewAttachment, Target},
+        attachments::{self, NewAttachment, Target},
     },
     time::Timestamp,
 };

@@ -3,7 +3,7 @@
 
 use super::{
     Owner,
-    admin::{self, AdminResource, Context, Database},
+    admin::{self, AdminResource, Context, Database, admin_kind},
     share, validate,
 };
 use crate::{
@@ -94,17 +94,7 @@ fn apply(row: &mut CannedRow, input: CannedInput, actor: i64, creating: bool) ->
 }
 
 impl AdminResource for CannedResponse {
-    const KIND: &'static str = "Canned response";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = CannedRow;
-    type Origin = Database;
-    type Create = CannedInput;
-    type Update = CannedInput;
-    type Created = CannedResponse;
+    admin_kind! { "Canned response": row CannedRow, origin Database, input CannedInput }
 
     async fn create(cx: Context<'_>, input: CannedInput) -> Result<CannedResponse> {
         create(cx.store, cx.actor, input).await

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{
     Removal,
-    admin::{self, AdminResource, Context, Database},
+    admin::{self, AdminResource, Context, Database, admin_kind},
     name_taken, unique_name, validate,
 };
 use crate::{
@@ -158,17 +158,7 @@ async fn apply(
 }
 
 impl AdminResource for Department {
-    const KIND: &'static str = "Department";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = DepartmentRow;
-    type Origin = Database;
-    type Create = DepartmentInput;
-    type Update = DepartmentInput;
-    type Created = Department;
+    admin_kind! { "Department": row DepartmentRow, origin Database, input DepartmentInput }
 
     async fn create(cx: Context<'_>, input: DepartmentInput) -> Result<Department> {
         create(cx.store, input).await

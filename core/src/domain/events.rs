@@ -4,7 +4,10 @@
 
 use serde_json::{Value, json};
 
+/// An event of the outbox, as the domain hands it out.
+pub use crate::store::events::EventRow;
 use crate::{
+    error::Result,
     store::{Tx, events, tickets::TicketRow},
     time::{self, Timestamp},
 };
@@ -125,4 +128,14 @@ pub fn envelope(row: &events::EventRow) -> Value {
         "created_at": time::rfc3339(row.created_at),
         "data": serde_json::from_str::<Value>(&row.payload).unwrap_or(Value::Null),
     })
+}
+
+/// Up to `limit` events of the outbox after the id `last_id`, in id order: where a follower
+/// catches up.
+pub async fn after(
+    conn: &mut sqlx::AnyConnection,
+    last_id: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>> {
+    events::after(conn, last_id, limit).await
 }

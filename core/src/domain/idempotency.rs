@@ -24,6 +24,9 @@
 
 use std::sync::Arc;
 
+/// Runs a request with its claim where its first write transaction finds it.
+pub use crate::store::idempotency::scope;
+
 use sha2::{Digest, Sha256};
 
 use crate::{

@@ -20,6 +20,7 @@ pub mod plugin_kv;
 pub mod reports;
 pub mod roles;
 pub mod script_files;
+pub mod scripts;
 pub mod sla_policies;
 pub mod tags;
 pub mod ticket_actions;
@@ -29,6 +30,9 @@ pub mod users;
 pub mod validate;
 pub mod webhooks;
 
+/// The store and a write transaction, as the domain's operations take them: the endpoints
+/// name these, never `crate::store`.
+pub use crate::store::{Store, Tx};
 use crate::{error::Error, store};
 
 /// What an admin delete did: things still referenced are deactivated rather than removed.

@@ -10,10 +10,9 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    error::{Error, Result},
-    store::keyset::{Position, SortValue},
-};
+/// Where a page starts and what it holds, as the store reads them.
+pub use crate::store::keyset::{Position, Slice, Window};
+use crate::{error::Error, error::Result, store::keyset::SortValue};
 
 /// The longest cursor accepted (a ticket subject of 255 characters encodes in about 1,400).
 pub const MAX_CURSOR: usize = 2048;

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Removal,
-    admin::{self, AdminResource, Context, Database},
+    admin::{self, AdminResource, Context, Database, admin_kind},
     business_hours::BusinessHours,
     name_taken,
     tickets::Priority,
@@ -194,17 +194,7 @@ async fn apply(
 }
 
 impl AdminResource for SlaPolicy {
-    const KIND: &'static str = "SLA policy";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = SlaPolicyRow;
-    type Origin = Database;
-    type Create = SlaPolicyInput;
-    type Update = SlaPolicyInput;
-    type Created = SlaPolicy;
+    admin_kind! { "SLA policy": row SlaPolicyRow, origin Database, input SlaPolicyInput }
 
     async fn create(cx: Context<'_>, input: SlaPolicyInput) -> Result<SlaPolicy> {
         let now = time::now();

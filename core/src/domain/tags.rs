@@ -1,7 +1,7 @@
 //! Tags: a unique name and a display colour. Deleting one takes it off its tickets.
 
 use super::{
-    admin::{self, AdminResource, Context, Database},
+    admin::{self, AdminResource, Context, Database, admin_kind},
     name_taken, unique_name, validate,
 };
 use crate::{
@@ -60,17 +60,7 @@ fn color(value: &str) -> Result<String, String> {
 }
 
 impl AdminResource for Tag {
-    const KIND: &'static str = "Tag";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = TagRow;
-    type Origin = Database;
-    type Create = TagInput;
-    type Update = TagInput;
-    type Created = Tag;
+    admin_kind! { "Tag": row TagRow, origin Database, input TagInput }
 
     async fn create(cx: Context<'_>, input: TagInput) -> Result<Tag> {
         create(cx.store, input).await

@@ -2,7 +2,7 @@
 
 use super::{
     Removal,
-    admin::{self, AdminResource, Context, Database},
+    admin::{self, AdminResource, Context, Database, admin_kind},
     roles::Role,
     validate,
 };
@@ -183,17 +183,7 @@ fn check_self_change(actor: i64, id: i64, changes: &UserChanges) -> Result<()> {
 }
 
 impl AdminResource for User {
-    const KIND: &'static str = "User";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = UserRow;
-    type Origin = Database;
-    type Create = NewUser;
-    type Update = UserChanges;
-    type Created = User;
+    admin_kind! { "User": row UserRow, origin Database, create NewUser, update UserChanges }
 
     async fn create(cx: Context<'_>, input: NewUser) -> Result<User> {
         create(cx.store, input).await

@@ -105,7 +105,7 @@ impl outbox_worker::Rounds for Mailer {
         if full {
             return Ok(Duration::ZERO);
         }
-        let next = db::next_due(&mut *self.store.conn().await?).await?;
+        let next = db::QUEUE.next_due(&mut *self.store.conn().await?).await?;
         Ok(outbox_worker::until(next, now))
     }
 }
@@ -116,7 +116,7 @@ impl Mailer {
         loop {
             let batch = {
                 let mut conn = self.store.conn().await?;
-                let cursor = db::cursor(&mut conn).await?;
+                let cursor = db::QUEUE.cursor(&mut conn).await?;
                 outbox::after(&mut conn, cursor, FAN_OUT_BATCH).await?
             };
             let Some(last) = batch.last().map(|e| e.id) else {
@@ -157,7 +157,7 @@ impl Mailer {
                     .await?;
                 }
             }
-            db::advance_cursor(&mut tx, last).await?;
+            db::QUEUE.advance_cursor(&mut tx, last).await?;
             tx.commit().await?;
             if (batch.len() as i64) < FAN_OUT_BATCH {
                 return Ok(());

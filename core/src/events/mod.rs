@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use tokio::sync::broadcast;
 
 use crate::{
-    domain::{automations, script_files::Scripts, tickets::TicketRules},
+    domain::{automations, scripts::Scripts, tickets::TicketRules},
     store::{
         Store,
         events::{self, EventRow},

@@ -60,7 +60,7 @@ pub struct Outcome {
 
 /// The shared runtime: one hardened engine, compiled scripts cached by source hash, and the
 /// scripts loaded from files (`[scripts] dir`). What a file set holds is the domain's business
-/// (`domain::script_files::Scripts` names the runtime with its `FileSet`).
+/// (`domain::scripts::Scripts` names the runtime with its `FileSet`).
 pub struct Scripts<F> {
     inner: Arc<Inner<F>>,
 }

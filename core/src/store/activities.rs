@@ -2,6 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
+use super::push_in_list;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -53,10 +54,7 @@ pub async fn of_tickets(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<
          a.properties, a.created_at FROM activities a LEFT JOIN users u ON u.id = a.causer_id \
          WHERE a.ticket_id IN (",
     );
-    let mut list = q.separated(", ");
-    for id in ticket_ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut q, ticket_ids.iter().copied());
     q.push(") ORDER BY a.id");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }
@@ -73,10 +71,7 @@ pub async fn purge_before(conn: &mut AnyConnection, before: Timestamp, limit: i6
         return Ok(0);
     }
     let mut q = sqlx::QueryBuilder::<sqlx::Any>::new("DELETE FROM activities WHERE id IN (");
-    let mut list = q.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut q, ids.iter().copied());
     q.push(")");
     Ok(q.build().execute(conn).await?.rows_affected())
 }

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use super::{AnyQuery, insert_returning_id, placeholders};
+use super::{AnyQuery, insert_returning_id, placeholders, push_in_list};
 use crate::{error::Result, time::Timestamp};
 
 const COLUMNS: &str = "a.id, a.uploader_id, a.ticket_id, a.reply_id, a.is_internal, a.filename, \
@@ -175,10 +175,7 @@ pub async fn of_tickets(
     let mut q = sqlx::QueryBuilder::<sqlx::Any>::new(format!(
         "SELECT {COLUMNS} FROM attachments a WHERE a.ticket_id IN ("
     ));
-    let mut list = q.separated(", ");
-    for id in ticket_ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut q, ticket_ids.iter().copied());
     q.push(") ORDER BY a.id");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }

@@ -2,6 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
+use super::push_in_list;
 use super::records::record;
 use crate::{error::Result, time::Timestamp};
 
@@ -77,10 +78,7 @@ pub async fn members_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Mem
         "SELECT da.department_id, u.id, u.name, u.email FROM department_agents da \
          JOIN users u ON u.id = da.user_id WHERE da.department_id IN (",
     );
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut query, ids.iter().copied());
     query.push(") ORDER BY u.name, u.id");
     Ok(query.build_query_as().fetch_all(conn).await?)
 }

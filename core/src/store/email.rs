@@ -5,11 +5,18 @@ use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use super::{
     Dialect,
+    delivery_queue::Queue,
     dialect::insert_ignore,
     insert_returning_id,
     keyset::{Slice, Window},
 };
 use crate::{error::Result, time::Timestamp};
+
+/// The notifications' queue: its deliveries and its cursor.
+pub const QUEUE: Queue = Queue {
+    deliveries: "email_deliveries",
+    cursor: "email_cursor",
+};
 
 /// A claimed inbound message, before it is applied.
 pub struct NewInbound<'a> {
@@ -292,15 +299,6 @@ pub async fn due(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result
     .await?)
 }
 
-/// The earliest moment a pending notification is due, if any is pending.
-pub async fn next_due(conn: &mut AnyConnection) -> Result<Option<Timestamp>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(next_attempt_at) FROM email_deliveries WHERE status = 'pending'",
-    )
-    .fetch_one(conn)
-    .await?)
-}
-
 /// Records one attempt: `status` `sent`, `pending` (retry at `next_attempt_at`) or `failed`.
 pub async fn record_attempt(
     conn: &mut AnyConnection,
@@ -324,24 +322,6 @@ pub async fn record_attempt(
     .bind(id)
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-pub async fn cursor(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT last_event_id FROM email_cursor WHERE id = 1")
-            .fetch_one(conn)
-            .await?,
-    )
-}
-
-/// Moves the cursor forward (never back, should a former lease holder finish late).
-pub async fn advance_cursor(conn: &mut AnyConnection, last_event_id: i64) -> Result<()> {
-    sqlx::query("UPDATE email_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id < ?")
-        .bind(last_event_id)
-        .bind(last_event_id)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 

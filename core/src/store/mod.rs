@@ -11,6 +11,7 @@ pub mod attachments;
 pub mod automations;
 pub mod canned_responses;
 mod checkpoint;
+pub mod delivery_queue;
 pub mod departments;
 mod dialect;
 pub mod email;
@@ -204,6 +205,12 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Whether a transaction can lose to a concurrent one and be rolled back (MySQL and
+    /// MariaDB: deadlocks, Galera certification); SQLite's single writer never does.
+    pub fn may_conflict(&self) -> bool {
+        self.dialect == Dialect::MySql
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -619,6 +626,18 @@ pub fn is_unique_violation(err: &crate::error::Error) -> bool {
             .and_then(|e| e.as_database_error())
             .is_some_and(|e| e.is_unique_violation()),
         _ => false,
+    }
+}
+
+/// `?, ?, ...` binding each value: the list inside an `IN (...)`, so many rows are read (or
+/// changed) by one statement.
+pub fn push_in_list<T>(q: &mut QueryBuilder<Any>, values: impl IntoIterator<Item = T>)
+where
+    T: for<'t> sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+{
+    let mut list = q.separated(", ");
+    for value in values {
+        list.push_bind(value);
     }
 }
 

@@ -3,6 +3,7 @@
 use sqlx::AnyConnection;
 
 use super::insert_returning_id;
+use super::push_in_list;
 use crate::{error::Result, time::Timestamp};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -55,10 +56,7 @@ pub async fn of_tickets(conn: &mut AnyConnection, ticket_ids: &[i64]) -> Result<
          p.is_internal_note, p.created_at FROM replies p LEFT JOIN users u ON u.id = p.author_id \
          WHERE p.ticket_id IN (",
     );
-    let mut list = q.separated(", ");
-    for id in ticket_ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut q, ticket_ids.iter().copied());
     q.push(") ORDER BY p.id");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }

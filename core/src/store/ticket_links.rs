@@ -3,6 +3,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
+use super::push_in_list;
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,10 +19,7 @@ pub async fn tags_by_ids(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Ta
         return Ok(Vec::new());
     }
     let mut q = QueryBuilder::<Any>::new("SELECT id, name, color FROM tags WHERE id IN (");
-    let mut list = q.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut q, ids.iter().copied());
     q.push(")");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }
@@ -78,10 +76,7 @@ pub async fn tags_by_names(conn: &mut AnyConnection, names: &[String]) -> Result
         return Ok(Vec::new());
     }
     let mut q = QueryBuilder::<Any>::new("SELECT id, name, color FROM tags WHERE name IN (");
-    let mut list = q.separated(", ");
-    for name in names {
-        list.push_bind(name.clone());
-    }
+    push_in_list(&mut q, names.iter().cloned());
     q.push(")");
     Ok(q.build_query_as().fetch_all(conn).await?)
 }

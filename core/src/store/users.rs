@@ -2,6 +2,7 @@
 
 use sqlx::{Any, AnyConnection, QueryBuilder};
 
+use super::push_in_list;
 use super::records::{self, record};
 use crate::{error::Result, time::Timestamp};
 
@@ -82,10 +83,7 @@ pub async fn active_staff_among(conn: &mut AnyConnection, ids: &[i64]) -> Result
     let mut query = QueryBuilder::<Any>::new(
         "SELECT id FROM users WHERE role IN ('agent', 'admin') AND is_active = 1 AND id IN (",
     );
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
+    push_in_list(&mut query, ids.iter().copied());
     query.push(")");
     Ok(query.build_query_scalar().fetch_all(conn).await?)
 }

@@ -4,11 +4,19 @@ use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use super::{
     Dialect,
+    delivery_queue::Queue,
     dialect::insert_ignore,
     keyset::{Slice, Window},
+    push_in_list,
     records::record,
 };
 use crate::{error::Result, time::Timestamp};
+
+/// The webhook deliveries' queue: its deliveries and its cursor.
+pub const QUEUE: Queue = Queue {
+    deliveries: "webhook_deliveries",
+    cursor: "webhook_cursor",
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WebhookRow {
@@ -191,15 +199,6 @@ pub async fn due(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result
     .await?)
 }
 
-/// The earliest moment a pending delivery is due, if any is pending.
-pub async fn next_due(conn: &mut AnyConnection) -> Result<Option<Timestamp>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
-    )
-    .fetch_one(conn)
-    .await?)
-}
-
 /// The outcome of one attempt, as stored.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -289,28 +288,7 @@ pub async fn attempts_of(
         "SELECT delivery_id, attempt, response_status, error, duration_ms, attempted_at \
          FROM webhook_attempts WHERE delivery_id IN (",
     );
-    let mut ids = query.separated(", ");
-    for id in delivery_ids {
-        ids.push_bind(*id);
-    }
+    push_in_list(&mut query, delivery_ids.iter().copied());
     query.push(") ORDER BY delivery_id, attempt");
     Ok(query.build_query_as().fetch_all(conn).await?)
-}
-
-pub async fn cursor(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT last_event_id FROM webhook_cursor WHERE id = 1")
-            .fetch_one(conn)
-            .await?,
-    )
-}
-
-/// Moves the cursor forward (never back, should a former lease holder finish late).
-pub async fn advance_cursor(conn: &mut AnyConnection, last_event_id: i64) -> Result<()> {
-    sqlx::query("UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id < ?")
-        .bind(last_event_id)
-        .bind(last_event_id)
-        .execute(conn)
-        .await?;
-    Ok(())
 }

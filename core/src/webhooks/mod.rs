@@ -107,7 +107,7 @@ impl Worker {
         if full {
             return Ok(Duration::ZERO);
         }
-        let next = db::next_due(&mut *self.store.conn().await?).await?;
+        let next = db::QUEUE.next_due(&mut *self.store.conn().await?).await?;
         Ok(outbox_worker::until(next, now))
     }
 
@@ -116,7 +116,7 @@ impl Worker {
         loop {
             let (batch, hooks) = {
                 let mut conn = self.store.conn().await?;
-                let cursor = db::cursor(&mut conn).await?;
+                let cursor = db::QUEUE.cursor(&mut conn).await?;
                 let batch = outbox::after(&mut conn, cursor, FAN_OUT_BATCH).await?;
                 if batch.is_empty() {
                     return Ok(());
@@ -136,7 +136,7 @@ impl Worker {
                 }
             }
             let last = batch.last().map_or(0, |e| e.id);
-            db::advance_cursor(&mut tx, last).await?;
+            db::QUEUE.advance_cursor(&mut tx, last).await?;
             tx.commit().await?;
             if (batch.len() as i64) < FAN_OUT_BATCH {
                 return Ok(());

@@ -10,10 +10,12 @@ pub mod trim;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+/// A notification in the delivery log, as the domain hands it out.
+pub use crate::store::email::DeliveryRow;
 use crate::{
     domain::events::{self, TicketSnapshot},
     error::Result,
-    store::{Tx, email::DeliveryRow, tickets},
+    store::{Tx, tickets},
     time::Timestamp,
 };
 

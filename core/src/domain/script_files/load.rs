@@ -9,15 +9,15 @@ use std::{
     time::UNIX_EPOCH,
 };
 
-use super::Scripts;
 use super::{
-    FileScript, FileSet, MAX_FILES, file_id,
+    MAX_FILES,
     header::{FileError, Header},
 };
 use crate::{
     domain::{
         automations::{self, AutomationInput},
         macros::{self, MacroInput},
+        scripts::{FileScript, FileSet, Scripts, file_id},
         ticket_actions::{self, ActionInput},
     },
     time,

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     domain::{
         actions::{Action, AgentRef},
-        script_files::Scripts,
+        scripts::Scripts,
         tags::DEFAULT_COLOR,
     },
     error::{Error, FieldErrors, Result},

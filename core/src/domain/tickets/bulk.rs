@@ -9,7 +9,7 @@ use super::{
     operations::{self, Shown},
 };
 use crate::{
-    domain::{macros, script_files::Scripts},
+    domain::{macros, scripts::Scripts},
     error::Result,
     store::{Store, Tx},
     time::Timestamp,

@@ -2,6 +2,9 @@
 
 use futures::future::BoxFuture;
 
+/// What a ticket list can be sorted by.
+pub use crate::store::tickets::SortColumn;
+
 use super::{
     Priority, Status, TicketType, search,
     view::{self, TicketView},
@@ -12,7 +15,7 @@ use crate::{
         Store,
         keyset::{Slice, Window},
         remembered::MatchSet,
-        tickets::{self, SortColumn, TicketFilter, TicketSearch},
+        tickets::{self, TicketFilter, TicketSearch},
     },
 };
 

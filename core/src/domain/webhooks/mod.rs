@@ -9,7 +9,7 @@ pub mod signing;
 use std::collections::HashMap;
 
 use super::{
-    admin::{self, AdminResource, Context, Database},
+    admin::{self, AdminResource, Context, Database, admin_kind},
     events::is_event_name,
 };
 use crate::{
@@ -139,18 +139,10 @@ fn parse_events(list: Vec<String>) -> Result<Vec<String>, String> {
 }
 
 impl AdminResource for Webhook {
-    const KIND: &'static str = "Webhook";
-
-    fn id(&self) -> i64 {
-        self.id
+    // Created: with its secret (generated unless given), which is shown this once.
+    admin_kind! {
+        "Webhook": row WebhookRow, origin Database, input WebhookInput, created (Webhook, String)
     }
-
-    type Row = WebhookRow;
-    type Origin = Database;
-    type Create = WebhookInput;
-    type Update = WebhookInput;
-    /// With its secret (generated unless given), which is shown this once.
-    type Created = (Webhook, String);
 
     /// Creates an endpoint; it receives the events published from now on.
     async fn create(cx: Context<'_>, input: WebhookInput) -> Result<(Webhook, String)> {

@@ -15,11 +15,14 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+pub mod record;
+
+pub use record::Automation;
+
 use super::{
-    admin::{self, AdminResource, AlsoFiles, Context},
+    admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
     events,
-    script_files::Scripts,
-    script_files::{self, FileScript},
+    scripts::{self, FileScript, Scripts},
     tickets::{
         TicketRules,
         activity::Kind,
@@ -50,36 +53,6 @@ pub const MAX_INTERVAL: i64 = 10_080;
 const KEEP_RUNS: i64 = (MAX_INTERVAL + 24 * 60) * 60;
 /// Tickets read per query by the scheduled run.
 const BATCH: i64 = 200;
-
-#[derive(Debug, Clone)]
-pub struct Automation {
-    pub id: i64,
-    pub name: String,
-    pub script: String,
-    pub trigger: String,
-    pub interval_minutes: Option<i64>,
-    pub is_active: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// The script file it comes from (`automations/x.rhai`); `None` for a database one.
-    pub file: Option<String>,
-}
-
-impl From<AutomationRow> for Automation {
-    fn from(row: AutomationRow) -> Self {
-        Automation {
-            id: row.id,
-            name: row.name,
-            script: row.script,
-            trigger: row.trigger_on,
-            interval_minutes: row.interval_minutes,
-            is_active: row.is_active != 0,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            file: None,
-        }
-    }
-}
 
 /// The fields of an automation; `None` leaves one alone (on create: required or default).
 #[derive(Debug, Default)]
@@ -194,17 +167,7 @@ pub fn from_file(
 }
 
 impl AdminResource for Automation {
-    const KIND: &'static str = "Automation";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = AutomationRow;
-    type Origin = AlsoFiles;
-    type Create = AutomationInput;
-    type Update = AutomationInput;
-    type Created = Automation;
+    admin_kind! { "Automation": row AutomationRow, origin AlsoFiles, input AutomationInput }
 
     async fn create(cx: Context<'_>, input: AutomationInput) -> Result<Automation> {
         let mut row = blank_row(time::now());
@@ -216,7 +179,7 @@ impl AdminResource for Automation {
     }
 
     async fn update(cx: Context<'_>, id: i64, input: AutomationInput) -> Result<Automation> {
-        script_files::refuse_change::<Automation>(cx.scripts, id)?;
+        scripts::refuse_change::<Automation>(cx.scripts, id)?;
         let mut tx = cx.store.begin().await?;
         let mut row = admin::row::<Automation>(&mut tx, id).await?;
         check(cx.scripts, &mut row, input, false)?;

@@ -6,9 +6,13 @@
 
 use serde_json::Value;
 
+pub mod record;
+
+pub use record::TicketAction;
+
 use super::{
-    admin::{self, AdminResource, AlsoFiles, Context},
-    script_files::{self, ACTION_KEY_PREFIX, FileScript, Scripts},
+    admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
+    scripts::{self, ACTION_KEY_PREFIX, FileScript, Scripts},
     tickets::{
         Actor, TicketRules,
         apply::{self, Applied, Program, Run},
@@ -31,34 +35,6 @@ pub const MAX_LABEL: usize = 255;
 pub const MAX_SCRIPT: usize = 65_535;
 /// The functions every action script defines, each taking `(ticket, user)`.
 const FUNCTIONS: [&str; 3] = ["visible", "enabled", "run"];
-
-#[derive(Debug, Clone)]
-pub struct TicketAction {
-    pub id: i64,
-    pub key: String,
-    pub label: String,
-    pub script: String,
-    pub is_active: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// The script file it comes from (`actions/x.rhai`); `None` for a database action.
-    pub file: Option<String>,
-}
-
-impl From<TicketActionRow> for TicketAction {
-    fn from(row: TicketActionRow) -> Self {
-        TicketAction {
-            id: row.id,
-            key: row.action_key,
-            label: row.label,
-            script: row.script,
-            is_active: row.is_active != 0,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            file: None,
-        }
-    }
-}
 
 /// The fields of an action; `None` leaves one alone (on create: required or default).
 #[derive(Debug, Default)]
@@ -170,17 +146,7 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: ActionInput) -> Re
 }
 
 impl AdminResource for TicketAction {
-    const KIND: &'static str = "Action";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = TicketActionRow;
-    type Origin = AlsoFiles;
-    type Create = ActionInput;
-    type Update = ActionInput;
-    type Created = TicketAction;
+    admin_kind! { "Action": row TicketActionRow, origin AlsoFiles, input ActionInput }
 
     async fn create(cx: Context<'_>, input: ActionInput) -> Result<TicketAction> {
         let mut row = blank_row(time::now());
@@ -197,7 +163,7 @@ impl AdminResource for TicketAction {
     }
 
     async fn update(cx: Context<'_>, id: i64, input: ActionInput) -> Result<TicketAction> {
-        script_files::refuse_change::<TicketAction>(cx.scripts, id)?;
+        scripts::refuse_change::<TicketAction>(cx.scripts, id)?;
         let mut tx = cx.store.begin().await?;
         let mut row = admin::row::<TicketAction>(&mut tx, id).await?;
         check(cx.scripts, &mut row, input, false)?;

@@ -4,11 +4,14 @@
 //! database (admin API) and from script files ([`super::script_files`]: shared, read-only,
 //! negative ids).
 
+pub mod record;
+
+pub use record::{Macro, MacroBody};
+
 use super::{
-    Owner,
     actions::{self, Action, RawAction},
-    admin::{self, AdminResource, AlsoFiles, Context},
-    script_files::{self, FileScript},
+    admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
+    scripts::{self, FileScript, Scripts},
     share,
     tickets::{
         Actor, TicketRules,
@@ -18,7 +21,6 @@ use super::{
     validate,
 };
 use crate::{
-    domain::script_files::Scripts,
     error::{Error, FieldErrors, Result},
     scripting::Entry,
     store::{
@@ -31,72 +33,6 @@ use crate::{
 
 pub const MAX_SCRIPT: usize = 65_535;
 pub const MAX_ORDER: i64 = 1_000_000;
-
-/// What a macro does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MacroBody {
-    Actions(Vec<Action>),
-    /// Rhai source.
-    Script(String),
-}
-
-impl MacroBody {
-    /// `actions` or `script`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MacroBody::Actions(_) => "actions",
-            MacroBody::Script(_) => "script",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Macro {
-    pub id: i64,
-    pub name: String,
-    pub description: Option<String>,
-    pub is_shared: bool,
-    /// The owner of a personal macro; `None` for a shared one.
-    pub owner: Option<Owner>,
-    pub order: i64,
-    pub body: MacroBody,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// The script file it comes from (`macros/x.rhai`); `None` for a database macro.
-    pub file: Option<String>,
-}
-
-impl Macro {
-    pub fn is_visible_to(&self, user_id: i64) -> bool {
-        self.is_shared || self.owner.as_ref().is_some_and(|o| o.id == user_id)
-    }
-}
-
-impl TryFrom<MacroRow> for Macro {
-    type Error = Error;
-    fn try_from(row: MacroRow) -> Result<Self> {
-        let body = match (row.script, row.actions) {
-            (Some(script), _) => MacroBody::Script(script),
-            (None, Some(stored)) => MacroBody::Actions(actions::decode(&stored)?),
-            (None, None) => MacroBody::Actions(Vec::new()),
-        };
-        Ok(Macro {
-            id: row.id,
-            name: row.name,
-            description: row.description,
-            is_shared: row.is_shared != 0,
-            owner: row.user_id.map(|id| Owner {
-                id,
-                name: row.owner_name.unwrap_or_default(),
-            }),
-            order: row.sort_order,
-            body,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            file: None,
-        })
-    }
-}
 
 /// The fields of a macro; `None` leaves a field alone (on create: its default). Exactly one
 /// of `actions` and `script` on create; on update, giving one replaces what the macro does.
@@ -187,17 +123,7 @@ pub fn from_file(scripts: &Scripts, file: &FileScript, input: MacroInput) -> Res
 }
 
 impl AdminResource for Macro {
-    const KIND: &'static str = "Macro";
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    type Row = MacroRow;
-    type Origin = AlsoFiles;
-    type Create = MacroInput;
-    type Update = MacroInput;
-    type Created = Macro;
+    admin_kind! { "Macro": row MacroRow, origin AlsoFiles, input MacroInput }
 
     async fn create(cx: Context<'_>, input: MacroInput) -> Result<Macro> {
         create(cx.store, cx.scripts, cx.actor, input).await
@@ -205,7 +131,7 @@ impl AdminResource for Macro {
 
     /// A personal macro keeps its owner; a shared one made personal becomes the actor's.
     async fn update(cx: Context<'_>, id: i64, input: MacroInput) -> Result<Macro> {
-        script_files::refuse_change::<Macro>(cx.scripts, id)?;
+        scripts::refuse_change::<Macro>(cx.scripts, id)?;
         let mut tx = cx.store.begin().await?;
         let mut row = admin::row::<Macro>(&mut tx, id).await?;
         apply(cx.scripts, &mut row, input, cx.actor, false)?;
@@ -241,7 +167,7 @@ pub async fn find_visible(
 ) -> Result<Option<Macro>> {
     if id < 0 {
         // File macros are shared.
-        return Ok(script_files::find(scripts, id).ok());
+        return Ok(scripts::find(scripts, id).ok());
     }
     let mut conn = store.conn().await?;
     match records::find::<MacroRow>(&mut conn, id).await? {
