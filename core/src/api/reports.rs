@@ -22,8 +22,10 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::reports::{self, Cell, Export, Position, Summary},
-    store::{Store, reports::Period},
+    domain::{
+        Store,
+        reports::{self, Cell, Export, Period, Position, Summary},
+    },
     time,
 };
 

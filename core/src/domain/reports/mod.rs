@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 pub mod rollup;
 mod summary;
 
+pub use crate::store::reports::Period;
 pub use summary::{Summary, summary};
 
 use crate::{
@@ -23,7 +24,7 @@ use crate::{
     error::{Error, FieldErrors, Result},
     store::{
         Store,
-        reports::{self, After, Period},
+        reports::{self, After},
     },
     time::{self, Timestamp},
 };
