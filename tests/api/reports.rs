@@ -85,11 +85,9 @@ async fn touch(app: &TestApp, reference: &str) {
     .unwrap();
 }
 
-fn period() -> String {
-    format!("from={}&to={}", rfc3339(P), rfc3339(P + 86_400))
-}
-
-async fn the_summary_matches_hand_computed_figures(app: TestApp) {
+/// A ticket in a new "Billing" department, assigned to a new agent: (reference, department
+/// id, agent id).
+async fn billed_and_assigned(app: &TestApp) -> (String, Value, i64) {
     let department = app
         .post(
             "/admin/departments/create",
@@ -101,14 +99,23 @@ async fn the_summary_matches_hand_computed_figures(app: TestApp) {
         .data()["id"]
         .clone();
     let (agent, _) = app.agent(&["agent"]).await;
-    let t1 = ticket(&app, json!({"department_id": department})).await;
+    let reference = ticket(app, json!({"department_id": department})).await;
     app.post(
-        &format!("/tickets/{t1}/assign"),
+        &format!("/tickets/{reference}/assign"),
         &app.admin_token,
         json!({"agent_id": agent}),
     )
     .await
     .expect(200);
+    (reference, department, agent)
+}
+
+fn period() -> String {
+    format!("from={}&to={}", rfc3339(P), rfc3339(P + 86_400))
+}
+
+async fn the_summary_matches_hand_computed_figures(app: TestApp) {
+    let (t1, department, agent) = billed_and_assigned(&app).await;
     let t2 = ticket(&app, json!({})).await;
     let t3 = ticket(&app, json!({})).await;
     let t4 = ticket(&app, json!({})).await;
@@ -225,25 +232,7 @@ async fn whole_days_come_from_the_rollup_with_or_without_the_job(app: TestApp) {
         rfc3339(D + 1800),
         rfc3339(D + 3 * DAY + 43_200)
     );
-    let department = app
-        .post(
-            "/admin/departments/create",
-            &app.admin_token,
-            json!({"name": "Billing"}),
-        )
-        .await
-        .expect(201)
-        .data()["id"]
-        .clone();
-    let (agent, _) = app.agent(&["agent"]).await;
-    let a = ticket(&app, json!({"department_id": department})).await;
-    app.post(
-        &format!("/tickets/{a}/assign"),
-        &app.admin_token,
-        json!({"agent_id": agent}),
-    )
-    .await
-    .expect(200);
+    let (a, department, agent) = billed_and_assigned(&app).await;
     let (b, c, e, f, g) = (
         ticket(&app, json!({})).await,
         ticket(&app, json!({})).await,

@@ -8,7 +8,7 @@ use sqlx::{Any, AnyConnection, QueryBuilder};
 use super::{
     Dialect,
     dialect::{for_update, upsert, upsert_adding},
-    placeholders,
+    push_in_list,
 };
 use crate::{error::Result, time::Timestamp};
 
@@ -129,17 +129,14 @@ pub fn created_between<'c>(
 pub async fn contributions(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<ContributionRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
+        let mut q = QueryBuilder::<Any>::new(
             "SELECT ticket_id, created_day, status, priority, department_id, assignee_id, \
              has_policy, breached, first_response, resolved_day, resolution \
-             FROM report_contributions WHERE ticket_id IN ({})",
-            placeholders(chunk.len())
+             FROM report_contributions WHERE ticket_id IN (",
         );
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
+        push_in_list(&mut q, chunk.iter().copied());
+        q.push(")");
+        out.extend(q.build_query_as().fetch_all(&mut *conn).await?);
     }
     Ok(out)
 }
@@ -198,15 +195,11 @@ pub async fn save_contributions(conn: &mut AnyConnection, rows: &[ContributionRo
 /// Drops the contributions of the tickets `ids` (deleted tickets count nowhere).
 pub async fn forget_contributions(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "DELETE FROM report_contributions WHERE ticket_id IN ({})",
-            placeholders(chunk.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut *conn).await?;
+        let mut q =
+            QueryBuilder::<Any>::new("DELETE FROM report_contributions WHERE ticket_id IN (");
+        push_in_list(&mut q, chunk.iter().copied());
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
     }
     Ok(())
 }

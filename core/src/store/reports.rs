@@ -11,7 +11,7 @@ use sqlx::{Any, AnyConnection, QueryBuilder};
 use super::{
     Dialect,
     keyset::{Position, SortValue, Window},
-    placeholders,
+    placeholders, push_in_list,
 };
 use crate::{error::Result, time::Timestamp};
 
@@ -46,15 +46,14 @@ async fn names(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
-        "SELECT id, name FROM {table} WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(conn).await?.into_iter().collect())
+    let mut q = QueryBuilder::<Any>::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
+    push_in_list(&mut q, ids.iter().copied());
+    q.push(")");
+    Ok(q.build_query_as::<(i64, String)>()
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 pub async fn department_names(

@@ -246,9 +246,7 @@ pub async fn summary(store: &Store, period: Period) -> Result<Summary> {
     let open_now = tally
         .statuses
         .iter()
-        .filter(|(status, _)| {
-            Status::parse(status).is_some_and(|s| !matches!(s, Status::Resolved | Status::Closed))
-        })
+        .filter(|(status, _)| Status::parse(status).is_some_and(Status::is_open))
         .map(|(_, n)| n)
         .sum();
     Ok(Summary {

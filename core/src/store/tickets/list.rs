@@ -311,11 +311,9 @@ fn page_query(
 ) -> QueryBuilder<Any> {
     let mut q = QueryBuilder::<Any>::new(prefix);
     q.push(concat!(ticket_columns!("NULL"), "FROM "));
-    let seek = match (window.after(), &filter.search) {
-        (Some(after), None) => after.key.is_some() || dialect == Dialect::MySql,
-        _ => false,
-    };
-    if let (true, Some(after)) = (seek, window.after()) {
+    if let (Some(after), None) = (window.after(), &filter.search)
+        && (after.key.is_some() || dialect == Dialect::MySql)
+    {
         // A cursor page: the page's ids first, from the list's index alone, then their rows.
         // Asked for the rows and the joins at once, MariaDB reads the list's index by
         // `deleted_at` only and walks it from the top to the cursor (about 20 s half-way down
