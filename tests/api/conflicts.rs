@@ -61,10 +61,15 @@ async fn a_reply_that_loses_a_deadlock_is_run_again_and_written_once() {
                 .unwrap()
         })
     };
-    // The reply now holds its ticket's row and waits for the sequence.
+    // The reply now holds its ticket's row and waits for the sequence. Only this test's
+    // database counts: other tests run their own waits on the same server meanwhile.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while app
-        .scalar("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'")
+        .scalar(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx t \
+             JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
+             WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()",
+        )
         .await
         == 0
     {
