@@ -73,6 +73,52 @@ macro_rules! into_input {
 }
 pub(crate) use into_input;
 
+/// `file` for a script loaded from a file, else `database`.
+pub fn origin(file: &Option<String>) -> &'static str {
+    if file.is_some() { "file" } else { "database" }
+}
+
+/// The record of a script-backed kind whose other fields the API shows as the domain holds
+/// them: `id`, the fields listed, then `origin` and `file` (with the docs written above each)
+/// and the two times; and `From` the domain value.
+macro_rules! script_record {
+    (
+        $(#[$attr:meta])*
+        $record:ident from $domain:ty {
+            $($(#[doc = $doc:literal])* $field:ident: $type:ty,)*
+        }
+        $(#[doc = $origin_doc:literal])* origin,
+        $(#[doc = $file_doc:literal])* file $(,)?
+    ) => {
+        #[derive(Debug, poem_openapi::Object)]
+        $(#[$attr])*
+        pub struct $record {
+            pub id: i64,
+            $($(#[doc = $doc])* pub $field: $type,)*
+            $(#[doc = $origin_doc])*
+            pub origin: String,
+            $(#[doc = $file_doc])*
+            pub file: Option<String>,
+            pub created_at: $crate::api::date_time::DateTime,
+            pub updated_at: $crate::api::date_time::DateTime,
+        }
+
+        impl From<$domain> for $record {
+            fn from(kind: $domain) -> Self {
+                $record {
+                    id: kind.id,
+                    $($field: kind.$field,)*
+                    origin: $crate::api::admin::origin(&kind.file).into(),
+                    file: kind.file,
+                    created_at: $crate::api::date_time::DateTime(kind.created_at),
+                    updated_at: $crate::api::date_time::DateTime(kind.updated_at),
+                }
+            }
+        }
+    };
+}
+pub(crate) use script_record;
+
 /// A required value converted, as an input's optional field.
 pub fn some_into<A: Into<B>, B>(value: A) -> Option<B> {
     Some(value.into())

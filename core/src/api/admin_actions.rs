@@ -5,48 +5,26 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    admin::{admin_api, into_input},
-    admin_macros::origin,
+    admin::{admin_api, into_input, script_record},
 };
-use crate::{
-    api::date_time::DateTime,
-    domain::ticket_actions::{ActionInput, TicketAction},
-};
+use crate::domain::ticket_actions::{ActionInput, TicketAction};
 
-#[derive(Debug, Object)]
-#[oai(rename = "CustomAction")]
-pub struct ActionRecord {
-    pub id: i64,
-    /// Unique; `[a-z0-9_-]`. Run with `POST /tickets/{reference}/actions/{key}`.
-    pub key: String,
-    pub label: String,
-    /// Rhai source defining `visible(ticket, user)`, `enabled(ticket, user)`, `run(ticket, user)`.
-    pub script: String,
-    pub is_active: bool,
+script_record! {
+    #[oai(rename = "CustomAction")]
+    ActionRecord from TicketAction {
+        /// Unique; `[a-z0-9_-]`. Run with `POST /tickets/{reference}/actions/{key}`.
+        key: String,
+        label: String,
+        /// Rhai source defining `visible(ticket, user)`, `enabled(ticket, user)`, `run(ticket, user)`.
+        script: String,
+        is_active: bool,
+    }
     /// `database` (made through this API) or `file` (read from a script file: read-only, a
     /// negative `id`, the key `file:{file name}`; see docs/scripting.md).
-    pub origin: String,
+    origin,
     /// The script file of a `file` action, relative to `[scripts] dir`
     /// (`actions/escalate-vip.rhai`); `null` for a database one.
-    pub file: Option<String>,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-}
-
-impl From<TicketAction> for ActionRecord {
-    fn from(a: TicketAction) -> Self {
-        ActionRecord {
-            id: a.id,
-            key: a.key,
-            label: a.label,
-            script: a.script,
-            is_active: a.is_active,
-            origin: origin(&a.file).into(),
-            file: a.file,
-            created_at: DateTime(a.created_at),
-            updated_at: DateTime(a.updated_at),
-        }
-    }
+    file,
 }
 
 #[derive(Debug, Object, Deserialize)]

@@ -5,52 +5,29 @@ use serde::Deserialize;
 
 use super::{
     ApiTags,
-    admin::{admin_api, into_input},
-    admin_macros::origin,
+    admin::{admin_api, into_input, script_record},
 };
-use crate::{
-    api::date_time::DateTime,
-    domain::automations::{Automation, AutomationInput},
-};
+use crate::domain::automations::{Automation, AutomationInput};
 
-#[derive(Debug, Object)]
-#[oai(rename = "Automation")]
-pub struct AutomationRecord {
-    pub id: i64,
-    pub name: String,
-    /// Rhai source run with `ticket` and `user` (the system); the changes it records are
-    /// applied, and recording none means the ticket does not match.
-    pub script: String,
-    /// `schedule`, or the event name that runs it (`ticket.created`, ...).
-    pub trigger: String,
-    /// For `schedule`: the period, in minutes, in which it applies at most once per ticket.
-    pub interval_minutes: Option<i64>,
-    pub is_active: bool,
+script_record! {
+    #[oai(rename = "Automation")]
+    AutomationRecord from Automation {
+        name: String,
+        /// Rhai source run with `ticket` and `user` (the system); the changes it records are
+        /// applied, and recording none means the ticket does not match.
+        script: String,
+        /// `schedule`, or the event name that runs it (`ticket.created`, ...).
+        trigger: String,
+        /// For `schedule`: the period, in minutes, in which it applies at most once per ticket.
+        interval_minutes: Option<i64>,
+        is_active: bool,
+    }
     /// `database` (made through this API) or `file` (read from a script file: read-only, a
     /// negative `id`; see docs/scripting.md).
-    pub origin: String,
+    origin,
     /// The script file of a `file` automation, relative to `[scripts] dir`
     /// (`automations/urgent-on-keyword.rhai`); `null` for a database one.
-    pub file: Option<String>,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-}
-
-impl From<Automation> for AutomationRecord {
-    fn from(a: Automation) -> Self {
-        AutomationRecord {
-            id: a.id,
-            name: a.name,
-            script: a.script,
-            trigger: a.trigger,
-            interval_minutes: a.interval_minutes,
-            is_active: a.is_active,
-            origin: origin(&a.file).into(),
-            file: a.file,
-            created_at: DateTime(a.created_at),
-            updated_at: DateTime(a.updated_at),
-        }
-    }
+    file,
 }
 
 #[derive(Debug, Object, Deserialize)]

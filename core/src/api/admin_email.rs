@@ -1,18 +1,9 @@
 //! `GET /admin/email/deliveries`: the log of notifications sent by email.
 
-use poem::http::Uri;
 use poem_openapi::{Enum, Object};
 
-use super::{
-    ApiTags,
-    errors::ApiResult,
-    params::{self, Listed, PageParams, paged_list},
-};
-use crate::{
-    api::date_time::DateTime,
-    app::AppState,
-    domain::email::{self, DeliveryRow},
-};
+use super::{ApiTags, date_time::DateTime, params::paged_list};
+use crate::domain::email::{self, DeliveryRow};
 
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -107,17 +98,7 @@ paged_list! {
     /// sending by SMTP, newest first. Paginated (`page` or `cursor`, `per_page` 1..100). Empty while
     /// `email.smtp_url` is not set (nothing is queued).
     AdminEmailApi (tag = "ApiTags::Email")
-    deliveries: "/admin/email/deliveries" "admin_email.deliveries" => EmailDelivery = deliveries;
-}
-
-async fn deliveries(
-    state: &AppState,
-    uri: &Uri,
-    asked: PageParams,
-) -> ApiResult<Listed<EmailDelivery>> {
-    let fetch = async |window: &_| email::deliveries(&state.store, window).await;
-    params::by_id(uri, asked, "email:deliveries", fetch, |d: &DeliveryRow| {
-        d.id
-    })
-    .await
+    deliveries: "/admin/email/deliveries" "admin_email.deliveries" => EmailDelivery,
+        list "email:deliveries", read |state, window| email::deliveries(&state.store, window),
+        id |delivery: DeliveryRow| delivery.id;
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{
     ApiTags,
-    admin::{admin_api, into_input},
+    admin::{admin_api, into_input, origin},
     admin_canned_responses::ContentOwner,
 };
 use crate::{
@@ -97,11 +97,6 @@ impl From<Macro> for MacroRecord {
             updated_at: DateTime(m.updated_at),
         }
     }
-}
-
-/// `file` for a script loaded from a file, else `database`.
-pub fn origin(file: &Option<String>) -> &'static str {
-    if file.is_some() { "file" } else { "database" }
 }
 
 /// An action as sent; its type and value are checked by the server.

@@ -1,6 +1,6 @@
 //! `/admin/api-tokens`: list, create, update and revoke API tokens (requires `admin`).
 
-use poem::{http::Uri, web::Data as State};
+use poem::web::Data as State;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
 use serde::Deserialize;
 
@@ -9,7 +9,7 @@ use super::{
     body::{DeferredJson, JsonBody},
     envelope::{Created, Done, Written, created, done, location, written},
     errors::ApiResult,
-    params::{self, Listed, PageParams, paged_list},
+    params::paged_list,
     security::Caller,
 };
 use crate::{
@@ -112,16 +112,9 @@ paged_list! {
     /// Requires the `admin` ability and an admin owner. By id; paginated (`page` or `cursor`,
     /// `per_page` 1..100).
     AdminTokenListApi (tag = "ApiTags::AdminTokens")
-    list: "/admin/api-tokens" "admin_tokens.list" => ApiToken = tokens_page;
-}
-
-async fn tokens_page(
-    state: &AppState,
-    uri: &Uri,
-    asked: PageParams,
-) -> ApiResult<Listed<ApiToken>> {
-    let fetch = async |window: &_| tokens::page(&state.store, window).await;
-    params::by_id(uri, asked, "Token", fetch, |t: &Token| t.id).await
+    list: "/admin/api-tokens" "admin_tokens.list" => ApiToken,
+        list "Token", read |state, window| tokens::page(&state.store, window),
+        id |token: Token| token.id;
 }
 
 #[OpenApi(tag = "ApiTags::AdminTokens")]

@@ -1,7 +1,7 @@
 //! `/admin/webhooks`: outbound webhook endpoints, their delivery log and redelivery
 //! (requires `admin`).
 
-use poem::{http::Uri, web::Data as State};
+use poem::web::Data as State;
 use poem_openapi::{Enum, Object, param::Path, payload::Json};
 use serde::Deserialize;
 
@@ -10,7 +10,7 @@ use super::{
     admin::{admin_api, into_input},
     envelope::{Written, written},
     errors::ApiResult,
-    params::{self, Listed, PageParams, paged_list},
+    params::paged_list,
     security::Caller,
 };
 use crate::{
@@ -241,16 +241,8 @@ paged_list! {
     /// attempt. Paginated (`page` or `cursor`, `per_page` 1..100).
     AdminWebhookDeliveriesApi (tag = "ApiTags::AdminWebhooks")
     deliveries: "/admin/webhooks/:id/deliveries" "admin_webhooks.deliveries", path id: i64
-        => DeliveryRecord = deliveries;
-}
-
-async fn deliveries(
-    state: &AppState,
-    uri: &Uri,
-    id: i64,
-    asked: PageParams,
-) -> ApiResult<Listed<DeliveryRecord>> {
-    let fetch = async |window: &_| webhooks::deliveries(&state.store, id, window).await;
-    let list = format!("webhook:{id}:deliveries");
-    params::by_id(uri, asked, list, fetch, |d: &webhooks::Delivery| d.row.id).await
+        => DeliveryRecord,
+        list format!("webhook:{id}:deliveries"),
+        read |state, window| webhooks::deliveries(&state.store, id, window),
+        id |delivery: webhooks::Delivery| delivery.row.id;
 }

@@ -219,15 +219,22 @@ where
     Ok(request.paged(uri, items, |item| Position::id(id(item))))
 }
 
-/// A paged list that is an `#[OpenApi]` struct of its own: `paged_list! { docs Api (tag = ..)
-/// name: "/path" "operation.id", path id: i64 => Item = function; }`. The endpoint takes the
-/// path parameters, `page`, `per_page` and `cursor`, and answers what
-/// `function(&state, uri, path parameters.., PageParams)` does (for most, [`by_id`]).
+/// A list keyed by id alone that is an `#[OpenApi]` struct of its own:
+///
+/// ```text
+/// paged_list! { docs Api (tag = ..) name: "/path/:id" "operation.id", path id: i64 => Item,
+///     list "its:name", read |state, window| fetch(&state.store, id, window), id |r: Row| r.id; }
+/// ```
+///
+/// The endpoint takes the path parameters (bound by name for the expressions), `page`,
+/// `per_page` and `cursor`, reads the window with `read`, and answers it through [`by_id`].
 macro_rules! paged_list {
     (
         $(#[doc = $doc:tt])*
         $api:ident (tag = $tag:tt)
-        $name:ident: $path:tt $id:tt $(, path $param:ident: $param_type:ty)* => $item:ty = $list:path;
+        $name:ident: $path:tt $id:tt $(, path $param:ident: $param_type:ty)* => $item:ty,
+            list $list:expr, read |$state:ident, $window:ident| $read:expr,
+            id |$row:ident: $row_type:ty| $row_id:expr;
     ) => {
         pub struct $api;
 
@@ -247,8 +254,12 @@ macro_rules! paged_list {
                 /// Continues the list after the page that gave it (`meta.next_cursor`).
                 cursor: poem_openapi::param::Query<Option<String>>,
             ) -> $crate::api::errors::ApiResult<$crate::api::params::Listed<$item>> {
+                $(let $param = $param.0;)*
+                let $state: &$crate::app::AppState = state.0;
                 let asked = (page.0, per_page.0, cursor.0);
-                $list(&state, req.original_uri(), $($param.0,)* asked).await
+                let read = async |$window: &_| $read.await;
+                let id = |$row: &$row_type| $row_id;
+                $crate::api::params::by_id(req.original_uri(), asked, $list, read, id).await
             }
         }
     };
