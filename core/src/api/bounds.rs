@@ -17,11 +17,11 @@ use crate::domain::webhooks::signing;
 use crate::domain::{
     actions,
     admin::ACTIVE_ON_CREATE,
-    attachments, automations, canned_responses, departments, macros,
+    attachments, automations, bulk, canned_responses, departments, macros,
     paging::MAX_CURSOR,
     sla_policies, tags, ticket_actions,
     tickets::{
-        self, Priority, TicketType, bulk, feed,
+        self, Priority, TicketType, feed,
         list::{DEFAULT_DESCENDING, DEFAULT_SORT},
         search,
     },

@@ -19,9 +19,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::tickets::{
-        Priority, Status,
+    domain::{
         bulk::{self, Change, MAX_OPERATIONS},
+        tickets::{Priority, Status},
     },
     error::Error,
 };

@@ -21,8 +21,9 @@ use crate::{
     auth::Principal,
     domain::{
         actions::Action,
+        apply::Applied,
         macros, ticket_actions,
-        tickets::{TicketRules, apply::Applied, script_view, view},
+        tickets::{TicketRules, script_view, view},
     },
 };
 

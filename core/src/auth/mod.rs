@@ -39,8 +39,8 @@ impl Principal {
 
 impl Principal {
     /// The caller as the domain sees them.
-    pub fn actor(&self) -> crate::domain::tickets::Actor {
-        crate::domain::tickets::Actor {
+    pub fn actor(&self) -> crate::domain::roles::Actor {
+        crate::domain::roles::Actor {
             user_id: self.user_id,
             role: self.role,
         }

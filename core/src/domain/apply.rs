@@ -6,14 +6,14 @@
 use serde_json::{Value, json};
 
 use super::{
-    Actor, TicketRules, activity::Kind, editing::Editing, script_view, view, view::TicketView,
+    actions::{Action, AgentRef},
+    scripts::Scripts,
+    tags::DEFAULT_COLOR,
+    tickets::{
+        Actor, TicketRules, activity::Kind, editing::Editing, script_view, view, view::TicketView,
+    },
 };
 use crate::{
-    domain::{
-        actions::{Action, AgentRef},
-        scripts::Scripts,
-        tags::DEFAULT_COLOR,
-    },
     error::{Error, FieldErrors, Result},
     scripting::{Entry, values},
     store::{Store, Tx, tags, ticket_links::TagRef, tickets::TicketRow, users},
@@ -100,8 +100,7 @@ pub async fn evaluate(
     for raw in outcome.changes {
         let action = Action::parse(&raw.kind, &raw.value).map_err(|err| {
             let message = match err {
-                crate::domain::actions::ActionError::Type(m)
-                | crate::domain::actions::ActionError::Value(m) => m,
+                super::actions::ActionError::Type(m) | super::actions::ActionError::Value(m) => m,
             };
             script_failed(run.headline, format!("{}(): {message}", raw.kind))
         })?;
@@ -278,7 +277,7 @@ pub fn render(text: &str, row: &TicketRow) -> String {
     if !text.contains("{{") {
         return text.to_string();
     }
-    let priority = super::Priority::from_rank(row.priority).as_str();
+    let priority = super::tickets::Priority::from_rank(row.priority).as_str();
     let fields = [
         ("reference", row.reference.as_str()),
         ("subject", row.subject.as_str()),

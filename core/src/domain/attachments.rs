@@ -14,7 +14,7 @@ use tokio::io::AsyncRead;
 /// A stored attachment as the domain hands it out.
 pub use crate::store::attachments::AttachmentRow;
 
-use super::tickets::Actor;
+use super::roles::Actor;
 use crate::{
     blobs::{Blobs, PutError},
     config::AttachmentsConfig,

@@ -4,12 +4,16 @@
 //! An operation that fails leaves its ticket untouched and the others go on.
 
 use super::{
-    Actor, Priority, Status, TicketRules, apply,
-    editing::{Editing, existing_tags},
-    operations::{self, Shown},
+    apply, macros,
+    scripts::Scripts,
+    tickets::{
+        Actor, Priority, Status, TicketRules,
+        editing::{Editing, existing_tags},
+        operations::{self, Shown},
+        view,
+    },
 };
 use crate::{
-    domain::{macros, scripts::Scripts},
     error::Result,
     store::{Store, Tx},
     time::Timestamp,
@@ -48,7 +52,7 @@ pub async fn apply(
     let prepared = match change.macro_id {
         Some(id) => {
             // 404 for an unknown ticket before the macro is judged, as the single endpoint.
-            super::view::exists(&mut *store.conn().await?, reference).await?;
+            view::exists(&mut *store.conn().await?, reference).await?;
             let (_, changes, run) =
                 macros::prepare(store, scripts, (rules, now), (actor, user), reference, id).await?;
             Some((changes, run))

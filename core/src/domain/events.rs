@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 pub use crate::store::events::EventRow;
 use crate::{
     error::Result,
-    store::{Tx, events, tickets::TicketRow},
+    store::{Tx, events},
     time::{self, Timestamp},
 };
 
@@ -43,28 +43,12 @@ pub struct TicketSnapshot<'a> {
     pub reference: &'a str,
     pub subject: &'a str,
     pub status: &'a str,
-    /// The priority's rank (see `Priority::rank`).
-    pub priority: i64,
+    /// The priority's name (`low` ... `urgent`).
+    pub priority: &'static str,
     pub ticket_type: &'a str,
     pub requester_id: i64,
     pub assignee_id: Option<i64>,
     pub department_id: Option<i64>,
-}
-
-impl<'a> From<&'a TicketRow> for TicketSnapshot<'a> {
-    fn from(row: &'a TicketRow) -> Self {
-        TicketSnapshot {
-            id: row.id,
-            reference: &row.reference,
-            subject: &row.subject,
-            status: &row.status,
-            priority: row.priority,
-            ticket_type: &row.ticket_type,
-            requester_id: row.requester_id,
-            assignee_id: row.assignee_id,
-            department_id: row.department_id,
-        }
-    }
 }
 
 impl TicketSnapshot<'_> {
@@ -74,7 +58,7 @@ impl TicketSnapshot<'_> {
             "reference": self.reference,
             "subject": self.subject,
             "status": self.status,
-            "priority": super::tickets::Priority::from_rank(self.priority).as_str(),
+            "priority": self.priority,
             "ticket_type": self.ticket_type,
             "requester_id": self.requester_id,
             "assignee_id": self.assignee_id,

@@ -4,9 +4,11 @@
 pub mod abilities;
 pub mod actions;
 pub mod admin;
+pub mod apply;
 pub mod attachments;
 pub mod automations;
 pub mod bootstrap;
+pub mod bulk;
 pub mod business_hours;
 pub mod business_time;
 pub mod canned_responses;

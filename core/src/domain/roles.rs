@@ -9,6 +9,13 @@ pub enum Role {
     Customer,
 }
 
+/// Who is acting: the API caller, or a script or plugin acting for someone.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+}
+
 impl Role {
     pub const ALL: [Role; 3] = [Role::Admin, Role::Agent, Role::Customer];
 

@@ -3,7 +3,7 @@
 //! A script reads the ticket (`ticket`) and the acting user (`user`) and records intended
 //! changes through the §8 functions; it never touches the database. The changes it records come
 //! back as [`RawAction`]s, which the domain checks and applies through the same path as a
-//! declarative macro (`domain::tickets::apply`). This module knows no ticket and no rule: the
+//! declarative macro (`domain::apply`). This module knows no ticket and no rule: the
 //! domain builds what a script sees and decides what its changes mean. Every run is bounded (operations, call depth,
 //! sizes, memory, wall-clock time) and happens on a blocking thread, at most `max_concurrent`
 //! at once, so a runaway script costs one thread for at most `timeout_ms` and

@@ -15,20 +15,14 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-pub mod record;
-
-pub use record::Automation;
+pub use super::scripts::automation_record::Automation;
 
 use super::{
     admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
+    apply::{self, Run},
     events,
     scripts::{self, FileScript, Scripts},
-    tickets::{
-        TicketRules,
-        activity::Kind,
-        apply::{self, Run},
-        script_view,
-    },
+    tickets::{TicketRules, activity::Kind, script_view},
     validate,
 };
 use crate::{

@@ -4,20 +4,15 @@
 //! database (admin API) and from script files ([`super::script_files`]: shared, read-only,
 //! negative ids).
 
-pub mod record;
-
-pub use record::{Macro, MacroBody};
+pub use super::scripts::macro_record::{Macro, MacroBody};
 
 use super::{
     actions::{self, Action, RawAction},
     admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
+    apply::{self, Applied, Program, Run, named},
     scripts::{self, FileScript, Scripts},
     share,
-    tickets::{
-        Actor, TicketRules,
-        activity::Kind,
-        apply::{self, Applied, Program, Run, named},
-    },
+    tickets::{Actor, TicketRules, activity::Kind},
     validate,
 };
 use crate::{

@@ -6,12 +6,15 @@
 //! ([`merged_page`]).
 //!
 //! Below the kinds' operations (`macros`, `ticket_actions`, `automations`) and the admin
-//! skeleton, which all look scripts up here; above only the kinds' records. Reading the folder
-//! into a `FileSet` is `script_files`, which calls each kind's checks and so sits above them.
+//! skeleton, which all look scripts up here; the kinds' records (plain data, which the kinds
+//! re-export) are its children. Reading the folder into a `FileSet` is `script_files`, which
+//! calls each kind's checks and so sits above them.
 
-use super::{
-    automations::record::Automation, macros::record::Macro, ticket_actions::record::TicketAction,
-};
+pub mod action_record;
+pub mod automation_record;
+pub mod macro_record;
+
+use self::{action_record::TicketAction, automation_record::Automation, macro_record::Macro};
 use crate::{
     error::Error,
     store::keyset::{Slice, SortValue, Window},

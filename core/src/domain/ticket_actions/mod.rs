@@ -6,18 +6,13 @@
 
 use serde_json::Value;
 
-pub mod record;
-
-pub use record::TicketAction;
+pub use super::scripts::action_record::TicketAction;
 
 use super::{
     admin::{self, AdminResource, AlsoFiles, Context, admin_kind},
+    apply::{self, Applied, Program, Run},
     scripts::{self, ACTION_KEY_PREFIX, FileScript, Scripts},
-    tickets::{
-        Actor, TicketRules,
-        apply::{self, Applied, Program, Run},
-        script_view, view,
-    },
+    tickets::{Actor, TicketRules, script_view, view},
     unique_name, validate,
 };
 use crate::{

@@ -190,7 +190,7 @@ async fn insert(
         reference: &reference,
         subject: ticket.subject,
         status: ticket.status,
-        priority: ticket.priority,
+        priority: priority.as_str(),
         ticket_type: ticket.ticket_type,
         requester_id,
         assignee_id: None,

@@ -2,8 +2,6 @@
 //! assignment, the conversation) and the read model the API shows.
 
 pub mod activity;
-pub mod apply;
-pub mod bulk;
 pub mod create;
 pub mod dashboard;
 pub mod editing;
@@ -25,14 +23,7 @@ pub use rules::TicketRules;
 pub use status::Status;
 pub use ticket::Ticket;
 
-use super::roles::Role;
-
-/// Who is acting: the API caller, or (later) a script or plugin acting for someone.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: i64,
-    pub role: Role,
-}
+pub use super::roles::Actor;
 
 /// Longest subject, in characters.
 pub const MAX_SUBJECT: usize = 255;

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Priority, Status, TicketType};
 use crate::{
+    domain::events::TicketSnapshot,
     error::{Error, Result},
     store::{
         activities::ActivityRow,
@@ -226,6 +227,23 @@ impl TryFrom<ActivityRow> for Activity {
             causer: named(a.causer_id, a.causer_name),
             created_at: a.created_at,
         })
+    }
+}
+
+/// What a ticket event says about the ticket of this row.
+impl<'a> From<&'a TicketRow> for TicketSnapshot<'a> {
+    fn from(row: &'a TicketRow) -> Self {
+        TicketSnapshot {
+            id: row.id,
+            reference: &row.reference,
+            subject: &row.subject,
+            status: &row.status,
+            priority: Priority::from_rank(row.priority).as_str(),
+            ticket_type: &row.ticket_type,
+            requester_id: row.requester_id,
+            assignee_id: row.assignee_id,
+            department_id: row.department_id,
+        }
     }
 }
 
