@@ -168,25 +168,7 @@ async fn the_summary_matches_hand_computed_figures(app: TestApp) {
         s["resolution_seconds"],
         json!({"count": 2, "median": 3600, "p90": 7200})
     );
-    assert_eq!(
-        s["sla"],
-        json!({"tickets_with_policy": 2, "breached": 1, "breach_rate": 0.5})
-    );
-    assert_eq!(
-        s["by_status"],
-        json!([{"status": "open", "count": 1}, {"status": "resolved", "count": 2}])
-    );
-    assert_eq!(
-        s["by_priority"],
-        json!([{"priority": "medium", "count": 2}, {"priority": "high", "count": 1}])
-    );
-    assert_eq!(
-        s["by_department"],
-        json!([
-            {"department": null, "count": 2},
-            {"department": {"id": department, "name": "Billing"}, "count": 1}
-        ])
-    );
+    assert_shared_breakdowns(s, &department);
     let by_agent = &s["by_agent"];
     assert_eq!(by_agent[0], json!({"agent": null, "count": 2}));
     assert_eq!(by_agent[1]["agent"]["id"], agent);
@@ -303,25 +285,7 @@ async fn whole_days_come_from_the_rollup_with_or_without_the_job(app: TestApp) {
             s["resolution_seconds"],
             json!({"count": 2, "median": bucket(7200), "p90": bucket(3 * DAY)})
         );
-        assert_eq!(
-            s["sla"],
-            json!({"tickets_with_policy": 2, "breached": 1, "breach_rate": 0.5})
-        );
-        assert_eq!(
-            s["by_status"],
-            json!([{"status": "open", "count": 1}, {"status": "resolved", "count": 2}])
-        );
-        assert_eq!(
-            s["by_priority"],
-            json!([{"priority": "medium", "count": 2}, {"priority": "high", "count": 1}])
-        );
-        assert_eq!(
-            s["by_department"],
-            json!([
-                {"department": null, "count": 2},
-                {"department": {"id": department, "name": "Billing"}, "count": 1}
-            ])
-        );
+        assert_shared_breakdowns(s, &department);
         assert_eq!(s["by_agent"][1]["agent"]["id"], agent);
         assert_eq!(s["by_agent"][1]["count"], 1);
     };
@@ -621,4 +585,28 @@ async fn an_export_walks_every_row_across_batches(app: TestApp) {
     references.sort();
     references.dedup();
     assert_eq!(references.len(), total, "no row twice");
+}
+
+/// The SLA figures and the status, priority and department breakdowns that both the exact
+/// summary and the rolled-up one give for the billed-and-assigned ticket set.
+fn assert_shared_breakdowns(s: &Value, department: &Value) {
+    assert_eq!(
+        s["sla"],
+        json!({"tickets_with_policy": 2, "breached": 1, "breach_rate": 0.5})
+    );
+    assert_eq!(
+        s["by_status"],
+        json!([{"status": "open", "count": 1}, {"status": "resolved", "count": 2}])
+    );
+    assert_eq!(
+        s["by_priority"],
+        json!([{"priority": "medium", "count": 2}, {"priority": "high", "count": 1}])
+    );
+    assert_eq!(
+        s["by_department"],
+        json!([
+            {"department": null, "count": 2},
+            {"department": {"id": department, "name": "Billing"}, "count": 1}
+        ])
+    );
 }
