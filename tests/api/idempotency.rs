@@ -338,4 +338,14 @@ async fn a_key_adds_one_lookup_and_one_answer_to_a_create(app: TestApp) {
         "{:#?}",
         &statements[claim.saturating_sub(2)..(claim + 3).min(statements.len())]
     );
+    // On MySQL the answer is one statement in autocommit mode: no transaction of its own.
+    if app.store().await.dialect() == escalated::store::Dialect::MySql {
+        let answer = touching[2];
+        assert!(
+            !statements[answer + 1..].iter().any(|s| s == "COMMIT")
+                && !statements[answer - 1].starts_with("BEGIN"),
+            "{:#?}",
+            &statements[answer - 1..]
+        );
+    }
 }

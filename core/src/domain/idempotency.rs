@@ -176,7 +176,7 @@ pub async fn finish(store: &Store, held: Held, answer: Option<Answer>) -> Result
         return Ok(());
     };
     let headers = serde_json::to_string(&answer.headers)?;
-    let mut tx = store.begin().await?;
+    let mut tx = store.one_statement().await?;
     let kept = if claim.committed() {
         let key = (claim.user_id, claim.key.as_str());
         claims::keep_answer(&mut tx, key, answer.status, &headers, &answer.body).await

@@ -234,6 +234,16 @@ impl Store {
         })
     }
 
+    /// A write of one statement that needs no transaction around it: on MySQL a pooled
+    /// connection in autocommit mode (no `BEGIN` and `COMMIT` round trips, nor Galera's guard
+    /// around them); on SQLite a [`Tx`], to queue behind its one writer.
+    pub async fn one_statement(&self) -> Result<OneStatement> {
+        Ok(match (&self.pinned, &self.sqlite_writer) {
+            (None, Some(_)) => OneStatement::Queued(self.begin().await?),
+            _ => OneStatement::Alone(self.conn().await?),
+        })
+    }
+
     /// A write transaction. Every domain operation is one of these.
     pub async fn begin(&self) -> Result<Tx> {
         let conn = match (&self.pinned, &self.sqlite_writer) {
@@ -567,6 +577,41 @@ impl Tx {
             hook().await;
         }
         outcome
+    }
+}
+
+/// See [`Store::one_statement`].
+pub enum OneStatement {
+    Alone(Conn),
+    Queued(Tx),
+}
+
+impl OneStatement {
+    /// Commits the statement (it already has, alone).
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            OneStatement::Alone(_) => Ok(()),
+            OneStatement::Queued(tx) => tx.commit().await,
+        }
+    }
+}
+
+impl Deref for OneStatement {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            OneStatement::Alone(conn) => conn,
+            OneStatement::Queued(tx) => tx,
+        }
+    }
+}
+
+impl DerefMut for OneStatement {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            OneStatement::Alone(conn) => conn,
+            OneStatement::Queued(tx) => tx,
+        }
     }
 }
 
