@@ -142,6 +142,7 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init(&config.log);
+    crate::server::memory::tune_allocator();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {

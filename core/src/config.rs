@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub keep_alive_secs: u64,
     /// Most connections open at once; further ones wait to be accepted.
     pub max_connections: usize,
+    /// How often freed memory is handed back to the system (seconds; 0: never). See
+    /// `server::memory`.
+    pub release_memory_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             header_timeout_ms: 10_000,
             keep_alive_secs: 60,
             max_connections: 512,
+            release_memory_seconds: 1,
         }
     }
 }
@@ -145,6 +149,10 @@ pub struct DatabaseConfig {
     /// Longest wait for a pooled connection (ms); past it the request is 503, so an
     /// unreachable database fails requests quickly instead of letting them hang.
     pub acquire_timeout_ms: u64,
+    /// SQLite only: the memory SQLite itself may hold, all connections together (MiB; its
+    /// soft heap limit). Past it each connection's page cache gives back its least recently
+    /// used pages instead of growing; 0 lets every connection keep its own 2 MiB cache.
+    pub sqlite_heap_mib: u32,
 }
 
 impl Default for DatabaseConfig {
@@ -154,6 +162,7 @@ impl Default for DatabaseConfig {
             max_connections: 10,
             slow_count_ms: 50,
             acquire_timeout_ms: 3000,
+            sqlite_heap_mib: 24,
         }
     }
 }
@@ -166,6 +175,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("slow_count_ms", &self.slow_count_ms)
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("sqlite_heap_mib", &self.sqlite_heap_mib)
             .finish()
     }
 }
@@ -619,6 +629,14 @@ impl Config {
             return fail(
                 "database.acquire_timeout_ms",
                 "must be between 100 and 600000",
+            );
+        }
+        if !(self.database.sqlite_heap_mib == 0
+            || (4..=65_536).contains(&self.database.sqlite_heap_mib))
+        {
+            return fail(
+                "database.sqlite_heap_mib",
+                "must be 0 (no limit) or between 4 and 65536",
             );
         }
         let reference = &self.tickets.reference_prefix;

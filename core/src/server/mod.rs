@@ -2,11 +2,12 @@
 
 mod cors;
 pub mod listen;
+pub mod memory;
 mod observe;
 mod probes;
 pub mod routes;
 
-use std::{net::SocketAddr, path::Path, sync::Arc};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, http::Method};
@@ -194,6 +195,9 @@ pub async fn start(
         blobs,
     );
     script_files::start(&state.scripts, Path::new(&state.config.scripts.dir)).await;
+    memory::spawn_release(Duration::from_secs(
+        state.config.server.release_memory_seconds,
+    ));
     jobs::spawn_scheduler(
         state.store.clone(),
         state.scripts.clone(),

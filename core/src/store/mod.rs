@@ -53,7 +53,7 @@ use std::{
 
 use anyhow::Context;
 use sqlx::{
-    Any, AnyConnection, AnyPool, Executor, QueryBuilder, Transaction,
+    Any, AnyConnection, AnyPool, QueryBuilder, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::{MigrateDatabase, Migrator},
 };
@@ -121,6 +121,7 @@ impl Store {
         let galera = Arc::new(AtomicBool::new(false));
         let options = AnyConnectOptions::from_str(url)
             .with_context(|| format!("database.url is not a valid database URL: {shown}"))?;
+        let heap_bytes = u64::from(config.sqlite_heap_mib) << 20;
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
@@ -139,15 +140,21 @@ impl Store {
                     let setup = match dialect {
                         // WAL lets readers proceed while one writer writes; the log is copied
                         // back in the background ([`checkpoint`]), and a log that grew under a
-                        // burst is cut back to 64 MiB when it starts over.
-                        Dialect::Sqlite => {
+                        // burst is cut back to 64 MiB when it starts over. The heap limit is
+                        // the process's (the same on every connection): the connections' page
+                        // caches share it instead of each growing to its own 2 MiB.
+                        Dialect::Sqlite => format!(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
-                        }
-                        Dialect::MySql => "SET time_zone = '+00:00'",
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                             PRAGMA soft_heap_limit = {heap_bytes};"
+                        ),
+                        Dialect::MySql => "SET time_zone = '+00:00'".to_owned(),
                     };
-                    conn.execute(setup).await?;
+                    // The one value formatted in is a number from the configuration.
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             })
