@@ -105,6 +105,9 @@ pub struct ApiConfig {
     pub unauthenticated_rate_limit: u32,
     /// How long the answer to a request with an `Idempotency-Key` is kept for its retries.
     pub idempotency_hours: u32,
+    /// Most replies, notes and activities one page of the change feed carries, all its
+    /// tickets together (a page ends early rather than pass it; see `domain::tickets::feed`).
+    pub feed_page_entries: i64,
 }
 
 impl Default for ApiConfig {
@@ -114,6 +117,7 @@ impl Default for ApiConfig {
             rate_limit: 60,
             unauthenticated_rate_limit: 60,
             idempotency_hours: 24,
+            feed_page_entries: 5_000,
         }
     }
 }
@@ -615,6 +619,9 @@ impl Config {
         }
         if !(1..=720).contains(&self.api.idempotency_hours) {
             return fail("api.idempotency_hours", "must be between 1 and 720");
+        }
+        if !(1..=1_000_000).contains(&self.api.feed_page_entries) {
+            return fail("api.feed_page_entries", "must be between 1 and 1000000");
         }
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("mysql:")) {
             return fail(

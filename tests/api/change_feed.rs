@@ -19,6 +19,12 @@ both_databases!(
     feed_pages_run_a_fixed_number_of_queries,
 );
 
+// A page of the feed carries at most six replies, notes and activities, all its tickets together.
+both_databases!(
+    config = |config| config.api.feed_page_entries = 6;
+    a_page_ends_before_the_ticket_that_would_carry_too_much,
+);
+
 /// A client's copy of the tickets: the ticket as the feed showed it, or `None` once deleted.
 type Copy = HashMap<String, Option<Value>>;
 
@@ -272,4 +278,63 @@ async fn feed_pages_run_a_fixed_number_of_queries(app: TestApp) {
     assert_eq!(large.expect(200).data().as_array().unwrap().len(), 12);
     assert_eq!(few.len(), many.len(), "{few:#?}\n{many:#?}");
     assert!(many.len() <= 7, "{many:#?}");
+}
+
+async fn a_page_ends_before_the_ticket_that_would_carry_too_much(app: TestApp) {
+    let token = app.admin_token.clone();
+    let mut references = Vec::new();
+    for i in 0..5 {
+        let t = app.ticket(&token, &format!("Sized {i}"), json!({})).await;
+        references.push(t["reference"].as_str().unwrap().to_string());
+    }
+    // The second ticket alone carries more than a page may.
+    for i in 0..4 {
+        app.post(
+            &format!("/tickets/{}/reply", references[1]),
+            &token,
+            json!({"body": format!("Long thread {i}")}),
+        )
+        .await
+        .expect(201);
+    }
+    // It moved to the end of the feed; the others keep their order.
+    let long = references.remove(1);
+    references.push(long);
+    let entries = |t: &Value| {
+        let count = |field: &str| t[field].as_array().map_or(0, Vec::len);
+        1 + count("replies") + count("activities")
+    };
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = Vec::new();
+    loop {
+        let page = app
+            .get(&format!("/tickets/changes?per_page=100{cursor}"), &token)
+            .await
+            .expect(200);
+        let items = page.data().as_array().unwrap().clone();
+        if items.is_empty() {
+            break;
+        }
+        let carried: usize = items.iter().map(entries).sum();
+        assert!(items.len() == 1 || carried <= 6, "{items:#?}");
+        pages.push(items.len());
+        seen.extend(
+            items
+                .iter()
+                .map(|t| t["reference"].as_str().unwrap().to_string()),
+        );
+        cursor = format!(
+            "&cursor={}",
+            page.body["meta"]["next_cursor"].as_str().unwrap()
+        );
+    }
+    // Every ticket once, in change order, over pages that ended early although 100 were asked.
+    assert_eq!(seen, references);
+    assert!(pages.len() > 1, "{pages:?}");
+    assert_eq!(
+        pages.last(),
+        Some(&1),
+        "the long thread is a page of its own: {pages:?}"
+    );
 }

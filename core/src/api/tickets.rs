@@ -386,8 +386,9 @@ impl TicketsApi {
     /// its current state as `GET /tickets/{reference}` shows it; a deleted one as
     /// `{"reference", "deleted": true}`. A ticket changed again shows again later, at its new
     /// place. Without `cursor` the feed starts at the beginning; `meta.next_cursor` is never
-    /// null. A client that follows it to the end holds the latest state of every ticket. See
-    /// docs/sync.md.
+    /// null. A client that follows it until `data` is empty holds the latest state of every
+    /// ticket. A page may hold fewer than `per_page` tickets when their conversations are long
+    /// (`api.feed_page_entries`); that is not the end. See docs/sync.md.
     #[oai(
         path = "/tickets/changes",
         method = "get",
@@ -399,7 +400,7 @@ impl TicketsApi {
         state: State<&AppState>,
         /// `meta.next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-        /// Changes per page.
+        /// Most changes per page.
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<ChangePage>> {
         let request = PageRequest::parse_up_to(
@@ -411,8 +412,8 @@ impl TicketsApi {
             feed::MAX_PER_PAGE,
         )?;
         let after = request.window.after().map_or(0, |p| p.id);
-        let (changes, next) =
-            feed::after(&state.store, after, request.per_page, caller.0.user_id).await?;
+        let page = (request.per_page, state.config.api.feed_page_entries);
+        let (changes, next) = feed::after(&state.store, after, page, caller.0.user_id).await?;
         let data = changes
             .into_iter()
             .map(|(_, change)| match change {

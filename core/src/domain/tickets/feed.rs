@@ -32,15 +32,30 @@ pub enum Change {
 
 /// Up to `limit` changes after change number `after`, and the number to resume from (the last
 /// one's, or `after` when nothing changed since). A fixed number of queries for any page.
+///
+/// The page also stops before the ticket that would take its replies, notes and activities past
+/// `max_entries` (never before its first ticket): what a page holds in memory is bounded by
+/// that, not only by the number of tickets, and the next page goes on from there.
 #[tracing::instrument(name = "change_feed", skip_all)]
 pub async fn after(
     store: &Store,
     after: i64,
-    limit: i64,
+    (limit, max_entries): (i64, i64),
     viewer_id: i64,
 ) -> Result<(Vec<(i64, Change)>, i64)> {
     let mut conn = store.conn().await?;
-    let rows = tickets::changed_after(&mut conn, after, limit).await?;
+    let mut rows = tickets::changed_after(&mut conn, after, limit).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let sizes = tickets::conversation_sizes(&mut conn, &ids).await?;
+    let mut carried = 0;
+    let fits = rows
+        .iter()
+        .position(|r| {
+            carried += 1 + sizes.get(&r.id).copied().unwrap_or(0);
+            carried > max_entries
+        })
+        .map_or(rows.len(), |past| past.max(1));
+    rows.truncate(fits);
     let next = rows.last().map_or(after, |r| r.change_seq);
     let (deleted, live): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.deleted_at.is_some());
     let ids: Vec<i64> = live.iter().map(|r| r.id).collect();

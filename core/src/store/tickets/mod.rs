@@ -2,6 +2,8 @@
 //! saved and stamped here; the list and search planner ([`list`]) and the tag and follower rows
 //! that hang off tickets ([`links`]) are modules of their own, named from here as before.
 
+use std::collections::HashMap;
+
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
 use super::{AnyQuery, Dialect, Tx, dialect::for_update, insert_returning_id, push_in_list};
@@ -149,6 +151,26 @@ pub async fn changed_after(
     .bind(limit)
     .fetch_all(conn)
     .await?)
+}
+
+/// How many replies, notes and activities each of `ticket_ids` has (a ticket with none is
+/// missing), read from the two tables' `(ticket_id, id)` indexes alone.
+pub async fn conversation_sizes(
+    conn: &mut AnyConnection,
+    ticket_ids: &[i64],
+) -> Result<HashMap<i64, i64>> {
+    if ticket_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT ticket_id, COUNT(*) FROM (SELECT ticket_id FROM replies WHERE ticket_id IN (",
+    );
+    push_in_list(&mut q, ticket_ids.iter().copied());
+    q.push(") UNION ALL SELECT ticket_id FROM activities WHERE ticket_id IN (");
+    push_in_list(&mut q, ticket_ids.iter().copied());
+    q.push(")) entries GROUP BY ticket_id");
+    let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TicketRow>> {
