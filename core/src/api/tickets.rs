@@ -5,7 +5,7 @@ use poem_openapi::{
     Enum, Object, OpenApi, Union,
     param::{Header, Path, Query},
     payload::Json,
-    types::MaybeUndefined,
+    types::{MaybeUndefined, ToJSON},
 };
 use serde::Deserialize;
 
@@ -166,6 +166,48 @@ pub struct ChangesMeta {
 pub struct ChangePage {
     pub data: Vec<TicketChange>,
     pub meta: ChangesMeta,
+}
+
+/// A [`ChangePage`] answered one change at a time: the same schema and the same bytes as
+/// `Json<ChangePage>`, but each change is turned into JSON and dropped in turn, so a page of a
+/// thousand tickets with their conversations is never also held whole as one JSON tree.
+pub struct ChangePageBody(ChangePage);
+
+impl poem::IntoResponse for ChangePageBody {
+    fn into_response(self) -> poem::Response {
+        let ChangePage { data, meta } = self.0;
+        let write = || -> serde_json::Result<Vec<u8>> {
+            let mut body = b"{\"data\":[".to_vec();
+            for (i, change) in data.into_iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                serde_json::to_writer(&mut body, &change.to_json())?;
+            }
+            body.extend_from_slice(b"],\"meta\":");
+            serde_json::to_writer(&mut body, &meta.to_json())?;
+            body.push(b'}');
+            Ok(body)
+        };
+        match write() {
+            Ok(body) => poem::Response::builder()
+                .content_type("application/json; charset=utf-8")
+                .body(body),
+            Err(err) => {
+                poem::error::ResponseError::as_response(&crate::error::Error::Internal(err.into()))
+            }
+        }
+    }
+}
+
+impl poem_openapi::ApiResponse for ChangePageBody {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        Json::<ChangePage>::meta()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        Json::<ChangePage>::register(registry);
+    }
 }
 
 #[derive(Debug, Object)]
@@ -402,7 +444,7 @@ impl TicketsApi {
         cursor: Query<Option<String>>,
         /// Most changes per page.
         per_page: Query<Option<i64>>,
-    ) -> ApiResult<Json<ChangePage>> {
+    ) -> ApiResult<ChangePageBody> {
         let request = PageRequest::parse_up_to(
             None,
             per_page.0,
@@ -426,7 +468,7 @@ impl TicketsApi {
                 }),
             })
             .collect();
-        Ok(Json(ChangePage {
+        Ok(ChangePageBody(ChangePage {
             data,
             meta: ChangesMeta {
                 per_page: request.per_page,
@@ -647,4 +689,44 @@ async fn delete(write: Write<'_>) -> ApiResult<Json<Done>> {
     )
     .await?;
     Ok(done("Ticket deleted."))
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::IntoResponse;
+
+    use super::*;
+
+    fn page(references: &[&str]) -> ChangePage {
+        ChangePage {
+            data: references
+                .iter()
+                .map(|r| {
+                    TicketChange::Deleted(DeletedTicket {
+                        reference: (*r).into(),
+                        deleted: true,
+                    })
+                })
+                .collect(),
+            meta: ChangesMeta {
+                per_page: 2,
+                next_cursor: "next".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_page_goes_out_as_the_bytes_json_would_send() {
+        for references in [&[][..], &["ESC-00001"], &["ESC-00001", "ESC-00002"]] {
+            let whole = Json(page(references)).into_response();
+            let streamed = ChangePageBody(page(references)).into_response();
+            assert_eq!(
+                streamed.headers().get("content-type"),
+                whole.headers().get("content-type")
+            );
+            let whole = whole.into_body().into_bytes().await.unwrap();
+            let streamed = streamed.into_body().into_bytes().await.unwrap();
+            assert_eq!(streamed, whole, "{}", String::from_utf8_lossy(&whole));
+        }
+    }
 }
