@@ -170,11 +170,21 @@ async fn configuration_errors_stop_the_start_naming_the_key() {
         &'static [(&'static str, &'static str)],
         &'static [&'static str],
     );
-    let cases: [Case; 9] = [
+    let cases: [Case; 11] = [
         (
             &[],
             &[("ESCALATED_API__RATE_LIMIT", "abc")],
             &["api.rate_limit", "ESCALATED_API__RATE_LIMIT"],
+        ),
+        (
+            &[],
+            &[("ESCALATED_API__FEED_PAGE_ENTRIES", "0")],
+            &["api.feed_page_entries"],
+        ),
+        (
+            &[],
+            &[("ESCALATED_DATABASE__SQLITE_HEAP_MIB", "2")],
+            &["database.sqlite_heap_mib"],
         ),
         (
             &[],

@@ -346,6 +346,24 @@ pub(crate) async fn scratch_store() -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::scratch_store;
+
+    /// Every SQLite connection shares the configured heap limit (the same value on every store
+    /// of the process, so other tests connecting meanwhile cannot change what this one reads).
+    #[tokio::test]
+    async fn sqlite_connections_share_the_configured_heap_limit() {
+        let (store, _dir) = scratch_store().await;
+        let limit: i64 = sqlx::query_scalar("PRAGMA soft_heap_limit")
+            .fetch_one(&mut *store.conn().await.unwrap())
+            .await
+            .unwrap();
+        let mib = super::DatabaseConfig::default().sqlite_heap_mib;
+        assert_eq!(limit, i64::from(mib) << 20);
+    }
+}
+
 /// What every commit through a store announces.
 #[derive(Default)]
 struct Commits {
