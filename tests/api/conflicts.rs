@@ -61,14 +61,16 @@ async fn a_reply_that_loses_a_deadlock_is_run_again_and_written_once() {
                 .unwrap()
         })
     };
-    // The reply now holds its ticket's row and waits for the sequence. Only this test's
-    // database counts: other tests run their own waits on the same server meanwhile.
+    // The reply now holds its ticket's row and waits for the sequence: its statement is the
+    // one waiting. Only this test's database counts: other tests run their own waits on the
+    // same server meanwhile.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while app
         .scalar(
             "SELECT COUNT(*) FROM information_schema.innodb_trx t \
              JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
-             WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()",
+             WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE() \
+             AND t.trx_query LIKE 'UPDATE change_sequence%'",
         )
         .await
         == 0
@@ -84,14 +86,20 @@ async fn a_reply_that_loses_a_deadlock_is_run_again_and_written_once() {
         .bind(id)
         .execute(&mut other)
         .await
-        .unwrap();
+        .expect("InnoDB rolls back the lighter transaction of the two: the reply's");
     other.execute("ROLLBACK").await.unwrap();
     other.execute("DROP TABLE conflict_ballast").await.unwrap();
     other.close().await.unwrap();
 
     let answer = reply.await.unwrap();
-    assert_eq!(answer.status(), 201, "run again, it succeeded");
-    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let status = answer.status();
+    let location = answer
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let body = answer.text().await.unwrap();
+    assert_eq!(status, 201, "run again, it succeeded: {body}");
+    let location = location.expect("a Location header");
     assert_eq!(
         location,
         format!("/support/api/v1/tickets/{reference}"),
