@@ -569,6 +569,8 @@ async fn reply(
             let body = body.parse()?;
             let internal = body.is_internal_note.unwrap_or(INTERNAL_BY_DEFAULT);
             let ids = body.attachment_ids.unwrap_or_default();
+            // A reply moves its ticket into or out of no list, so totals stay remembered.
+            tx.keeps_list_members();
             let id = t.reply_with(tx, &body.body, internal, &ids).await?;
             // Read before the commit, like every write's answer.
             let files = if ids.is_empty() {

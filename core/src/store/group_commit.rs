@@ -26,7 +26,7 @@ use std::{
 use sqlx::{Any, AnyConnection, AnyPool, Executor, QueryBuilder, pool::PoolConnection};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
-use super::Commits;
+use super::{Commits, Effects};
 use crate::error::{Error, Result};
 
 /// Most members of one batch: bounds how long the first one waits for its answer.
@@ -60,8 +60,8 @@ pub(super) struct Writer {
     /// Whether the member savepoint is open (a member opens it for the next one, in the same
     /// round trip as its own release, when someone is queued).
     savepoint: bool,
-    /// Whether a member of the open batch created tickets (see [`super::Tx::adds_search_text`]).
-    adds_search_text: bool,
+    /// What the open batch's members may change of the remembered figures.
+    effects: Effects,
     outcome: watch::Sender<Outcome>,
 }
 
@@ -76,7 +76,7 @@ impl GroupCommit {
                 batch: 0,
                 members: 0,
                 savepoint: false,
-                adds_search_text: false,
+                effects: Effects::NONE,
                 outcome: watch::channel(None).0,
             })),
             queued: AtomicUsize::new(0),
@@ -108,7 +108,7 @@ impl GroupCommit {
             writer.batch += 1;
             writer.members = 0;
             writer.savepoint = true;
-            writer.adds_search_text = false;
+            writer.effects = Effects::NONE;
             writer.outcome = watch::channel(None).0;
         } else if !writer.savepoint {
             writer.connection().execute("SAVEPOINT member").await?;
@@ -150,7 +150,7 @@ impl GroupCommit {
         };
         match writer.connection().execute(sql).await {
             Ok(_) => {
-                self.commits.record(writer.adds_search_text);
+                self.commits.record(writer.effects);
                 writer.end_batch(Ok(()));
                 Ok(())
             }
@@ -270,7 +270,7 @@ impl Member {
         mut self,
         mut last: QueryBuilder<Any>,
         queued: bool,
-        adds_search_text: bool,
+        effects: Effects,
     ) -> Result<()> {
         let writer = self
             .writer
@@ -288,7 +288,7 @@ impl Member {
         last.build().execute(writer.connection()).await?;
         writer.members += 1;
         writer.savepoint = leave_open;
-        writer.adds_search_text |= adds_search_text;
+        writer.effects |= effects;
         let mut writer = self.writer.take().expect("a live member holds the writer");
         if leave_open {
             let (batch, outcome) = (writer.batch, writer.outcome.subscribe());

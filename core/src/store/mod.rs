@@ -273,7 +273,8 @@ impl Store {
             commits: self.commits.clone(),
             activities: Vec::new(),
             events: Vec::new(),
-            adds_search_text: false,
+            effects: Effects::NONE,
+            keeps_list_members: false,
             touched: Vec::new(),
             stamped: None,
             after_commit: self.after_commit.read().ok().and_then(|hook| hook.clone()),
@@ -367,7 +368,8 @@ mod tests {
 /// What every commit through a store announces.
 #[derive(Default)]
 struct Commits {
-    /// Counts commits: a cached figure computed at an older generation may be out of date.
+    /// Counts the commits that may change which tickets a list holds: a total computed at an
+    /// older generation may be out of date.
     generation: Arc<AtomicU64>,
     /// Counts the commits that added text to the search index (created tickets).
     search_text_generation: Arc<AtomicU64>,
@@ -375,12 +377,43 @@ struct Commits {
     notify: Notify,
 }
 
+/// What a commit may have changed, for the figures remembered from before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Effects {
+    /// It created tickets, whose text the remembered match sets do not hold yet.
+    pub search_text: bool,
+    /// It may have changed which tickets a list holds (the remembered totals).
+    pub list_members: bool,
+}
+
+impl Effects {
+    /// What nothing committed changed, to gather a batch's members into.
+    pub const NONE: Effects = Effects {
+        search_text: false,
+        list_members: false,
+    };
+    /// Anything at all.
+    pub const ALL: Effects = Effects {
+        search_text: true,
+        list_members: true,
+    };
+}
+
+impl std::ops::BitOrAssign for Effects {
+    fn bitor_assign(&mut self, other: Effects) {
+        self.search_text |= other.search_text;
+        self.list_members |= other.list_members;
+    }
+}
+
 impl Commits {
-    fn record(&self, adds_search_text: bool) {
-        if adds_search_text {
+    fn record(&self, effects: Effects) {
+        if effects.search_text {
             self.search_text_generation.fetch_add(1, Ordering::AcqRel);
         }
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        if effects.list_members {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
         // One permit is kept when the reader is busy, so it looks again straight after.
         self.notify.notify_one();
     }
@@ -397,8 +430,10 @@ pub struct Tx {
     activities: Vec<activities::NewActivity>,
     /// Events of this transaction, written to the outbox at commit (see [`Tx::commit`]).
     events: Vec<events::NewEvent>,
-    /// Whether it creates tickets, whose text the remembered match sets do not hold yet.
-    adds_search_text: bool,
+    /// What it may change of the remembered figures (see [`Tx::keeps_list_members`]).
+    effects: Effects,
+    /// Whether its caller said which tickets a list holds stays as it is.
+    keeps_list_members: bool,
     /// The tickets it changes, which get the next change number as it commits.
     touched: Vec<i64>,
     /// The change number taken early by [`Tx::stamp_changes`], if it was.
@@ -423,7 +458,34 @@ impl Tx {
 
     /// Marks the transaction as adding text to the search index (see [`Store::cached_match_set`]).
     pub(crate) fn adds_search_text(&mut self) {
-        self.adds_search_text = true;
+        self.effects.search_text = true;
+    }
+
+    /// Says that this transaction, as its caller knows all of its writes, leaves every ticket
+    /// list with the tickets it held (no ticket created or deleted, no filtered column or
+    /// follower changed): a reply. Then the remembered totals stay exact after it commits.
+    /// [`Tx::changes_list_members`] overrides it.
+    pub fn keeps_list_members(&mut self) {
+        self.keeps_list_members = true;
+    }
+
+    /// Marks a write that changes which tickets a list holds, whatever the caller said.
+    pub fn changes_list_members(&mut self) {
+        self.effects.list_members = true;
+    }
+
+    /// What this transaction's commit may change of the remembered figures. Which tickets a
+    /// list holds follows from the tickets' rows and followers alone, and every change to
+    /// those touches its ticket (the change feed's rule, see [`Tx::touch_ticket`]), so a
+    /// transaction that touches no ticket (an admin item, a webhook's cursor, a job's lease)
+    /// changes no total.
+    fn effects(&self) -> Effects {
+        let touches_tickets = !self.touched.is_empty() || self.stamped.is_some();
+        Effects {
+            search_text: self.effects.search_text,
+            list_members: self.effects.list_members
+                || (touches_tickets && !self.keeps_list_members),
+        }
     }
 
     /// Marks the ticket `id` as changed by this transaction: as it commits, the ticket gets
@@ -501,6 +563,7 @@ impl Tx {
     /// event ids become visible in id order across concurrent transactions, on every node of a
     /// Galera cluster too.
     pub async fn commit(mut self) -> Result<()> {
+        let effects = self.effects();
         let events = std::mem::take(&mut self.events);
         // A keyed request's first commit inserts its claim, so the claim exists exactly when
         // the write does.
@@ -573,7 +636,7 @@ impl Tx {
             events::push_insert(&mut q, &events);
         }
         let outcome = match self.conn {
-            TxConn::Member(member) => member.commit(q, queued, self.adds_search_text).await,
+            TxConn::Member(member) => member.commit(q, queued, effects).await,
             TxConn::Savepoint(mut savepoint) => {
                 if queued {
                     q.build().execute(savepoint.connection_mut()).await?;
@@ -588,7 +651,7 @@ impl Tx {
                     galera::check_whole(&mut tx).await?;
                 }
                 tx.commit().await?;
-                self.commits.record(self.adds_search_text);
+                self.commits.record(effects);
                 Ok(())
             }
         };

@@ -12,7 +12,7 @@ use std::{
 use sqlx::{Any, AnyConnection, Executor, pool::PoolConnection};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{Dialect, Store};
+use super::{Dialect, Effects, Store};
 use crate::error::{Error, Result};
 
 /// The connection every operation of the transaction uses, one at a time.
@@ -145,7 +145,7 @@ impl Store {
                     conn.close_on_drop();
                     return Err(err.into());
                 }
-                self.commits.record(true);
+                self.commits.record(Effects::ALL);
                 Ok(value)
             }
             Err(err) => {

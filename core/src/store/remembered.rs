@@ -3,7 +3,10 @@
 //! the list order against). Most pages ask for a figure that was just computed.
 //!
 //! Each figure remembers the commit generation of this node it was computed at (see
-//! [`super::Store`]), when, and how long computing it took. Four rules follow:
+//! [`super::Store`]), when, and how long computing it took. A generation counts the commits
+//! that may change the figures: for totals, those that may move a ticket into or out of a list
+//! (not a reply, an admin item or a job's lease; see `Tx::effects`); for match sets, those
+//! that create tickets. Four rules follow:
 //!
 //! - **Exact after this node's commits.** A figure from an older generation is not served as
 //!   exact: it is computed again before the answer, so on one node `meta.total` and search

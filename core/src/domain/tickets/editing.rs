@@ -41,6 +41,8 @@ pub struct Editing {
     /// so automations can tell their own changes apart.
     pub origin: Option<serde_json::Value>,
     changed: bool,
+    /// What lists selected the ticket by as it was opened, to tell whether saving moves it.
+    opened: tickets::ListedBy,
 }
 
 impl Editing {
@@ -86,6 +88,7 @@ impl Editing {
     ) -> Result<Editing> {
         let (status, priority) = ticket::typed_state(&row)?;
         Ok(Editing {
+            opened: tickets::ListedBy::of(&row),
             row,
             status,
             priority,
@@ -460,6 +463,7 @@ impl Editing {
     /// Follows or unfollows for the actor; returns whether the actor now follows.
     pub async fn toggle_follow(&mut self, tx: &mut Tx) -> Result<bool> {
         let (ticket, user) = (self.row.id, self.person()?.user_id);
+        tx.changes_list_members();
         if tickets::is_follower(tx, ticket, user).await? {
             tickets::unfollow(tx, ticket, user).await?;
             Ok(false)
@@ -472,6 +476,7 @@ impl Editing {
     /// Follows for the actor (no toggle), for macros.
     pub async fn follow(&mut self, tx: &mut Tx) -> Result<()> {
         let user = self.person()?.user_id;
+        tx.changes_list_members();
         tickets::follow(tx, self.row.id, user, self.now).await
     }
 
@@ -479,6 +484,9 @@ impl Editing {
     pub async fn save(mut self, tx: &mut Tx) -> Result<TicketRow> {
         if self.changed {
             self.row.updated_at = self.now;
+            if tickets::ListedBy::of(&self.row) != self.opened {
+                tx.changes_list_members();
+            }
             tickets::update(tx, &self.row).await?;
             self.emit(tx, "ticket.updated", json!({}));
         }

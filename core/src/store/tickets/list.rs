@@ -277,6 +277,38 @@ fn push_where(q: &mut QueryBuilder<Any>, dialect: Dialect, f: &TicketFilter) {
     }
 }
 
+/// The columns of a ticket that lists select it by ([`push_where`], and the requester a
+/// customer's lists are limited to): a ticket whose columns stay the same stays in the same
+/// lists, followers aside (they have their own table).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ListedBy {
+    status: String,
+    priority: i64,
+    department_id: Option<i64>,
+    assignee_id: Option<i64>,
+    requester_id: i64,
+    ticket_type: String,
+    sla_breached: i64,
+    resolved_at: Option<Timestamp>,
+    deleted_at: Option<Timestamp>,
+}
+
+impl ListedBy {
+    pub fn of(t: &TicketRow) -> ListedBy {
+        ListedBy {
+            status: t.status.clone(),
+            priority: t.priority,
+            department_id: t.department_id,
+            assignee_id: t.assignee_id,
+            requester_id: t.requester_id,
+            ticket_type: t.ticket_type.clone(),
+            sla_breached: t.sla_breached,
+            resolved_at: t.resolved_at,
+            deleted_at: t.deleted_at,
+        }
+    }
+}
+
 /// One page of summaries (no description), ordered by `sort` then id in the same direction,
 /// with one row more than the window's limit (see [`Window::push_limit`]).
 pub async fn page(
