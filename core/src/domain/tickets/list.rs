@@ -97,23 +97,25 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<
     // Counting every matching row is the costliest statement of a page on a large table; the
     // total is remembered (see `store::remembered`). Counts take connections of their own, before
     // the page's, since they may also run in the background.
-    let total = store
-        .cached_count(
-            format!("tickets:{filter:?}"),
-            counter(store, filter.clone()),
-        )
-        .await?;
+    let total = store.cached_count(
+        format!("tickets:{filter:?}"),
+        counter(store, filter.clone()),
+    );
     // A common word's page walks the list order against the word's remembered match set.
-    let walk = match &filter.search {
-        Some(search) if tickets::can_walk(search) => {
-            let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
-            match walk_length(store, search, page_end).await? {
-                Some(expected) => Some((match_set(store, search).await?, expected)),
-                None => None,
+    let walk = async {
+        match &filter.search {
+            Some(search) if tickets::can_walk(search) => {
+                let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
+                match walk_length(store, search, page_end).await? {
+                    Some(expected) => Ok(Some((match_set(store, search).await?, expected))),
+                    None => Ok(None),
+                }
             }
+            _ => Ok(None),
         }
-        _ => None,
     };
+    // Side by side: a new word's total and match set are each a pass over its matches.
+    let (total, walk) = tokio::try_join!(total, walk)?;
     let (sort, descending) = q.order();
     let mut conn = store.conn().await?;
     let rows = match &walk {
