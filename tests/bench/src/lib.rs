@@ -9,6 +9,7 @@ pub mod load;
 pub mod reports;
 pub mod rss;
 pub mod seed;
+pub mod words;
 
 use load::Measured;
 
@@ -148,6 +149,9 @@ mod smoke {
             .await;
             assert!(m.requests > 0, "{} made no requests", op.name());
             assert_eq!(m.errors, 0, "{} had errors", op.name());
+            if op.runs_the_words() {
+                assert_eq!(m.requests, load::search_words().len(), "each word once");
+            }
         }
         let sampler = rss::Sampler::start(std::process::id(), Duration::from_millis(10));
 

@@ -3,6 +3,10 @@
 
 use std::{
     collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -28,11 +32,20 @@ pub enum Op {
     /// Half the connections reply while the other half read the list and the filtered list in
     /// turn; only the reads are timed. Lists must not wait for a recount after every write.
     ListDuringReplies,
+    /// A search for each word of the seed's vocabulary ([`search_words`]) once, each with one
+    /// of the seed's filters and sorts in turn ([`SEARCH_SHAPES`]): the first request for the
+    /// word, which no remembered total or match set holds yet.
+    SearchCold,
+    /// [`Op::SearchCold`]'s requests, each sent twice in a row and timed the second time: the
+    /// same search again, from what the first one left remembered.
+    SearchWarm,
 }
 
 impl Op {
     /// Reads first, so the writes do not change what they read.
-    pub const ALL: [Op; 11] = [
+    pub const ALL: [Op; 13] = [
+        Op::SearchCold,
+        Op::SearchWarm,
         Op::List,
         Op::FilteredList,
         Op::Show,
@@ -59,6 +72,8 @@ impl Op {
             Op::Reply => "reply",
             Op::StatusChange => "status change",
             Op::ListDuringReplies => "list and search during replies",
+            Op::SearchCold => "search, a new word each (cold)",
+            Op::SearchWarm => "search, the same words (warm)",
         }
     }
 
@@ -76,11 +91,19 @@ impl Op {
             Op::Reply => "reply",
             Op::StatusChange => "status",
             Op::ListDuringReplies => "mixed",
+            Op::SearchCold => "search-cold",
+            Op::SearchWarm => "search-warm",
         }
     }
 
     pub fn from_key(key: &str) -> Option<Op> {
         Op::ALL.into_iter().find(|op| op.key() == key)
+    }
+
+    /// Whether the run sends each of [`search_words`] once (and ends when they are sent)
+    /// rather than running for a fixed time.
+    pub fn runs_the_words(self) -> bool {
+        matches!(self, Op::SearchCold | Op::SearchWarm)
     }
 
     /// The list order whose deep cursors this operation pages from.
@@ -91,6 +114,35 @@ impl Op {
             _ => None,
         }
     }
+}
+
+/// The filters and sorts a search run cycles through, one per request (after `search=`).
+pub const SEARCH_SHAPES: [&str; 8] = [
+    "",
+    "&status=open",
+    "&priority=high",
+    "&department_id=3",
+    "&status=open&priority=high",
+    "&ticket_type=incident&sort_by=priority",
+    "&sort_by=updated_at",
+    "&sort_by=created_at&sort_dir=asc",
+];
+
+/// Connections of a search run: agents typing new words, not a crowd on one list.
+pub const SEARCH_CONCURRENCY: usize = 4;
+
+/// Every word of the seed's vocabulary, each once, rare and common mixed (a fixed shuffle):
+/// the detail words, the topics and the filler words.
+pub fn search_words() -> Vec<&'static str> {
+    use rand::seq::SliceRandom;
+    let mut words: Vec<&str> = crate::seed::DETAILS
+        .iter()
+        .chain(&crate::seed::TOPICS)
+        .chain(&crate::seed::FILLER)
+        .copied()
+        .collect();
+    words.shuffle(&mut StdRng::seed_from_u64(11));
+    words
 }
 
 /// A list order the deep-page operations use.
@@ -197,10 +249,20 @@ struct Worker {
     index: usize,
     /// Seeded from the OS, unlike `rng` (which repeats its choices run after run).
     nonce: u64,
+    /// A search run's words, and the next one to send, shared by its connections.
+    words: Arc<(Vec<&'static str>, AtomicUsize)>,
+    /// The word a warm search run sends again next.
+    repeat: Option<usize>,
 }
 
 impl Worker {
-    fn new(op: Op, tickets: i64, index: usize, concurrency: usize) -> Self {
+    fn new(
+        op: Op,
+        tickets: i64,
+        index: usize,
+        concurrency: usize,
+        words: Arc<(Vec<&'static str>, AtomicUsize)>,
+    ) -> Self {
         Worker {
             op,
             tickets,
@@ -213,6 +275,8 @@ impl Worker {
             untimed: op == Op::ListDuringReplies && index.is_multiple_of(2),
             index,
             nonce: rand::rng().random(),
+            words,
+            repeat: None,
         }
     }
 
@@ -221,7 +285,7 @@ impl Worker {
         client: &reqwest::Client,
         base: &str,
         deep: &DeepCursors,
-    ) -> reqwest::RequestBuilder {
+    ) -> Option<reqwest::RequestBuilder> {
         let random = self.rng.random_range(1..=self.tickets.max(1));
         let list = || client.get(format!("{base}/tickets"));
         let filtered_list = || {
@@ -250,7 +314,7 @@ impl Worker {
             ))
         };
         self.turn += 1;
-        match self.op {
+        Some(match self.op {
             Op::List => list(),
             Op::FilteredList => filtered_list(),
             Op::Show => client.get(format!("{base}/tickets/ESC-{random:05}")),
@@ -286,7 +350,23 @@ impl Worker {
             Op::ListDuringReplies if self.untimed => reply(),
             Op::ListDuringReplies if self.turn.is_multiple_of(2) => list(),
             Op::ListDuringReplies => filtered_list(),
-        }
+            Op::SearchCold | Op::SearchWarm => {
+                let (words, next) = &*self.words;
+                // A warm run sends its word again, timed, after an untimed first request.
+                let again = self.op == Op::SearchWarm && self.untimed;
+                let at = match self.repeat.take().filter(|_| again) {
+                    Some(at) => at,
+                    None => next.fetch_add(1, Ordering::Relaxed),
+                };
+                let word = words.get(at)?;
+                self.untimed = self.op == Op::SearchWarm && !again;
+                if self.untimed {
+                    self.repeat = Some(at);
+                }
+                let shape = SEARCH_SHAPES[at % SEARCH_SHAPES.len()];
+                client.get(format!("{base}/tickets?search={word}{shape}"))
+            }
+        })
     }
 }
 
@@ -303,17 +383,26 @@ pub async fn drive(
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
+    // A search run ends when its words are sent (within a bound, for a slow database).
+    let (duration, concurrency) = if op.runs_the_words() {
+        (Duration::from_secs(600), SEARCH_CONCURRENCY)
+    } else {
+        (duration, concurrency)
+    };
+    let words = Arc::new((search_words(), AtomicUsize::new(0)));
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let workers = (0..concurrency).map(|index| {
         let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
-        let deep = deep.clone();
+        let (deep, words) = (deep.clone(), words.clone());
         async move {
-            let mut worker = Worker::new(op, tickets, index, concurrency);
+            let mut worker = Worker::new(op, tickets, index, concurrency, words);
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             while Instant::now() < deadline {
-                let request = worker.request(&client, &base, &deep);
+                let Some(request) = worker.request(&client, &base, &deep) else {
+                    break;
+                };
                 let sent = Instant::now();
                 match request.bearer_auth(&token).send().await {
                     Ok(resp) => {

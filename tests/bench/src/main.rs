@@ -75,9 +75,10 @@ struct Args {
     #[arg(long, default_value = "", value_parser = label)]
     label: String,
     /// The operations to measure, in this order (repeats allowed, e.g.
-    /// `create,create-key,create,create-key`), or `none`; default: all of them. Names: list,
-    /// filtered, show, list-priority, deep, deep-priority, create, create-key, reply, status,
-    /// mixed.
+    /// `create,create-key,create,create-key`), or `none`; default: all of them. Names:
+    /// search-cold, search-warm, list, filtered, show, list-priority, deep, deep-priority,
+    /// create, create-key, reply, status, mixed. The search runs send each of the seed's few
+    /// hundred words once (4 connections), whatever `--seconds` says.
     #[arg(long, value_delimiter = ',', value_parser = op_key)]
     ops: Vec<OpChoice>,
     /// Deep cursors the `deep` operations page from (each read once with `page=`).
@@ -305,16 +306,19 @@ async fn measure_all(
 ) -> Vec<Measured> {
     let mut rows = Vec::new();
     for &op in ops {
-        load::drive(
-            base,
-            token,
-            op,
-            args.tickets,
-            args.concurrency,
-            Duration::from_secs(1),
-            deep,
-        )
-        .await;
+        // A cold search must find nothing remembered; a warm one warms each word itself.
+        if !op.runs_the_words() {
+            load::drive(
+                base,
+                token,
+                op,
+                args.tickets,
+                args.concurrency,
+                Duration::from_secs(1),
+                deep,
+            )
+            .await;
+        }
         let cpu_before = server.cpu_us();
         let mut m = load::drive(
             base,

@@ -6,15 +6,22 @@
 use std::time::Instant;
 
 use escalated::store::Store;
-use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use rand::{
+    Rng, SeedableRng,
+    distr::{Distribution, weighted::WeightedIndex},
+    rngs::StdRng,
+    seq::IndexedRandom,
+};
 use sqlx::{Any, QueryBuilder};
 
 /// Rows per INSERT statement.
 const BATCH: usize = 500;
 
+pub use crate::words::DETAILS;
+
 /// Topics: each ticket is about one, named in its subject and description, so a topic word is
 /// in about 1 ticket in 24 (as a product word is in a real helpdesk, where search is selective).
-const TOPICS: [&str; 24] = [
+pub const TOPICS: [&str; 24] = [
     "printer",
     "invoice",
     "login",
@@ -71,7 +78,7 @@ pub struct Seeded {
 }
 
 /// The everyday words around the topic: each is in most tickets, as in real ones.
-const FILLER: [&str; 40] = [
+pub const FILLER: [&str; 40] = [
     "please", "help", "since", "today", "cannot", "working", "again", "issue", "problem", "thanks",
     "customer", "team", "after", "before", "still", "every", "morning", "getting", "need",
     "office", "page", "screen", "users", "shows", "would", "could", "there", "because", "while",
@@ -91,6 +98,13 @@ fn sentence(rng: &mut StdRng, topic: &str, words: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Two [`DETAILS`] words drawn by rank (the word of rank `r` weighs `1 / r`), appended to a
+/// description.
+fn with_details(rng: &mut StdRng, ranks: &WeightedIndex<f64>, description: String) -> String {
+    let (a, b) = (ranks.sample(rng), ranks.sample(rng));
+    format!("{description} {} {}", DETAILS[a], DETAILS[b])
 }
 
 /// Runs `rows` through `push` in INSERTs of [`BATCH`] rows, committing every 20 batches.
@@ -176,13 +190,16 @@ pub async fn seed(store: &Store, n: i64) -> anyhow::Result<Seeded> {
 
     // Tickets spread over the last year, oldest first.
     let span = 365 * 86_400;
+    let ranks = WeightedIndex::new((1..=DETAILS.len()).map(|r| 1.0 / r as f64))?;
     let tickets: Vec<SeedTicket> = (1..=n)
         .map(|id| {
             let topic = TOPICS.choose(&mut rng).unwrap();
+            let subject = sentence(&mut rng, topic, 5);
+            let description = sentence(&mut rng, topic, 30);
             SeedTicket {
                 id,
-                subject: sentence(&mut rng, topic, 5),
-                description: sentence(&mut rng, topic, 30),
+                subject,
+                description: with_details(&mut rng, &ranks, description),
                 status: STATUSES.choose(&mut rng).unwrap(),
                 priority: rng.random_range(1..=5),
                 kind: TYPES.choose(&mut rng).unwrap(),
