@@ -472,7 +472,7 @@ pub async fn match_ids(conn: &mut AnyConnection, search: &TicketSearch) -> Resul
     match Dialect::of_connection(conn) {
         // As one comma-separated value: a row per id would be a hand-over between SQLite's
         // thread and the request per id (at a million tickets, a word in 567k of them took
-        // 2-5 s that way; the value takes 0.2 s in the sqlite3 shell). MariaDB cuts
+        // 2-5 s that way; the value takes 0.15 s in the sqlite3 shell). MariaDB cuts
         // GROUP_CONCAT at 1 MiB, so it sends rows.
         Dialect::Sqlite => {
             let joined: Option<String> = sqlx::query_scalar(
