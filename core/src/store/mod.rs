@@ -363,6 +363,46 @@ mod tests {
         let mib = super::DatabaseConfig::default().sqlite_heap_mib;
         assert_eq!(limit, i64::from(mib) << 20);
     }
+
+    /// Which commits make the remembered totals out of date: those that touch a ticket, unless
+    /// their caller said they move none, and whatever it said once a write marks a move.
+    #[tokio::test]
+    async fn only_commits_that_may_move_a_ticket_change_the_totals() {
+        let (store, _dir) = scratch_store().await;
+        store.migrate().await.unwrap();
+        let generation = || {
+            store
+                .commits
+                .generation
+                .load(std::sync::atomic::Ordering::Acquire)
+        };
+        let commit = async |touch: bool, keeps: bool, moves: bool| {
+            let before = generation();
+            let mut tx = store.begin().await.unwrap();
+            if touch {
+                tx.touch_ticket(1);
+            }
+            if keeps {
+                tx.keeps_list_members();
+            }
+            if moves {
+                tx.changes_list_members();
+            }
+            tx.commit().await.unwrap();
+            generation() > before
+        };
+        assert!(!commit(false, false, false).await, "no ticket touched");
+        assert!(commit(true, false, false).await, "a ticket touched");
+        assert!(
+            !commit(true, true, false).await,
+            "a ticket touched, none moved"
+        );
+        assert!(
+            commit(true, true, true).await,
+            "said to move none, but one moved"
+        );
+        assert!(commit(false, false, true).await, "a move marked");
+    }
 }
 
 /// What every commit through a store announces.
