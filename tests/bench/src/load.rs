@@ -352,14 +352,11 @@ impl Worker {
             Op::ListDuringReplies => filtered_list(),
             Op::SearchCold | Op::SearchWarm => {
                 let (words, next) = &*self.words;
-                // A warm run sends its word again, timed, after an untimed first request.
-                let again = self.op == Op::SearchWarm && self.untimed;
-                let at = match self.repeat.take().filter(|_| again) {
-                    Some(at) => at,
-                    None => next.fetch_add(1, Ordering::Relaxed),
-                };
+                // A warm run sends each word twice: untimed, then again, timed.
+                let repeated = self.repeat.take();
+                let at = repeated.unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed));
                 let word = words.get(at)?;
-                self.untimed = self.op == Op::SearchWarm && !again;
+                self.untimed = self.op == Op::SearchWarm && repeated.is_none();
                 if self.untimed {
                     self.repeat = Some(at);
                 }
