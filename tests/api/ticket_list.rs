@@ -11,7 +11,7 @@ both_databases!(
     search_treats_query_syntax_as_plain_text,
     search_without_indexable_words_looks_in_subjects,
     search_bad_input_is_422_on_search,
-    search_index_follows_edits_and_deletes,
+    the_search_index_follows_every_change_the_server_numbers,
     search_reads_the_full_text_index,
     a_common_word_is_read_in_list_order_with_the_same_result,
     sort_by_priority_is_by_severity,
@@ -23,6 +23,27 @@ both_databases!(
     totals_follow_every_write_at_once,
     totals_stay_remembered_through_writes_that_move_no_ticket,
 );
+
+// The database's full-text index alone answers every search (no search index in memory).
+both_databases!(
+    config = |config| config.tickets.search_index = false;
+    search_index_follows_edits_and_deletes,
+    full_text_search_matches_every_word_as_a_prefix_or_the_reference,
+    full_text_search_treats_query_syntax_as_plain_text,
+    full_text_list_runs_a_fixed_number_of_queries,
+);
+
+async fn full_text_search_matches_every_word_as_a_prefix_or_the_reference(app: TestApp) {
+    search_matches_every_word_as_a_prefix_or_the_reference(app).await
+}
+
+async fn full_text_search_treats_query_syntax_as_plain_text(app: TestApp) {
+    search_treats_query_syntax_as_plain_text(app).await
+}
+
+async fn full_text_list_runs_a_fixed_number_of_queries(app: TestApp) {
+    list_runs_a_fixed_number_of_queries_whatever_the_page_size(app).await
+}
 
 // `slow_count_ms = 0`: every count counts as slow.
 both_databases!(
@@ -490,6 +511,86 @@ async fn search_index_follows_edits_and_deletes(app: TestApp) {
     assert_eq!(found(&app, &token, "replacement").await, ["ESC-00002"]);
 }
 
+/// Waits until the server's search index is built (at once on a new database).
+async fn search_index_built(app: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !app.server().store.word_index().is_built() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index was never built"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// `meta.total` and the references of a search.
+async fn found_total(app: &TestApp, token: &str, query: &str) -> (i64, Vec<String>) {
+    let reply = app
+        .get(&format!("/tickets?{query}"), token)
+        .await
+        .expect(200);
+    (reply.body["meta"]["total"].as_i64().unwrap(), refs(&reply))
+}
+
+/// The search index in memory follows every write that takes a change number (every write of
+/// the server, on any node), and only reads the database for the changes and the page: a
+/// status change moves a ticket between filtered totals, a delete takes it out, and a subject
+/// changed by another node (here by hand, numbered as a node numbers it) is found by its new
+/// words only.
+async fn the_search_index_follows_every_change_the_server_numbers(app: TestApp) {
+    let (_, token) = app.agent(&["agent"]).await;
+    search_index_built(&app).await;
+    searchable(&app, &token).await;
+    let one = |r: &str| (1, vec![r.to_string()]);
+    let none = (0, Vec::<String>::new());
+    let (reply, statements) = app
+        .get_recording_queries("/tickets?search=fire&status=open", &token)
+        .await;
+    assert_eq!(refs(&reply.expect(200)), ["ESC-00001"]);
+    assert!(
+        !statements
+            .iter()
+            .any(|sql| sql.contains("MATCH") || sql.starts_with("SELECT COUNT(*)")),
+        "answered from the index, not the full-text index: {statements:?}"
+    );
+    app.patch(
+        "/tickets/ESC-00001/status",
+        &token,
+        json!({"status": "in_progress"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        found_total(&app, &token, "search=fire&status=open").await,
+        none
+    );
+    assert_eq!(
+        found_total(&app, &token, "search=fire&status=in_progress").await,
+        one("ESC-00001")
+    );
+    app.delete("/tickets/ESC-00005", &app.admin_token.clone())
+        .await
+        .expect(200);
+    assert_eq!(found_total(&app, &token, "search=refund").await, none);
+    app.exec("UPDATE change_sequence SET seq = seq + 1 WHERE id = 1")
+        .await;
+    app.exec(
+        "UPDATE tickets SET subject = 'Scanner on fire', \
+         change_seq = (SELECT seq FROM change_sequence WHERE id = 1) \
+         WHERE reference = 'ESC-00001'",
+    )
+    .await;
+    assert_eq!(found_total(&app, &token, "search=printer").await, none);
+    assert_eq!(
+        found_total(&app, &token, "search=scanner%20smoke").await,
+        one("ESC-00001")
+    );
+    assert_eq!(
+        found_total(&app, &token, "search=cafe").await,
+        one("ESC-00002")
+    );
+}
+
 /// (table, access type, key) of every table in a MariaDB `EXPLAIN FORMAT=JSON` document.
 fn tables(plan: &Value, out: &mut Vec<(String, String, String)>) {
     match plan {
@@ -609,8 +710,9 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
                 .await
                 .unwrap();
             // A first chunk of 2 ids makes the walk take several chunks.
+            let holds = |id: i64| matches.contains(&id);
             let among = tickets::Among {
-                ids: &matches,
+                holds: &holds,
                 first_chunk: 2,
             };
             let walked = tickets::page_among(&mut conn, &filter, among, sort, descending, &window)
@@ -628,6 +730,14 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
                 tickets::page_among(&mut conn, &filter, among, sort, descending, &after)
                     .await
                     .unwrap();
+            // And the few matches read by id (what the search index does for a rare word).
+            let ids: Vec<i64> = matches.iter().copied().collect();
+            let by_id = tickets::page_of(&mut conn, &filter, &ids, sort, descending, &window)
+                .await
+                .unwrap();
+            let by_id_after = tickets::page_of(&mut conn, &filter, &ids, sort, descending, &after)
+                .await
+                .unwrap();
             let refs = |rows: Vec<tickets::TicketRow>| {
                 rows.into_iter().map(|t| t.reference).collect::<Vec<_>>()
             };
@@ -636,6 +746,12 @@ async fn a_common_word_is_read_in_list_order_with_the_same_result(app: TestApp) 
             assert_eq!(
                 walked, first,
                 "{text} {sort:?} {descending} {limit} {offset}"
+            );
+            assert_eq!(refs(by_id), first, "{text} {sort:?} {descending} by id");
+            assert_eq!(
+                refs(by_id_after),
+                refs(keyset.clone()),
+                "{text} {sort:?} {descending} by id after"
             );
             let (keyset, walked_after) = (refs(keyset), refs(walked_after));
             assert_eq!(
@@ -809,6 +925,8 @@ fn kind(sql: &str) -> String {
         "matches"
     } else if sql.starts_with("SELECT COUNT(*)") {
         "total"
+    } else if sql.contains("WHERE t.change_seq > ?") {
+        "changes"
     } else if sql.starts_with("SELECT t.id,") {
         "page"
     } else if sql.contains("FROM ticket_tags") {
@@ -871,22 +989,33 @@ async fn list_runs_a_fixed_number_of_queries_whatever_the_page_size(app: TestApp
         large.iter().filter(|k| *k == "total").count() <= 1,
         "at most one recount of the total: {large:?}"
     );
-    // A search adds no statement of its own; a search by words asks how many tickets its words
-    // match (remembered), to choose how to read them, side by side with its total.
-    let (searched, statements) = app
-        .get_recording_queries("/tickets?search=ESC-00003%20q", &token)
-        .await;
-    assert_eq!(refs(&searched.expect(200)), Vec::<String>::new());
-    let mut counts = kinds(&statements);
-    let page = counts.pop();
-    counts.sort();
-    assert_eq!(
-        (counts, page.as_deref()),
-        (
-            vec!["matches".to_string(), "total".to_string()],
-            Some("page")
-        )
-    );
+    if app.config.tickets.search_index {
+        // The search index answers a search by words: the tickets changed since it last
+        // looked (none), then the page; its total is the count of its matches.
+        search_index_built(&app).await;
+        let (searched, statements) = app
+            .get_recording_queries("/tickets?search=q10", &token)
+            .await;
+        assert_eq!(refs(&searched.expect(200)), ["ESC-00011"]);
+        assert_eq!(kinds(&statements), ["changes", "page", "tags", "followers"]);
+    } else {
+        // A search adds no statement of its own; a search by words asks how many tickets its
+        // words match (remembered), to choose how to read them, side by side with its total.
+        let (searched, statements) = app
+            .get_recording_queries("/tickets?search=ESC-00003%20q", &token)
+            .await;
+        assert_eq!(refs(&searched.expect(200)), Vec::<String>::new());
+        let mut counts = kinds(&statements);
+        let page = counts.pop();
+        counts.sort();
+        assert_eq!(
+            (counts, page.as_deref()),
+            (
+                vec!["matches".to_string(), "total".to_string()],
+                Some("page")
+            )
+        );
+    }
     let (searched, statements) = app
         .get_recording_queries("/tickets?search=ESC-00003", &token)
         .await;

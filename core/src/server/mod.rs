@@ -185,6 +185,14 @@ pub async fn start(
     let events = EventBus::start(store.clone()).await?;
     plugins::events::follow(&events, store.clone(), plugins.clone());
     let blobs = crate::blobs::Blobs::open(&config.attachments)?;
+    if config.tickets.search_index {
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.word_index().build(&store).await {
+                tracing::error!(error = %err, "the search index was not built; searches read the database");
+            }
+        });
+    }
     let running_store = store.clone();
     let state = AppState::new(
         config,

@@ -39,6 +39,7 @@ pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod word_index;
 mod writable;
 
 use std::{
@@ -84,6 +85,8 @@ pub struct Store {
     /// Remembered `COUNT(*)` results and full-text match sets (see [`remembered`]).
     counts: remembered::Remembered<i64>,
     match_sets: remembered::Remembered<remembered::MatchSet>,
+    /// The search index in memory (see [`word_index`]), built when the server starts.
+    word_index: Arc<word_index::WordIndex>,
     /// SQLite's background checkpoints (see [`checkpoint`]).
     #[cfg_attr(not(test), allow(dead_code))]
     checkpoints: Option<checkpoint::Turn>,
@@ -183,6 +186,7 @@ impl Store {
             commits,
             counts,
             match_sets,
+            word_index: Arc::default(),
             checkpoints,
             pinned: None,
             after_commit: Arc::default(),
@@ -318,6 +322,11 @@ impl Store {
         self.match_sets
             .get(key, remembered::Need::Exact, read)
             .await
+    }
+
+    /// The search index in memory (not built until [`word_index::WordIndex::build`] runs).
+    pub fn word_index(&self) -> &word_index::WordIndex {
+        &self.word_index
     }
 
     /// Resolves after the next commit made through this store.

@@ -15,7 +15,8 @@ use crate::{
         Store,
         keyset::{Slice, Window},
         remembered::MatchSet,
-        tickets::{self, TicketFilter, TicketSearch},
+        tickets::{self, TicketFilter, TicketRow, TicketSearch},
+        word_index::Found,
     },
 };
 
@@ -76,6 +77,9 @@ impl Default for ListQuery {
 /// [`walk_cost_is_lower`]).
 const MATCH_COST: i64 = 10;
 
+/// Most matches a page reads by id (a statement binds each); more are walked.
+const MAX_READ_BY_ID: i64 = 5_000;
+
 /// A page of ticket summaries, with the total matching.
 pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<TicketView>> {
     let terms = match q.search.as_deref().map(str::trim) {
@@ -94,6 +98,76 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<
         followed_by: q.following.then_some(viewer_id),
         ..TicketFilter::default()
     };
+    let found = match &filter.search {
+        Some(search) if tickets::can_walk(search) => {
+            store
+                .word_index()
+                .find(store, &search.words, &filter)
+                .await?
+        }
+        _ => None,
+    };
+    let (rows, total) = match found {
+        Some(found) => page_from_index(store, &filter, found, q).await?,
+        None => page_from_database(store, &filter, q).await?,
+    };
+    let slice = Slice::cut(rows, q.window.limit(), total);
+    let items = view::decorate(&mut *store.conn().await?, slice.items, viewer_id).await?;
+    Ok(Slice {
+        items,
+        total: slice.total,
+        more: slice.more,
+    })
+}
+
+/// The page and total of a search the index answered: its total is the matches' count when
+/// the index holds every filter, and the page reads the few matches by id or walks the list
+/// order keeping them, whichever reads less (see [`walk_cost_is_lower`]).
+async fn page_from_index(
+    store: &Store,
+    filter: &TicketFilter,
+    found: Found,
+    q: &ListQuery,
+) -> Result<(Vec<TicketRow>, i64)> {
+    let matches = i64::try_from(found.matches.len()).unwrap_or(i64::MAX);
+    let total = async {
+        if found.exact {
+            Ok(matches)
+        } else {
+            let key = format!("tickets:{filter:?}");
+            store
+                .cached_count(key, counter(store, filter.clone()))
+                .await
+        }
+    };
+    let page = async {
+        let (sort, descending) = q.order();
+        let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
+        let narrowed = i64::try_from(found.narrowed).unwrap_or(i64::MAX);
+        let mut conn = store.conn().await?;
+        if matches <= MAX_READ_BY_ID && !walk_cost_is_lower(matches, narrowed, page_end) {
+            let ids: Vec<i64> = found.matches.iter().map(i64::from).collect();
+            return tickets::page_of(&mut conn, filter, &ids, sort, descending, &q.window).await;
+        }
+        let expected = page_end.saturating_mul(narrowed) / matches.max(1);
+        let holds = |id: i64| u32::try_from(id).is_ok_and(|id| found.matches.contains(id));
+        // A quarter more than the expected walk, so one chunk is usually enough.
+        let among = tickets::Among {
+            holds: &holds,
+            first_chunk: (expected + expected / 4).max(64),
+        };
+        tickets::page_among(&mut conn, filter, among, sort, descending, &q.window).await
+    };
+    let (rows, total) = tokio::try_join!(page, total)?;
+    Ok((rows, total))
+}
+
+/// The page and total read from the database alone.
+async fn page_from_database(
+    store: &Store,
+    filter: &TicketFilter,
+    q: &ListQuery,
+) -> Result<(Vec<TicketRow>, i64)> {
     // Counting every matching row is the costliest statement of a page on a large table; the
     // total is remembered (see `store::remembered`). Counts take connections of their own, before
     // the page's, since they may also run in the background.
@@ -120,22 +194,17 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<
     let mut conn = store.conn().await?;
     let rows = match &walk {
         Some((ids, expected)) => {
+            let holds = |id: i64| ids.contains(&id);
             // A quarter more than the expected walk, so one chunk is usually enough.
             let among = tickets::Among {
-                ids,
+                holds: &holds,
                 first_chunk: (expected + expected / 4).max(64),
             };
-            tickets::page_among(&mut conn, &filter, among, sort, descending, &q.window).await?
+            tickets::page_among(&mut conn, filter, among, sort, descending, &q.window).await?
         }
-        None => tickets::page(&mut conn, &filter, sort, descending, &q.window).await?,
+        None => tickets::page(&mut conn, filter, sort, descending, &q.window).await?,
     };
-    let slice = Slice::cut(rows, q.window.limit(), total);
-    let items = view::decorate(&mut conn, slice.items, viewer_id).await?;
-    Ok(Slice {
-        items,
-        total: slice.total,
-        more: slice.more,
-    })
+    Ok((rows, total))
 }
 
 /// The ids the search's words match, remembered (see `store::remembered`).

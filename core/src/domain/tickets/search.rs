@@ -65,8 +65,7 @@ pub fn parse(text: &str) -> Result<TicketSearch> {
 
 /// The lower-cased words of `text`, each at most [`MAX_WORD_CHARS`] long.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
+    crate::store::word_index::split(text)
         .map(|w| {
             w.chars()
                 .take(MAX_WORD_CHARS)

@@ -1,8 +1,6 @@
 //! The ticket list: the sort columns, the filter and search, and the planner that turns them
 //! into one statement per dialect (full text, a walk of the index, or a seek by keyset).
 
-use std::collections::HashSet;
-
 use sqlx::{Any, AnyConnection, QueryBuilder, Row};
 
 use super::{TicketRow, push_in_list};
@@ -506,7 +504,8 @@ fn parse_ids(joined: Option<&str>) -> Result<Vec<i64>> {
 /// The match set a [`page_among`] walk keeps tickets of, and how it walks.
 #[derive(Clone, Copy)]
 pub struct Among<'a> {
-    pub ids: &'a HashSet<i64>,
+    /// Whether a ticket (by id) is among the matches.
+    pub holds: &'a (dyn Fn(i64) -> bool + Sync),
     /// Ids read by the walk's first chunk; each further chunk reads twice as many, up to
     /// 65,536.
     pub first_chunk: i64,
@@ -556,7 +555,7 @@ pub async fn page_among(
         q.push(") w");
         let joined: Option<String> = q.build_query_scalar().fetch_one(&mut *conn).await?;
         let ids = parse_ids(joined.as_deref())?;
-        kept.extend(ids.iter().copied().filter(|id| among.ids.contains(id)));
+        kept.extend(ids.iter().copied().filter(|id| (among.holds)(*id)));
         if kept.len() >= page_end || (ids.len() as i64) < chunk {
             break;
         }
@@ -578,6 +577,37 @@ pub async fn page_among(
     let mut rows: Vec<TicketRow> = q.build_query_as().fetch_all(conn).await?;
     rows.sort_by_key(|row| page.iter().position(|id| *id == row.id));
     Ok(rows)
+}
+
+/// One page of `filter` (whose search, if any, is left out) among the tickets `ids`, each read
+/// by its primary key: the page of a search whose few matches the search index found. One row
+/// more than the window's limit, like [`page`].
+pub async fn page_of(
+    conn: &mut AnyConnection,
+    filter: &TicketFilter,
+    ids: &[i64],
+    sort: SortColumn,
+    descending: bool,
+    window: &Window,
+) -> Result<Vec<TicketRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dialect = Dialect::of_connection(conn);
+    let filter = TicketFilter {
+        search: None,
+        ..filter.clone()
+    };
+    let mut q = QueryBuilder::<Any>::new(concat!(ticket_columns!("NULL"), "FROM tickets t "));
+    q.push(ticket_joins!());
+    push_where(&mut q, dialect, &filter);
+    q.push(" AND t.id IN (");
+    push_in_list(&mut q, ids.iter().copied());
+    q.push(")");
+    window.push_condition(&mut q, dialect, Some(sort.sql()), "t.id", descending);
+    push_order(&mut q, sort, descending);
+    window.push_limit(&mut q);
+    Ok(q.build_query_as().fetch_all(conn).await?)
 }
 
 /// How many tickets (soft-deleted ones too) the search's words match in the full-text index:

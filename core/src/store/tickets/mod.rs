@@ -153,6 +153,19 @@ pub async fn changed_after(
     .await?)
 }
 
+/// Up to `limit` tickets (deleted ones too) with an id above `after`, in id order, with their
+/// descriptions: a scan of the whole table a batch at a time (the search index's build).
+pub async fn after_id(conn: &mut AnyConnection, after: i64, limit: i64) -> Result<Vec<TicketRow>> {
+    Ok(sqlx::query_as(select_tickets!(
+        "t.description",
+        "WHERE t.id > ? ORDER BY t.id LIMIT ?"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// How many replies, notes and activities each of `ticket_ids` has (a ticket with none is
 /// missing), read from the two tables' `(ticket_id, id)` indexes alone.
 pub async fn conversation_sizes(
