@@ -22,6 +22,7 @@ struct Metrics {
     pool: IntGaugeVec,
     outbox_lag_events: IntGaugeVec,
     outbox_lag_seconds: IntGaugeVec,
+    search_index_tickets: IntGaugeVec,
     webhook_deliveries: IntCounterVec,
     job_runs: IntCounterVec,
     script_runs: IntCounterVec,
@@ -100,6 +101,11 @@ fn build() -> Metrics {
             "outbox_lag_seconds",
             "Age of the oldest event a consumer has not taken yet (0 when none waits).",
             &["consumer"],
+        ),
+        search_index_tickets: gauge(
+            "search_index_tickets",
+            "Tickets the search index in memory holds (deleted ones too); -1 while it is being built or when tickets.search_index is off.",
+            &[],
         ),
         webhook_deliveries: counter(
             "webhook_deliveries_total",
@@ -242,6 +248,8 @@ pub struct Snapshot {
     pub pool_max: i64,
     /// Per consumer: events not taken yet, and the age of the oldest of them in seconds.
     pub outbox: Vec<(&'static str, i64, i64)>,
+    /// Tickets the search index holds; `None` while it is not built.
+    pub search_index_tickets: Option<u64>,
 }
 
 /// Every metric in the Prometheus text format, with `snapshot`'s gauges set first.
@@ -260,6 +268,11 @@ pub fn render(snapshot: &Snapshot) -> String {
             .with_label_values(&[*consumer])
             .set(*seconds);
     }
+    m.search_index_tickets.with_label_values::<&str>(&[]).set(
+        snapshot
+            .search_index_tickets
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+    );
     let mut text = Vec::new();
     TextEncoder::new()
         .encode(&m.registry.gather(), &mut text)

@@ -81,6 +81,7 @@ pub async fn metrics_text(state: Data<&AppState>) -> Response {
         pool_idle: idle,
         pool_max: i64::from(state.config.database.max_connections),
         outbox: Vec::new(),
+        search_index_tickets: state.store.word_index().tickets(),
     };
     match health::outbox_lag(&state.store, state.clock.now()).await {
         Ok(lags) => snapshot.outbox = lags,

@@ -147,6 +147,12 @@ impl WordIndex {
         self.position().is_some()
     }
 
+    /// How many tickets it holds (deleted ones too); `None` until built.
+    pub fn tickets(&self) -> Option<u64> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state.as_ref().map(|index| index.tickets)
+    }
+
     fn position(&self) -> Option<i64> {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         state.as_ref().map(|index| index.position)
@@ -186,6 +192,8 @@ impl WordIndex {
 struct Index {
     /// The last change applied.
     position: i64,
+    /// Tickets held.
+    tickets: u64,
     words: BTreeMap<Box<str>, RoaringBitmap>,
     /// A hash of each ticket's subject and description (by id; 0: not indexed yet), to tell a
     /// change of text, which is rare, from a change of status, which is not.
@@ -209,7 +217,9 @@ impl Index {
         }
         let text = text_hash(&t.subject, t.description.as_deref().unwrap_or_default());
         if self.texts[slot] != text {
-            if self.texts[slot] != 0 {
+            if self.texts[slot] == 0 {
+                self.tickets += 1;
+            } else {
                 // The old words are not kept: the ticket leaves every word, then joins its own.
                 for tickets in self.words.values_mut() {
                     tickets.remove(id);

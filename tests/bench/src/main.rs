@@ -207,6 +207,41 @@ async fn start_server(url: &str, files: &std::path::Path) -> anyhow::Result<(Ser
     Ok((server, port))
 }
 
+/// Waits until the server's search index is built (`escalated_search_index_tickets` in
+/// `/metrics` is no longer -1), so searches are timed as they run once it is; says how long
+/// the build took. Returns at once when the index is turned off.
+async fn search_index_built(port: u16, token: &str) -> anyhow::Result<()> {
+    if std::env::var("ESCALATED_TICKETS__SEARCH_INDEX").is_ok_and(|v| v == "false") {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        let text = client
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let held = text
+            .lines()
+            .find_map(|line| line.strip_prefix("escalated_search_index_tickets "))
+            .map(str::trim);
+        match held {
+            Some("-1") => tokio::time::sleep(Duration::from_millis(200)).await,
+            Some(n) => {
+                eprintln!(
+                    "search index: {n} tickets, built in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
+            None => bail!("/metrics has no escalated_search_index_tickets"),
+        }
+    }
+}
+
 fn api_base(port: u16) -> String {
     format!("http://127.0.0.1:{port}{PREFIX}")
 }
@@ -487,6 +522,7 @@ async fn main() -> anyhow::Result<()> {
         args.tickets, args.label
     ));
     let (server, port) = start_server(&url, &files_dir).await?;
+    search_index_built(port, &token).await?;
     if let Some(profile) = &args.serve {
         write_wrk_profile(profile, &args, port, &token, &server)?;
         eprintln!(
