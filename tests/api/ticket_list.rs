@@ -925,8 +925,10 @@ fn kind(sql: &str) -> String {
         "matches"
     } else if sql.starts_with("SELECT COUNT(*)") {
         "total"
-    } else if sql.contains("WHERE t.change_seq > ?") {
+    } else if sql.contains("WHERE change_seq > ?") {
         "changes"
+    } else if sql.starts_with("SELECT t.id FROM tickets t") {
+        "ids"
     } else if sql.starts_with("SELECT t.id,") {
         "page"
     } else if sql.contains("FROM ticket_tags") {
@@ -997,7 +999,14 @@ async fn list_runs_a_fixed_number_of_queries_whatever_the_page_size(app: TestApp
             .get_recording_queries("/tickets?search=q10", &token)
             .await;
         assert_eq!(refs(&searched.expect(200)), ["ESC-00011"]);
-        assert_eq!(kinds(&statements), ["changes", "page", "tags", "followers"]);
+        assert_eq!(
+            kinds(&statements),
+            ["changes", "ids", "page", "tags", "followers"]
+        );
+        // On MariaDB the matches are ordered from the narrow index of sort keys, not the rows.
+        if app.server().store.dialect() == escalated::store::Dialect::MySql {
+            assert!(statements[1].contains("FORCE INDEX (tickets_sort_keys)"));
+        }
     } else {
         // A search adds no statement of its own; a search by words asks how many tickets its
         // words match (remembered), to choose how to read them, side by side with its total.

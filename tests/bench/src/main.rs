@@ -197,10 +197,11 @@ async fn start_server(url: &str, files: &std::path::Path) -> anyhow::Result<(Ser
         child: command.spawn().context("starting the server")?,
     };
     let base = api_base(port);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // A new migration may build an index over every ticket before the server listens.
+    let deadline = Instant::now() + Duration::from_secs(600);
     while reqwest::get(format!("{base}/openapi.json")).await.is_err() {
         if Instant::now() > deadline {
-            bail!("the server did not answer within 30 s");
+            bail!("the server did not answer within 600 s");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

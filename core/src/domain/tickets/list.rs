@@ -80,6 +80,10 @@ const MATCH_COST: i64 = 10;
 /// Most matches a page reads by id (a statement binds each); more are walked.
 const MAX_READ_BY_ID: i64 = 5_000;
 
+/// Ordering a match found by id costs about as much as walking this many entries of a list's
+/// index (a lookup in an index against entries side by side; see `tickets::page_of`).
+const READ_BY_ID_COST: i64 = 2;
+
 /// A page of ticket summaries, with the total matching.
 pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<TicketView>> {
     let terms = match q.search.as_deref().map(str::trim) {
@@ -121,8 +125,10 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<
 }
 
 /// The page and total of a search the index answered: its total is the matches' count when
-/// the index holds every filter, and the page reads the few matches by id or walks the list
-/// order keeping them, whichever reads less (see [`walk_cost_is_lower`]).
+/// the index holds every filter, and the page orders the few matches found by id or walks the
+/// list order keeping them, whichever reads less. When the matches are exactly the list's
+/// tickets, both read the list's order of every live ticket, from indexes with every column
+/// they need, instead of a filtered order that may have to read each row for its filter.
 async fn page_from_index(
     store: &Store,
     filter: &TicketFilter,
@@ -143,20 +149,26 @@ async fn page_from_index(
     let page = async {
         let (sort, descending) = q.order();
         let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
-        let narrowed = i64::try_from(found.narrowed).unwrap_or(i64::MAX);
+        let (walked, span) = if found.exact {
+            (TicketFilter::default(), found.live)
+        } else {
+            (filter.clone(), found.narrowed)
+        };
+        let span = i64::try_from(span).unwrap_or(i64::MAX);
+        // The walk finds a match every `span / matches` entries.
+        let expected = page_end.saturating_mul(span) / matches.max(1);
         let mut conn = store.conn().await?;
-        if matches <= MAX_READ_BY_ID && !walk_cost_is_lower(matches, narrowed, page_end) {
+        if matches <= MAX_READ_BY_ID && matches.saturating_mul(READ_BY_ID_COST) <= expected {
             let ids: Vec<i64> = found.matches.iter().map(i64::from).collect();
-            return tickets::page_of(&mut conn, filter, &ids, sort, descending, &q.window).await;
+            return tickets::page_of(&mut conn, &walked, &ids, sort, descending, &q.window).await;
         }
-        let expected = page_end.saturating_mul(narrowed) / matches.max(1);
         let holds = |id: i64| u32::try_from(id).is_ok_and(|id| found.matches.contains(id));
         // A quarter more than the expected walk, so one chunk is usually enough.
         let among = tickets::Among {
             holds: &holds,
             first_chunk: (expected + expected / 4).max(64),
         };
-        tickets::page_among(&mut conn, filter, among, sort, descending, &q.window).await
+        tickets::page_among(&mut conn, &walked, among, sort, descending, &q.window).await
     };
     let (rows, total) = tokio::try_join!(page, total)?;
     Ok((rows, total))

@@ -153,12 +153,56 @@ pub async fn changed_after(
     .await?)
 }
 
-/// Up to `limit` tickets (deleted ones too) with an id above `after`, in id order, with their
-/// descriptions: a scan of the whole table a batch at a time (the search index's build).
-pub async fn after_id(conn: &mut AnyConnection, after: i64, limit: i64) -> Result<Vec<TicketRow>> {
-    Ok(sqlx::query_as(select_tickets!(
-        "t.description",
-        "WHERE t.id > ? ORDER BY t.id LIMIT ?"
+/// What the search index keeps of a ticket (`store::word_index`): its text and the columns
+/// it narrows a search by.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SearchedRow {
+    pub id: i64,
+    pub subject: String,
+    pub description: String,
+    pub status: String,
+    pub priority: i64,
+    pub ticket_type: String,
+    pub department_id: Option<i64>,
+    pub deleted_at: Option<Timestamp>,
+    pub change_seq: i64,
+}
+
+macro_rules! searched_rows {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, subject, description, status, priority, ticket_type, department_id, ",
+            "deleted_at, change_seq FROM tickets ",
+            $tail
+        )
+    };
+}
+
+/// Up to `limit` tickets (deleted ones too) with an id above `after`, in id order: a scan of
+/// the whole table a batch at a time (the search index's build).
+pub async fn searched_after_id(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<SearchedRow>> {
+    Ok(
+        sqlx::query_as(searched_rows!("WHERE id > ? ORDER BY id LIMIT ?"))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Up to `limit` tickets changed after change number `after`, in change order (the search
+/// index's catch-up; the change feed's order).
+pub async fn searched_changed_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<SearchedRow>> {
+    Ok(sqlx::query_as(searched_rows!(
+        "WHERE change_seq > ? ORDER BY change_seq LIMIT ?"
     ))
     .bind(after)
     .bind(limit)
