@@ -90,7 +90,7 @@ struct MatchReading {
     /// An entry of a filtered order costs about as much as this many entries of the order of
     /// every live ticket, whose index holds every column the walk reads (a filtered order may
     /// have to read each row for its filter). Exact matches walk the cheaper of the two.
-    filtered_entry_cost: i64,
+    filtered_entry_cost: u64,
 }
 
 impl MatchReading {
@@ -179,10 +179,9 @@ async fn page_from_index(
         let (sort, descending) = q.order();
         let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
         let reading = MatchReading::of(store.dialect());
-        let (narrowed, live) = (found.narrowed, found.live);
-        let (walked, span) = if found.exact
-            && narrowed.saturating_mul(reading.filtered_entry_cost.unsigned_abs()) >= live
-        {
+        let walk_all_live =
+            found.exact && found.narrowed.saturating_mul(reading.filtered_entry_cost) >= found.live;
+        let (walked, span) = if walk_all_live {
             (TicketFilter::default(), found.live)
         } else {
             (filter.clone(), found.narrowed)
