@@ -193,11 +193,7 @@ async fn metrics_show_the_pool_the_outbox_and_the_other_families(app: TestApp) {
     // How many tickets the search index holds, once built, as of its last look at the changes.
     let (_, token) = app.agent(&["agent"]).await;
     app.ticket(&token, "Printer jam", json!({})).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !app.server().store.word_index().is_built() {
-        assert!(std::time::Instant::now() < deadline, "never built");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    app.search_index_built().await;
     app.get("/tickets?search=printer", &token).await.expect(200);
     let held = value(&scrape(&app).await, "escalated_search_index_tickets", &[]);
     assert_eq!(held, 1.0);

@@ -469,6 +469,18 @@ impl TestApp {
         self.running.as_ref().expect("the server is running")
     }
 
+    /// Waits until the server's search index is built (it builds in the background at start).
+    pub async fn search_index_built(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.server().store.word_index().is_built() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the search index was never built"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("server stops cleanly");

@@ -512,17 +512,6 @@ async fn search_index_follows_edits_and_deletes(app: TestApp) {
 }
 
 /// Waits until the server's search index is built (at once on a new database).
-async fn search_index_built(app: &TestApp) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !app.server().store.word_index().is_built() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the index was never built"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
 /// `meta.total` and the references of a search.
 async fn found_total(app: &TestApp, token: &str, query: &str) -> (i64, Vec<String>) {
     let reply = app
@@ -539,7 +528,7 @@ async fn found_total(app: &TestApp, token: &str, query: &str) -> (i64, Vec<Strin
 /// words only.
 async fn the_search_index_follows_every_change_the_server_numbers(app: TestApp) {
     let (_, token) = app.agent(&["agent"]).await;
-    search_index_built(&app).await;
+    app.search_index_built().await;
     searchable(&app, &token).await;
     let one = |r: &str| (1, vec![r.to_string()]);
     let none = (0, Vec::<String>::new());
@@ -994,7 +983,7 @@ async fn list_runs_a_fixed_number_of_queries_whatever_the_page_size(app: TestApp
     if app.config.tickets.search_index {
         // The search index answers a search by words: the tickets changed since it last
         // looked (none), then the page; its total is the count of its matches.
-        search_index_built(&app).await;
+        app.search_index_built().await;
         let (searched, statements) = app
             .get_recording_queries("/tickets?search=q10", &token)
             .await;
