@@ -166,14 +166,22 @@ class Load:
         self.replies = collections.defaultdict(list)  # ticket id -> [reply id]
         self.statuses = collections.defaultdict(list)  # ticket id -> [status]
         self.failures = collections.Counter()  # "METHOD path status" -> count
+        self.first_failures = []  # the first few unexpected answers, whole, to explain them
         self.requests = 0
 
-    def call(self, method, path, body):
+    def call(self, method, path, body, since=None):
+        """`since`: when the ticket addressed was acknowledged, to tell how long after it a
+        failed request came."""
         status, answer = request(self.api, method, path, self.token, body)
         with self.lock:
             self.requests += 1
             if not 200 <= status < 300:
                 self.failures[f"{method} {path.split('/')[1]} {status}"] += 1
+                if status != 503 and len(self.first_failures) < 5:
+                    after = ""
+                    if since is not None:
+                        after = f" {1000 * (time.monotonic() - since):.1f} ms after the create"
+                    self.first_failures.append(f"{method} {path} {status}{after}: {answer}")
         return status, answer
 
     def client(self, number, until):
@@ -187,6 +195,7 @@ class Load:
             )
             if status != 201:
                 continue
+            created = time.monotonic()
             ticket = answer["data"]
             ref, tid = ticket["reference"], ticket["id"]
             with self.lock:
@@ -194,14 +203,16 @@ class Load:
             for k in range(4):
                 if k % 2 == 0:
                     status, answer = self.call(
-                        "POST", f"/tickets/{ref}/reply", {"body": f"{subject} reply {k}"}
+                        "POST", f"/tickets/{ref}/reply", {"body": f"{subject} reply {k}"}, created
                     )
                     if status == 201:
                         with self.lock:
                             self.replies[tid].append(answer["data"]["id"])
                 else:
                     new = cycle[(k // 2) % 2]
-                    status, _ = self.call("PATCH", f"/tickets/{ref}/status", {"status": new})
+                    status, _ = self.call(
+                        "PATCH", f"/tickets/{ref}/status", {"status": new}, created
+                    )
                     if status == 200:
                         with self.lock:
                             self.statuses[tid].append(new)
@@ -297,6 +308,8 @@ def main():
         f"{load.requests} requests, {writes} acknowledged writes in {load_seconds:.1f} s,"
         f" {refused} answered 503" + (f"; failures {others}" if others else ""),
     )
+    for failure in load.first_failures:
+        print(f"      {failure}")
 
     # 2. No lost or duplicated writes.
     like = f"cluster-{run_id}-%"
