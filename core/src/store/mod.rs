@@ -358,7 +358,43 @@ pub(crate) async fn scratch_store() -> (Store, tempfile::TempDir) {
 
 #[cfg(test)]
 mod tests {
-    use super::scratch_store;
+    use std::collections::HashSet;
+
+    use sqlx::{Any, QueryBuilder};
+
+    use super::{PADDED_UP_TO, push_in_list, scratch_store};
+
+    /// Lists of every length up to the padded one make 11 statement texts, and a padded list
+    /// still matches each row once.
+    #[tokio::test]
+    async fn in_lists_are_padded_to_few_statement_texts() {
+        let texts: HashSet<String> = (1..=PADDED_UP_TO as i64)
+            .map(|n| {
+                let mut q = QueryBuilder::<Any>::new("SELECT 1 WHERE 1 IN (");
+                push_in_list(&mut q, 1..=n);
+                q.push(")");
+                q.into_sql()
+            })
+            .collect();
+        assert_eq!(texts.len(), 11);
+
+        let (store, _dir) = scratch_store().await;
+        let mut conn = store.conn().await.unwrap();
+        sqlx::query("CREATE TABLE scratch (id INTEGER PRIMARY KEY)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO scratch (id) VALUES (1), (2), (3), (4), (5), (6)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let mut q = QueryBuilder::<Any>::new("SELECT id FROM scratch WHERE id IN (");
+        push_in_list(&mut q, [2_i64, 3, 5]);
+        q.push(") ORDER BY id");
+        assert_eq!(q.sql().matches('?').count(), 4);
+        let found: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await.unwrap();
+        assert_eq!(found, [2, 3, 5]);
+    }
 
     /// Every SQLite connection shares the configured heap limit (the same value on every store
     /// of the process, so other tests connecting meanwhile cannot change what this one reads).
@@ -813,15 +849,36 @@ pub fn is_unique_violation(err: &crate::error::Error) -> bool {
 
 /// `?, ?, ...` binding each value: the list inside an `IN (...)`, so many rows are read (or
 /// changed) by one statement.
+///
+/// A list of up to [`PADDED_UP_TO`] values is padded to the next power of two by repeating its
+/// last value, which changes no `IN`. Each connection keeps every statement it prepares, one per
+/// distinct text, and lists of every length made a new text each: the change feed's pages, each
+/// a few hundred ids long, filled the caches of SQLite's connections with large statements (see
+/// docs/performance.md, "Server memory"). Padded, a query has at most 11 texts.
 pub fn push_in_list<T>(q: &mut QueryBuilder<Any>, values: impl IntoIterator<Item = T>)
 where
-    T: for<'t> sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    T: for<'t> sqlx::Encode<'t, Any> + sqlx::Type<Any> + Clone,
 {
     let mut list = q.separated(", ");
+    let mut values = values.into_iter();
+    let Some(mut last) = values.next() else {
+        return;
+    };
+    let mut pushed = 1;
     for value in values {
-        list.push_bind(value);
+        list.push_bind(std::mem::replace(&mut last, value));
+        pushed += 1;
     }
+    if pushed <= PADDED_UP_TO {
+        for _ in pushed..pushed.next_power_of_two() {
+            list.push_bind(last.clone());
+        }
+    }
+    list.push_bind(last);
 }
+
+/// The longest `IN (...)` list that [`push_in_list`] pads (a longer one is bound as it is).
+pub const PADDED_UP_TO: usize = 1024;
 
 /// `?, ?, ?` for an `IN (...)` list of `n` values.
 pub fn placeholders(n: usize) -> String {
