@@ -111,14 +111,15 @@ impl WordIndex {
                 }
             }
             read += rows.len() as u64;
-            if read % 100_000 < BATCH as u64 && read >= 100_000 {
-                tracing::info!(tickets = read, "building the search index");
-            }
             match rows.last() {
                 Some(last) if rows.len() as i64 == BATCH => after = last.id,
                 _ => break,
             }
+            if read % 100_000 < BATCH as u64 && read >= 100_000 {
+                tracing::info!(tickets = read, "building the search index");
+            }
         }
+        index.shrink();
         tracing::info!(
             tickets = read,
             words = index.words.len(),
@@ -256,6 +257,14 @@ impl Index {
             self.live.remove(id);
         }
         true
+    }
+
+    /// Gives back what the word sets grew into but do not hold, once built: a set grows its
+    /// lists of ids by doubling, and a copy is allocated to its length.
+    fn shrink(&mut self) {
+        for set in self.words.values_mut() {
+            *set = set.clone();
+        }
     }
 
     /// About how much memory it holds: the sets as stored, the words and the text hashes.
