@@ -373,7 +373,7 @@ mod tests {
                 let mut q = QueryBuilder::<Any>::new("SELECT 1 WHERE 1 IN (");
                 push_in_list(&mut q, 1..=n);
                 q.push(")");
-                q.into_sql()
+                q.into_string()
             })
             .collect();
         assert_eq!(texts.len(), 11);
@@ -391,7 +391,7 @@ mod tests {
         let mut q = QueryBuilder::<Any>::new("SELECT id FROM scratch WHERE id IN (");
         push_in_list(&mut q, [2_i64, 3, 5]);
         q.push(") ORDER BY id");
-        assert_eq!(q.sql().matches('?').count(), 4);
+        assert_eq!(q.sql().as_str().matches('?').count(), 4);
         let found: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await.unwrap();
         assert_eq!(found, [2, 3, 5]);
     }
