@@ -48,6 +48,10 @@ struct Args {
     seconds: u64,
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// The server's pooled database connections (`database.max_connections`); default: the
+    /// server's own (10; the harness set 16 until 2026-12-05).
+    #[arg(long)]
+    db_connections: Option<u32>,
     /// MySQL server (a database `escalated_bench_N` is created on it, `N` followed by `--label`).
     #[arg(long, default_value = "mysql://root@127.0.0.1:3306")]
     mysql: String,
@@ -159,7 +163,11 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// The server on a free port, answering; returns it and its port.
-async fn start_server(url: &str, files: &std::path::Path) -> anyhow::Result<(Server, u16)> {
+async fn start_server(
+    url: &str,
+    files: &std::path::Path,
+    db_connections: Option<u32>,
+) -> anyhow::Result<(Server, u16)> {
     let binary = std::env::current_exe()?.with_file_name("escalated");
     if !binary.exists() {
         bail!(
@@ -181,7 +189,6 @@ async fn start_server(url: &str, files: &std::path::Path) -> anyhow::Result<(Ser
         .env("ESCALATED_JOBS__PURGE_ACTIVITIES_SECONDS", "0")
         // Folded by hand just before the reports are timed (see `roll_up`), not mid-load.
         .env("ESCALATED_JOBS__ROLL_UP_REPORTS_SECONDS", "0")
-        .env("ESCALATED_DATABASE__MAX_CONNECTIONS", "16")
         .env(
             "ESCALATED_ATTACHMENTS__STORE",
             format!("file://{}", files.join("store").display()),
@@ -193,6 +200,9 @@ async fn start_server(url: &str, files: &std::path::Path) -> anyhow::Result<(Ser
             std::env::temp_dir().join("escalated-bench-no-scripts"),
         )
         .stdout(Stdio::null());
+    if let Some(n) = db_connections {
+        command.env("ESCALATED_DATABASE__MAX_CONNECTIONS", n.to_string());
+    }
     let server = Server {
         child: command.spawn().context("starting the server")?,
     };
@@ -513,8 +523,13 @@ async fn main() -> anyhow::Result<()> {
         None => seeded(&args).await?,
     };
     let label = format!(
-        "{:?} {} tickets, c={}",
-        args.db, args.tickets, args.concurrency
+        "{:?} {} tickets, c={}{}",
+        args.db,
+        args.tickets,
+        args.concurrency,
+        args.db_connections
+            .map(|n| format!(", {n} db connections"))
+            .unwrap_or_default()
     )
     .to_lowercase();
 
@@ -522,7 +537,7 @@ async fn main() -> anyhow::Result<()> {
         "escalated-bench-files-{}{}",
         args.tickets, args.label
     ));
-    let (server, port) = start_server(&url, &files_dir).await?;
+    let (server, port) = start_server(&url, &files_dir, args.db_connections).await?;
     search_index_built(port, &token).await?;
     if let Some(profile) = &args.serve {
         write_wrk_profile(profile, &args, port, &token, &server)?;
