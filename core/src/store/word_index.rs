@@ -21,7 +21,10 @@ use std::{
     collections::{BTreeMap, HashMap},
     hash::{Hash, Hasher},
     ops::Bound,
-    sync::RwLock,
+    sync::{
+        RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Instant,
 };
 
@@ -79,8 +82,10 @@ pub struct Found {
 pub struct WordIndex {
     /// `None` until built (or after an id too large for it was met).
     state: RwLock<Option<Index>>,
-    /// One catch-up at a time; the others wait for it, then find little or nothing left.
-    catching_up: tokio::sync::Mutex<()>,
+    /// One catch-up at a time; it holds the number of the last one finished.
+    catching_up: tokio::sync::Mutex<u64>,
+    /// Catch-ups begun, numbered from 1.
+    begun: AtomicU64,
 }
 
 impl WordIndex {
@@ -163,8 +168,19 @@ impl WordIndex {
     }
 
     /// Applies the tickets changed since the index's last change; `false` when it is not built.
+    ///
+    /// A catch-up that begins after a lookup arrives reads every change committed before it;
+    /// one already under way may have read too early. So a lookup waits for the next one to
+    /// begin and shares it with every lookup that arrived meanwhile: concurrent lookups read the
+    /// changes once or twice, not once each in turn (on MariaDB a round trip each, which queued
+    /// every search behind the others).
     async fn catch_up(&self, store: &Store) -> Result<bool> {
-        let _turn = self.catching_up.lock().await;
+        let served_by = self.begun.load(Ordering::Acquire) + 1;
+        let mut finished = self.catching_up.lock().await;
+        if *finished >= served_by {
+            return Ok(self.is_built());
+        }
+        let this = self.begun.fetch_add(1, Ordering::AcqRel) + 1;
         let Some(mut position) = self.position() else {
             return Ok(false);
         };
@@ -187,6 +203,7 @@ impl WordIndex {
                 index.position = position;
             }
             if (rows.len() as i64) < BATCH {
+                *finished = this;
                 return Ok(true);
             }
         }
@@ -348,6 +365,8 @@ fn text_hash(subject: &str, description: &str) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::{Index, fold, words};
     use crate::store::tickets::{SearchedRow, TicketFilter};
 
@@ -368,6 +387,23 @@ mod tests {
     fn found(index: &Index, search: &str, filter: &TicketFilter) -> Vec<u32> {
         let words: Vec<String> = words(search).collect();
         index.find(&words, filter).matches.iter().collect()
+    }
+
+    /// Lookups that arrive together share the reads of the changes: the one begun as the first
+    /// arrived, and one begun after the others queued, however many they are.
+    #[tokio::test]
+    async fn concurrent_lookups_share_a_catch_up() {
+        let (store, _dir) = crate::store::scratch_store().await;
+        store.migrate().await.unwrap();
+        let index = store.word_index();
+        index.build(&store).await.unwrap();
+        let filter = TicketFilter::default();
+        let words = vec!["printer".to_string()];
+        let lookups = (0..20).map(|_| index.find(&store, &words, &filter));
+        for found in futures::future::join_all(lookups).await {
+            assert!(found.unwrap().is_some());
+        }
+        assert_eq!(index.begun.load(Ordering::Acquire), 2);
     }
 
     #[test]
