@@ -79,7 +79,7 @@ pub async fn metrics_text(state: Data<&AppState>) -> Response {
     let mut snapshot = metrics::Snapshot {
         pool_in_use: (i64::from(pool.size()) - idle).max(0),
         pool_idle: idle,
-        pool_max: i64::from(state.config.database.max_connections),
+        pool_max: i64::from(pool.options().get_max_connections()),
         outbox: Vec::new(),
         search_index_tickets: state.store.word_index().tickets(),
     };

@@ -126,7 +126,7 @@ impl Store {
             .with_context(|| format!("database.url is not a valid database URL: {shown}"))?;
         let heap_bytes = u64::from(config.sqlite_heap_mib) << 20;
         let pool = AnyPoolOptions::new()
-            .max_connections(config.max_connections)
+            .max_connections(pool_size(config, dialect))
             .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
             // A ping before every use is a round trip to the connection's thread on SQLite (an
             // in-process file that cannot go away); on MySQL it notices a server restart.
@@ -363,6 +363,20 @@ mod tests {
     use sqlx::{Any, QueryBuilder};
 
     use super::{PADDED_UP_TO, push_in_list, scratch_store};
+
+    /// By default (0) the pool's size follows the database; set, it is taken as it is.
+    #[test]
+    fn the_pool_size_follows_the_database_unless_set() {
+        use super::{DatabaseConfig, Dialect, pool_size};
+        let default = DatabaseConfig::default();
+        assert_eq!(pool_size(&default, Dialect::Sqlite), 10);
+        assert_eq!(pool_size(&default, Dialect::MySql), 16);
+        let set = DatabaseConfig {
+            max_connections: 3,
+            ..default
+        };
+        assert_eq!(pool_size(&set, Dialect::MySql), 3);
+    }
 
     /// Lists of every length up to the padded one make 11 statement texts, and a padded list
     /// still matches each row once.
@@ -844,6 +858,19 @@ pub fn is_unique_violation(err: &crate::error::Error) -> bool {
             .and_then(|e| e.as_database_error())
             .is_some_and(|e| e.is_unique_violation()),
         _ => false,
+    }
+}
+
+/// The pool's size: `database.max_connections`, or when that is 0 (the default) 10 on SQLite,
+/// whose connections read on this machine's cores and each hold a thread, a schema and a
+/// statement cache, and 16 on MySQL, whose connections mostly wait on the network and the
+/// server: there 10 let replies starve the lists read beside them (docs/performance.md,
+/// "MariaDB: 40 ms lost").
+fn pool_size(config: &DatabaseConfig, dialect: Dialect) -> u32 {
+    match (config.max_connections, dialect) {
+        (0, Dialect::Sqlite) => 10,
+        (0, Dialect::MySql) => 16,
+        (set, _) => set,
     }
 }
 

@@ -49,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// The server's pooled database connections (`database.max_connections`); default: the
-    /// server's own (10; the harness set 16 until 2026-12-05).
+    /// server's own (10 on SQLite, 16 on MySQL; the harness set 16 on both until 2026-12-05).
     #[arg(long)]
     db_connections: Option<u32>,
     /// MySQL server (a database `escalated_bench_N` is created on it, `N` followed by `--label`).
