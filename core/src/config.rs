@@ -167,8 +167,8 @@ impl Default for DatabaseConfig {
             max_connections: 0,
             slow_count_ms: 50,
             acquire_timeout_ms: 3000,
-            // Keeps the server under 100 MiB through the load harness at a million tickets;
-            // 24 reads a little faster (docs/performance.md, "Server memory").
+            // Holds the server at about 100 MiB through the load harness at a million tickets,
+            // 8 MiB below 24, which reads a little faster (docs/performance.md, "Server memory").
             sqlite_heap_mib: 16,
         }
     }
