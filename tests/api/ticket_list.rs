@@ -511,7 +511,6 @@ async fn search_index_follows_edits_and_deletes(app: TestApp) {
     assert_eq!(found(&app, &token, "replacement").await, ["ESC-00002"]);
 }
 
-/// Waits until the server's search index is built (at once on a new database).
 /// `meta.total` and the references of a search.
 async fn found_total(app: &TestApp, token: &str, query: &str) -> (i64, Vec<String>) {
     let reply = app
