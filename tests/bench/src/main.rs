@@ -48,10 +48,10 @@ struct Args {
     seconds: u64,
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// The server's pooled database connections (`database.max_connections`); default: the
-    /// server's own (10 on SQLite, 16 on MySQL; the harness set 16 on both until 2026-12-05).
-    #[arg(long)]
-    db_connections: Option<u32>,
+    /// The server's pooled database connections (`database.max_connections`); 0: the server's
+    /// own choice (10 on SQLite, 16 on MySQL; the harness set 16 on both until 2026-12-05).
+    #[arg(long, default_value_t = 0)]
+    db_connections: u32,
     /// MySQL server (a database `escalated_bench_N` is created on it, `N` followed by `--label`).
     #[arg(long, default_value = "mysql://root@127.0.0.1:3306")]
     mysql: String,
@@ -166,7 +166,7 @@ fn free_port() -> anyhow::Result<u16> {
 async fn start_server(
     url: &str,
     files: &std::path::Path,
-    db_connections: Option<u32>,
+    db_connections: u32,
 ) -> anyhow::Result<(Server, u16)> {
     let binary = std::env::current_exe()?.with_file_name("escalated");
     if !binary.exists() {
@@ -199,10 +199,11 @@ async fn start_server(
             "ESCALATED_SCRIPTS__DIR",
             std::env::temp_dir().join("escalated-bench-no-scripts"),
         )
+        .env(
+            "ESCALATED_DATABASE__MAX_CONNECTIONS",
+            db_connections.to_string(),
+        )
         .stdout(Stdio::null());
-    if let Some(n) = db_connections {
-        command.env("ESCALATED_DATABASE__MAX_CONNECTIONS", n.to_string());
-    }
     let server = Server {
         child: command.spawn().context("starting the server")?,
     };
@@ -527,9 +528,10 @@ async fn main() -> anyhow::Result<()> {
         args.db,
         args.tickets,
         args.concurrency,
-        args.db_connections
-            .map(|n| format!(", {n} db connections"))
-            .unwrap_or_default()
+        match args.db_connections {
+            0 => String::new(),
+            n => format!(", {n} db connections"),
+        }
     )
     .to_lowercase();
 
