@@ -13,6 +13,7 @@ import http.client
 import http.server
 import json
 import random
+import re
 import shlex
 import subprocess
 import sys
@@ -242,6 +243,11 @@ def main():
     p.add_argument("--rate-limit", type=int, default=5)
     p.add_argument("--hook-ports", default="18091,18092")
     p.add_argument("--label", default="")
+    p.add_argument(
+        "--hold-applier",
+        help="mariadb client command line for the second node's database: with it, the second"
+        " node's replication is held back while a ticket is created through the first node",
+    )
     args = p.parse_args()
 
     nodes = args.nodes.split(",")
@@ -513,6 +519,50 @@ def main():
             f"{ok} of {sum(answers.values())} answered 200 within a minute with a limit of"
             f" {limit} on {len(nodes)} nodes (documented: up to {limit * len(nodes)}),"
             f" the rest {dict((k, v) for k, v in answers.items() if k != 200)}",
+        )
+
+    # 7. Read your writes across nodes: with the second node's database holding back what the
+    # cluster committed (FLUSH TABLES WITH READ LOCK pauses a Galera node's applier), a ticket
+    # created through the first node is found through the second, which waits for it
+    # (wsrep_sync_wait) instead of answering 404.
+    if args.hold_applier:
+        hold = 2.0
+        holder = subprocess.Popen(
+            shlex.split(args.hold_applier)
+            + ["-e", f"FLUSH TABLES WITH READ LOCK; SELECT SLEEP({hold})"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)  # the lock is taken
+        first, second = nodes[0] + args.prefix, nodes[1] + args.prefix
+        status, answer = request(
+            first, "POST", "/tickets", admin, {"subject": f"causal {run_id}", "description": "x"}
+        )
+        ref = answer["data"]["reference"] if status == 201 else None
+        if ref is not None and not re.fullmatch(r"[A-Za-z0-9-]+", ref):
+            ref = None  # it goes into a statement below
+        # What node 2's database holds now, read without waiting: the check means something
+        # only while it has not applied the create.
+        unapplied = ref is not None and Sql(shlex.split(args.hold_applier)).rows(
+            "SET SESSION wsrep_sync_wait = 0;"
+            f" SELECT COUNT(*) FROM escalated.tickets WHERE reference = '{ref}'"
+        ) == [["0"]]
+        began = time.monotonic()
+        answers = []
+        if ref:
+            answers.append(request(second, "GET", f"/tickets/{ref}", admin)[0])
+            answers.append(
+                request(second, "POST", f"/tickets/{ref}/reply", admin, {"body": "causal"})[0]
+            )
+        waited = time.monotonic() - began
+        holder.wait()
+        figures.update(causal_wait_seconds=round(waited, 2))
+        check(
+            "a write through one node is seen through another still applying it",
+            status == 201 and unapplied and answers == [200, 201],
+            f"create {status}; node 2's database {'had not' if unapplied else 'HAD'} applied it"
+            f" (held back for {hold:g} s); through node 2 show and reply answered {answers}"
+            f" in {waited:.2f} s",
         )
 
     failed = [name for name, passed, _ in results if not passed]

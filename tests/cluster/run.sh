@@ -151,7 +151,7 @@ run_topology() {
         --nodes "$(printf 'http://127.0.0.1:%s,' "${node_ports[@]}" | sed 's/,$//')" \
         --token "$token" --sql "$sql" --seconds "$load_seconds" --clients "$clients" \
         --cache-seconds $cache_seconds --job-seconds $job_seconds --rate-limit $rate_limit \
-        --label "$name" | tee "$dir/drive.out"
+        --label "$name" ${hold_applier:+--hold-applier "$hold_applier"} | tee "$dir/drive.out"
     status=${PIPESTATUS[0]}
     echo "== $name: $((SECONDS - started)) s; node logs in $dir (KEEP=1 keeps them)"
     if grep -q -E 'panicked| ERROR ' "$dir"/node*.log; then
@@ -162,6 +162,7 @@ run_topology() {
 }
 
 results=()
+hold_applier=  # set for Galera below
 
 if [[ $topology == one || $topology == both ]]; then
     db="escalated_cluster_$$"
@@ -249,6 +250,8 @@ if [[ $topology == galera || $topology == both ]]; then
         for i in 1 2 3; do urls+=("mysql://root@127.0.0.1:331$i/escalated"); done
         # Reads for the checks go to node 1, after it has applied everything (wsrep_sync_wait).
         sql="mariadb -h 127.0.0.1 -P 3311 -u root --init-command='SET SESSION wsrep_sync_wait=1' escalated"
+        # The check of reads across nodes holds back node 2's applier.
+        hold_applier="mariadb -S $work/galera/db2.sock -u root"
         run_topology galera "${urls[@]}"
         rc=$?
         results+=("Galera: $([[ $rc == 0 ]] && echo PASS || echo FAIL)")
