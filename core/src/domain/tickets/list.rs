@@ -91,23 +91,31 @@ struct MatchReading {
     /// every live ticket, whose index holds every column the walk reads (a filtered order may
     /// have to read each row for its filter). Exact matches walk the cheaper of the two.
     filtered_entry_cost: u64,
+    /// The same for a filtered order whose own index holds every column the walk reads
+    /// (`tickets::walk_is_covered`).
+    covered_entry_cost: u64,
 }
 
 impl MatchReading {
     fn of(dialect: Dialect) -> MatchReading {
         match dialect {
             // A lookup in the narrow `tickets_sort_keys` index against a walk entry read
-            // through a derived table; a row read is mostly a disk read at this size.
+            // through a derived table; a row read is mostly a disk read at this size. Covered:
+            // 420 entries of the status-and-priority order took 1.3 ms, the 6,000 of every live
+            // ticket's order that find the same page 7.2-7.9 ms.
             Dialect::MySql => MatchReading {
                 by_id_cost: 2,
                 filtered_entry_cost: 100,
+                covered_entry_cost: 3,
             },
             // A row read and a bound parameter against entries walked very cheaply; rows are
             // read from the file cache (with 2, a common word's filtered page cost 9 ms of CPU
-            // against 3 for the filtered walk).
+            // against 3 for the filtered walk). A covered walk, not measured apart, is priced
+            // as any filtered one.
             Dialect::Sqlite => MatchReading {
                 by_id_cost: 20,
                 filtered_entry_cost: 10,
+                covered_entry_cost: 10,
             },
         }
     }
@@ -157,7 +165,8 @@ pub async fn list(store: &Store, viewer_id: i64, q: &ListQuery) -> Result<Slice<
 /// the index holds every filter, and the page orders the few matches found by id or walks the
 /// list order keeping them, whichever reads less. When the matches are exactly the list's
 /// tickets, the walk may read the order of every live ticket, whose index has every column it
-/// needs, instead of a filtered order that may have to read each row for its filter.
+/// needs, instead of a filtered order that may have to read each row for its filter (unless
+/// an index of its own covers it).
 async fn page_from_index(
     store: &Store,
     filter: &TicketFilter,
@@ -179,8 +188,12 @@ async fn page_from_index(
         let (sort, descending) = q.order();
         let page_end = q.window.offset().saturating_add(q.window.limit()) + 1;
         let reading = MatchReading::of(store.dialect());
-        let walk_all_live =
-            found.exact && found.narrowed.saturating_mul(reading.filtered_entry_cost) >= found.live;
+        let entry_cost = if tickets::walk_is_covered(filter, sort) {
+            reading.covered_entry_cost
+        } else {
+            reading.filtered_entry_cost
+        };
+        let walk_all_live = found.exact && found.narrowed.saturating_mul(entry_cost) >= found.live;
         let (walked, span) = if walk_all_live {
             (TicketFilter::default(), found.live)
         } else {

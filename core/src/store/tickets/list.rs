@@ -511,6 +511,23 @@ pub struct Among<'a> {
     pub first_chunk: i64,
 }
 
+/// Whether one index holds every column a [`page_among`] walk of `filter`'s list in `sort`
+/// order reads (liveness, the filter, the sort key and the id), so the walk reads no row: a
+/// status and a priority together, in the order of creation (`tickets_live_status_priority`,
+/// on both databases). The search, which the walk leaves out, does not count.
+pub fn walk_is_covered(filter: &TicketFilter, sort: SortColumn) -> bool {
+    let status_and_priority = TicketFilter {
+        status: filter.status.clone(),
+        priority: filter.priority,
+        search: filter.search.clone(),
+        ..TicketFilter::default()
+    };
+    sort == SortColumn::CreatedAt
+        && filter.status.is_some()
+        && filter.priority.is_some()
+        && *filter == status_and_priority
+}
+
 /// One page of `filter` (whose search, if any, is left out) keeping only the tickets in
 /// `among`. It walks the list order (from the window's position, if any), ids only, in growing
 /// chunks, and stops once the page is full: with a common word (many tickets in `among`) that
@@ -656,8 +673,42 @@ mod tests {
         atomic::{AtomicUsize, Ordering},
     };
 
-    use super::{super::NewTicket, super::insert, TicketSearch};
+    use super::{
+        super::NewTicket, super::insert, SortColumn, TicketFilter, TicketSearch, walk_is_covered,
+    };
     use crate::store::{Store, scratch_store, users};
+
+    #[test]
+    fn only_a_status_and_a_priority_in_creation_order_walk_an_index_alone() {
+        let both = TicketFilter {
+            status: Some("open".into()),
+            priority: Some(3),
+            search: Some(TicketSearch {
+                words: vec!["printer".into()],
+                subject_patterns: Vec::new(),
+                references: Vec::new(),
+            }),
+            ..TicketFilter::default()
+        };
+        assert!(walk_is_covered(&both, SortColumn::CreatedAt));
+        assert!(!walk_is_covered(&both, SortColumn::Priority));
+        for other in [
+            TicketFilter {
+                priority: None,
+                ..both.clone()
+            },
+            TicketFilter {
+                status: None,
+                ..both.clone()
+            },
+            TicketFilter {
+                department_id: Some(1),
+                ..both.clone()
+            },
+        ] {
+            assert!(!walk_is_covered(&other, SortColumn::CreatedAt), "{other:?}");
+        }
+    }
 
     /// How often `store` reads the match set of one search, asked for once.
     async fn reads_after_asking(store: &Store, reads: &Arc<AtomicUsize>) -> usize {
