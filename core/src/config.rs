@@ -154,6 +154,9 @@ pub struct DatabaseConfig {
     /// Longest wait for a pooled connection (ms); past it the request is 503, so an
     /// unreachable database fails requests quickly instead of letting them hang.
     pub acquire_timeout_ms: u64,
+    /// MySQL only: how long a statement waits for another transaction's row lock, in seconds
+    /// (`innodb_lock_wait_timeout` on each connection); past it the request is 503.
+    pub lock_wait_seconds: u32,
     /// SQLite only: the memory SQLite itself may hold, all connections together (MiB; its
     /// soft heap limit). Past it each connection's page cache gives back its least recently
     /// used pages instead of growing; 0 lets every connection keep its own 2 MiB cache.
@@ -167,6 +170,8 @@ impl Default for DatabaseConfig {
             max_connections: 0,
             slow_count_ms: 50,
             acquire_timeout_ms: 3000,
+            // MariaDB's own default.
+            lock_wait_seconds: 50,
             // Holds the server at about 100 MiB through the load harness at a million tickets,
             // 8 MiB below 24, which reads a little faster (docs/performance.md, "Server memory").
             sqlite_heap_mib: 16,
@@ -182,6 +187,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("slow_count_ms", &self.slow_count_ms)
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("lock_wait_seconds", &self.lock_wait_seconds)
             .field("sqlite_heap_mib", &self.sqlite_heap_mib)
             .finish()
     }
@@ -643,6 +649,9 @@ impl Config {
                 "database.acquire_timeout_ms",
                 "must be between 100 and 600000",
             );
+        }
+        if !(1..=3600).contains(&self.database.lock_wait_seconds) {
+            return fail("database.lock_wait_seconds", "must be between 1 and 3600");
         }
         if !(self.database.sqlite_heap_mib == 0
             || (4..=65_536).contains(&self.database.sqlite_heap_mib))

@@ -123,7 +123,8 @@ pub enum Error {
     /// of the head (408).
     #[error("Request timeout: the body did not arrive in time.")]
     BodyTimeout,
-    /// The database cannot be reached now (503, with `Retry-After`); the cause is logged.
+    /// The database cannot be reached now, or a statement waited too long for a lock (503,
+    /// with `Retry-After`); the cause is logged.
     #[error("Service unavailable.")]
     Unavailable,
     #[error("internal error: {0:#}")]
@@ -155,6 +156,12 @@ impl From<sqlx::Error> for Error {
                 tracing::warn!(error = %err, "database unavailable");
                 Error::Unavailable
             }
+            // Waited past `database.lock_wait_seconds` for another transaction's row lock, or
+            // a Galera node could not catch up in time: busy now, worth retrying later.
+            err if is_lock_wait_timeout(&err) => {
+                tracing::warn!(error = %err, "database busy");
+                Error::Unavailable
+            }
             err => {
                 if crate::conflicts::is_conflict(&err) {
                     // Rolled back whole; the request may be run again (`api::conflicts`).
@@ -164,6 +171,13 @@ impl From<sqlx::Error> for Error {
             }
         }
     }
+}
+
+/// MySQL's error 1205, "Lock wait timeout exceeded"; the statement was rolled back.
+fn is_lock_wait_timeout(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .is_some_and(|e| e.number() == 1205)
 }
 
 impl Error {

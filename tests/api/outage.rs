@@ -245,3 +245,55 @@ async fn a_write_cut_off_right_after_its_commit_is_answered_and_never_repeated()
         "one ticket, not two"
     );
 }
+
+/// A write that waits past `database.lock_wait_seconds` for a row another transaction holds is
+/// 503 with `Retry-After` (not a server error) and changes nothing; once the row is free, the
+/// same write goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_waits_too_long_for_a_lock_is_503_and_changes_nothing() {
+    use sqlx::{Connection, mysql::MySqlConnection};
+
+    let Some(app) = TestApp::spawn_with(Backend::MySql, |config| {
+        config.database.lock_wait_seconds = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, token) = app.agent(&["agent"]).await;
+    let ticket = app.ticket(&token, "Locked elsewhere", json!({})).await;
+    let reference = ticket["reference"].as_str().unwrap().to_string();
+    let mut holder = MySqlConnection::connect(&app.config.database.url)
+        .await
+        .unwrap();
+    let mut held = holder.begin().await.unwrap();
+    sqlx::query("SELECT id FROM tickets WHERE reference = ? FOR UPDATE")
+        .bind(&reference)
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+
+    let status = format!("/tickets/{reference}/status");
+    let started = Instant::now();
+    let waited = app
+        .patch(&status, &token, json!({"status": "in_progress"}))
+        .await;
+    assert!(started.elapsed() < FAST, "took {:?}", started.elapsed());
+    assert_eq!(waited.status, 503, "{}", waited.body);
+    assert_eq!(waited.message(), "Service unavailable.");
+    assert!(waited.header("retry-after").is_some());
+
+    held.rollback().await.unwrap();
+    let show = app
+        .get(&format!("/tickets/{reference}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(
+        show.data()["status"],
+        "open",
+        "the refused write changed nothing"
+    );
+    app.patch(&status, &token, json!({"status": "in_progress"}))
+        .await
+        .expect(200);
+}

@@ -318,7 +318,7 @@ pub const ERROR_STATUSES: [(u16, &str); 12] = [
     (500, "Server error; details are in the server log only."),
     (
         503,
-        "The database cannot be reached (`Service unavailable.`); retry after `Retry-After` seconds.",
+        "The database cannot be reached, or is busy: a write waited too long for another one (`Service unavailable.`); retry after `Retry-After` seconds.",
     ),
 ];
 

@@ -125,6 +125,7 @@ impl Store {
         let options = AnyConnectOptions::from_str(url)
             .with_context(|| format!("database.url is not a valid database URL: {shown}"))?;
         let heap_bytes = u64::from(config.sqlite_heap_mib) << 20;
+        let lock_wait = config.lock_wait_seconds;
         let pool = AnyPoolOptions::new()
             .max_connections(pool_size(config, dialect))
             .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
@@ -152,9 +153,11 @@ impl Store {
                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
                              PRAGMA soft_heap_limit = {heap_bytes};"
                         ),
-                        Dialect::MySql => "SET time_zone = '+00:00'".to_owned(),
+                        Dialect::MySql => format!(
+                            "SET time_zone = '+00:00', innodb_lock_wait_timeout = {lock_wait}"
+                        ),
                     };
-                    // The one value formatted in is a number from the configuration.
+                    // The values formatted in are numbers from the configuration.
                     sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
                         .execute(&mut *conn)
                         .await?;
